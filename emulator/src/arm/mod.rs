@@ -1,0 +1,1 @@
+//! Azure Resource Manager routes and the ARM error table.

@@ -1,0 +1,1 @@
+//! Token endpoint, OpenID discovery, JWKS, bearer-token validation.

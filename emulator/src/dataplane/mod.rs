@@ -1,0 +1,1 @@
+//! Pool data plane: proxy to sessions and the .management API.

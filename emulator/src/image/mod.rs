@@ -1,0 +1,1 @@
+//! Image store: OCI layout, docker-save and OCI archive tars, registry pulls.

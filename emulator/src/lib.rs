@@ -1,0 +1,28 @@
+//! `sessions-emulator`: a local emulator of Azure Container Apps dynamic sessions with custom
+//! container session pools. Every session is a real QEMU microVM.
+//!
+//! # Layout
+//!
+//! HTTP stays at the edges, logic in the middle, QEMU at the bottom:
+//!
+//! - [`defaults`]: the well-known seeded tenant, client, subscription, resource group,
+//!   environment and workspace every fresh emulator has.
+//! - [`arm`]: Azure Resource Manager routes (resource groups, environments, workspaces,
+//!   session pools, diagnostic settings, operation status) and the one ARM error table.
+//! - [`auth`]: the Entra-style token endpoint, OpenID discovery, JWKS and bearer validation.
+//! - [`dataplane`]: each pool's management endpoint: proxy to sessions, `.management/*`.
+//! - [`monitor`]: Azure Monitor metrics and the Log Analytics query API.
+//! - [`pool`]: the pool manager (ready set, allocation, lifecycle, probes); backend-agnostic.
+//! - [`vm`]: `trait Backend` plus the `qemu` (microVM) and `fake` (in-process) backends.
+//! - [`image`]: OCI layout / docker-save / registry pull into a content-addressed cache.
+//! - [`store`]: SQLite persistence of everything the control plane acknowledges.
+
+pub mod arm;
+pub mod auth;
+pub mod dataplane;
+pub mod defaults;
+pub mod image;
+pub mod monitor;
+pub mod pool;
+pub mod store;
+pub mod vm;

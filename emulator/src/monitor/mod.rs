@@ -1,0 +1,1 @@
+//! Azure Monitor metrics and Log Analytics query.

@@ -1,0 +1,1 @@
+//! Pool manager: ready set, allocation, lifecycle, probes (backend-agnostic).

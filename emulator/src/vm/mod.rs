@@ -1,0 +1,1 @@
+//! Session backends: trait Backend, qemu microVMs, in-process fake.

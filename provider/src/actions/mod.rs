@@ -1,0 +1,1 @@
+//! Terraform actions, one file per type.

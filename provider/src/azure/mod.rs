@@ -1,0 +1,1 @@
+//! Azure client: ARM and data-plane HTTP, auth, LRO polling, its own models.

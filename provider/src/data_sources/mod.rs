@@ -1,0 +1,1 @@
+//! Terraform data sources, one file per type.

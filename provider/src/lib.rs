@@ -1,0 +1,15 @@
+//! `terraform-provider-azuresessions`: a Terraform provider (tfplugin6) for Azure Container Apps
+//! dynamic sessions with custom container session pools.
+//!
+//! # Layout
+//!
+//! - [`plugin`]: the protocol only: gRPC server, go-plugin handshake, DynamicValue codec,
+//!   diagnostics, schema builder.
+//! - [`azure`]: ARM + data-plane HTTP client, authentication, LRO polling, its own models.
+//! - [`resources`], [`data_sources`], [`actions`]: one file per Terraform type.
+
+pub mod actions;
+pub mod azure;
+pub mod data_sources;
+pub mod plugin;
+pub mod resources;

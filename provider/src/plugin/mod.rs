@@ -1,0 +1,1 @@
+//! tfplugin6 protocol layer: gRPC server, handshake, value codec, diagnostics.

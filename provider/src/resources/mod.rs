@@ -1,0 +1,1 @@
+//! Terraform resources, one file per type.
