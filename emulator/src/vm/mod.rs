@@ -1,1 +1,21 @@
-//! Session backends: trait Backend, qemu microVMs, in-process fake.
+//! Session backends: [`Backend`] (the contract the pool manager uses), the in-process
+//! [`fake`] backend, and (later) the `qemu` microVM backend.
+//!
+//! # Layout
+//!
+//! - [`backend`]: `trait Backend`, [`SessionSpec`], [`Session`], [`LogLine`], [`ExitStatus`].
+//! - [`resources`]: cpu/memory parsing and their mapping to vCPUs and MiB.
+//! - [`error`]: [`BackendError`].
+//! - [`fake`]: each session is a tokio HTTP server on 127.0.0.1:0 behaving like the sample image.
+
+pub mod backend;
+pub mod error;
+pub mod fake;
+pub mod resources;
+
+pub use backend::{
+    Backend, ContainerSpec, ExitStatus, LogLine, LogStream, RunState, Session, SessionControl,
+    SessionInfo, SessionSpec,
+};
+pub use error::{BackendError, Result};
+pub use resources::Resources;

@@ -1,0 +1,158 @@
+//! The boot sequence of PID 1: file systems, modules, network, virtio-serial ports.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::sys;
+
+/// Where the host puts the modules and their load order.
+pub const MODULES_DIR: &str = "/.vm/modules";
+/// How long to wait for the virtio devices to show up after loading the drivers.
+const DEVICE_WAIT: Duration = Duration::from_secs(10);
+
+/// The device paths of the named virtio-serial ports.
+#[derive(Debug, Clone)]
+pub struct Ports {
+    /// JSON-lines control channel.
+    pub control: PathBuf,
+    /// The container's stdout.
+    pub stdout: PathBuf,
+    /// The container's stderr.
+    pub stderr: PathBuf,
+}
+
+/// Runs the whole boot sequence and returns the ports.
+pub fn boot() -> io::Result<Ports> {
+    mount_all();
+    load_modules();
+    let ports = wait_ports()?;
+    if let Err(e) = network() {
+        eprintln!("sessions-agent: network setup failed: {e}");
+    }
+    write_etc();
+    Ok(ports)
+}
+
+fn mount_all() {
+    let nosuid = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    let mounts: [(&str, &str, &str, libc::c_ulong, &str); 7] = [
+        ("proc", "/proc", "proc", nosuid, ""),
+        ("sysfs", "/sys", "sysfs", nosuid, ""),
+        ("devtmpfs", "/dev", "devtmpfs", libc::MS_NOSUID, "mode=0755"),
+        (
+            "devpts",
+            "/dev/pts",
+            "devpts",
+            libc::MS_NOSUID | libc::MS_NOEXEC,
+            "mode=0620,ptmxmode=0666",
+        ),
+        (
+            "shm",
+            "/dev/shm",
+            "tmpfs",
+            libc::MS_NOSUID | libc::MS_NODEV,
+            "mode=1777",
+        ),
+        (
+            "tmpfs",
+            "/tmp",
+            "tmpfs",
+            libc::MS_NOSUID | libc::MS_NODEV,
+            "mode=1777",
+        ),
+        (
+            "tmpfs",
+            "/run",
+            "tmpfs",
+            libc::MS_NOSUID | libc::MS_NODEV,
+            "mode=0755",
+        ),
+    ];
+    for (source, target, fstype, flags, data) in mounts {
+        if let Err(e) = sys::mount(source, target, fstype, flags, data) {
+            eprintln!("sessions-agent: {e}");
+        }
+    }
+}
+
+fn load_modules() {
+    let order = match std::fs::read_to_string(Path::new(MODULES_DIR).join("order")) {
+        Ok(order) => order,
+        Err(_) => return, // a kernel with built-in drivers needs none
+    };
+    for name in order.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let path = Path::new(MODULES_DIR).join(format!("{name}.ko"));
+        if let Err(e) = sys::load_module(&path) {
+            eprintln!("sessions-agent: {e}");
+        }
+    }
+}
+
+fn port_names() -> BTreeMap<String, PathBuf> {
+    let mut out = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir("/sys/class/virtio-ports") else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let dev = entry.file_name().to_string_lossy().into_owned();
+        if let Ok(name) = std::fs::read_to_string(entry.path().join("name")) {
+            out.insert(name.trim().to_owned(), PathBuf::from("/dev").join(dev));
+        }
+    }
+    out
+}
+
+fn wait_ports() -> io::Result<Ports> {
+    let deadline = Instant::now() + DEVICE_WAIT;
+    loop {
+        let names = port_names();
+        let found = |n: &str| names.get(n).filter(|p| p.exists()).cloned();
+        if let (Some(control), Some(stdout), Some(stderr)) =
+            (found("control"), found("stdout"), found("stderr"))
+        {
+            return Ok(Ports {
+                control,
+                stdout,
+                stderr,
+            });
+        }
+        if Instant::now() > deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "virtio-serial ports control/stdout/stderr not found (have {:?})",
+                    names.keys()
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn network() -> io::Result<()> {
+    sys::iface_up("lo", None)?;
+    let deadline = Instant::now() + DEVICE_WAIT;
+    while !Path::new("/sys/class/net/eth0").exists() {
+        if Instant::now() > deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "no eth0 (virtio-net) appeared",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    sys::iface_up("eth0", Some(([10, 0, 2, 15], [255, 255, 255, 0])))?;
+    sys::default_route([10, 0, 2, 2])
+}
+
+fn write_etc() {
+    let _ = std::fs::create_dir_all("/etc");
+    if !Path::new("/etc/resolv.conf").exists() {
+        let _ = std::fs::write("/etc/resolv.conf", "nameserver 10.0.2.3\n");
+    }
+    if !Path::new("/etc/hosts").exists() {
+        let _ = std::fs::write("/etc/hosts", "127.0.0.1 localhost\n::1 localhost\n");
+    }
+}
