@@ -1,0 +1,138 @@
+//! Authentication: bearer tokens for ARM and the pool data plane.
+//!
+//! Everything that needs a token holds an `Arc<dyn TokenSource>` and asks it for a token per
+//! *scope* (`https://management.azure.com/.default`, `https://dynamicsessions.io/.default`).
+//! The credential flows are implemented here directly over `reqwest` (rustls) rather than with
+//! `azure_identity`, so the provider has no OpenSSL/native-tls dependency and the authority host
+//! can point at the emulator's token endpoint:
+//!
+//! - [`client_credentials`]: client secret or client assertion (workload identity / OIDC) against
+//!   `{authority_host}/{tenant}/oauth2/v2.0/token`;
+//! - [`cli`]: `az account get-access-token`;
+//! - [`msi`]: managed identity via IMDS;
+//! - [`cache`]: caches tokens per scope until shortly before they expire;
+//! - [`settings`]: provider arguments and `ARM_*` environment variables, and choosing the flow.
+
+pub mod cache;
+pub mod cli;
+pub mod client_credentials;
+pub mod msi;
+pub mod settings;
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+/// Scope of Azure Resource Manager tokens.
+pub const ARM_SCOPE: &str = "https://management.azure.com/.default";
+/// Scope of pool data-plane tokens (audience `https://dynamicsessions.io`).
+pub const DATAPLANE_SCOPE: &str = "https://dynamicsessions.io/.default";
+
+/// A bearer token and when it stops being valid.
+#[derive(Clone)]
+pub struct AccessToken {
+    /// The bearer token itself.
+    pub secret: String,
+    /// When the token expires.
+    pub expires_at: SystemTime,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("secret", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+impl AccessToken {
+    /// A token valid for `lifetime` from now.
+    pub fn valid_for(secret: impl Into<String>, lifetime: Duration) -> Self {
+        AccessToken {
+            secret: secret.into(),
+            expires_at: SystemTime::now() + lifetime,
+        }
+    }
+}
+
+/// Why no token could be obtained.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The token endpoint refused the request (wrong secret, unknown client, ...).
+    #[error("authentication with {flow} failed: {detail}")]
+    Rejected {
+        /// Which credential flow was used.
+        flow: &'static str,
+        /// What the identity provider said.
+        detail: String,
+    },
+    /// Required settings for the chosen flow are missing.
+    #[error("cannot authenticate: {0}")]
+    Misconfigured(String),
+    /// The identity endpoint could not be reached.
+    #[error("could not reach the {flow} identity endpoint {url}: {detail}")]
+    Unreachable {
+        /// Which credential flow was used.
+        flow: &'static str,
+        /// Endpoint that could not be reached.
+        url: String,
+        /// What the HTTP stack or process said.
+        detail: String,
+    },
+}
+
+/// Something that can produce bearer tokens for a scope.
+#[async_trait]
+pub trait TokenSource: Send + Sync {
+    /// A token for `scope` (e.g. [`ARM_SCOPE`]). Implementations may cache.
+    async fn token(&self, scope: &str) -> Result<AccessToken, AuthError>;
+}
+
+/// A fixed token, for tests and for callers that already hold one.
+#[derive(Debug, Clone)]
+pub struct StaticToken(pub String);
+
+#[async_trait]
+impl TokenSource for StaticToken {
+    async fn token(&self, _scope: &str) -> Result<AccessToken, AuthError> {
+        Ok(AccessToken::valid_for(
+            self.0.clone(),
+            Duration::from_secs(3600),
+        ))
+    }
+}
+
+/// Converts a scope (`https://x/.default`) into the v1 `resource` form (`https://x/`) that the
+/// Azure CLI and IMDS take.
+pub fn scope_to_resource(scope: &str) -> String {
+    match scope.strip_suffix("/.default") {
+        Some(r) if r.starts_with("https://management.") => format!("{r}/"),
+        Some(r) => r.to_string(),
+        None => scope.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_to_resource_forms() {
+        assert_eq!(
+            scope_to_resource(ARM_SCOPE),
+            "https://management.azure.com/"
+        );
+        assert_eq!(
+            scope_to_resource(DATAPLANE_SCOPE),
+            "https://dynamicsessions.io"
+        );
+        assert_eq!(scope_to_resource("https://x"), "https://x");
+    }
+
+    #[test]
+    fn debug_redacts_secret() {
+        let t = AccessToken::valid_for("very-secret", Duration::from_secs(1));
+        assert!(!format!("{t:?}").contains("very-secret"));
+    }
+}

@@ -1,0 +1,297 @@
+//! Credential settings: provider arguments merged with azurerm's `ARM_*` environment variables,
+//! and the choice of credential flow.
+//!
+//! Order (like azurerm): client secret, OIDC client assertion, managed identity, Azure CLI.
+//! Explicit provider arguments win over environment variables.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::cache::CachedTokenSource;
+use super::cli::AzureCli;
+use super::client_credentials::{ClientCredential, ClientCredentials};
+use super::msi::ManagedIdentity;
+use super::{AuthError, TokenSource};
+
+/// Default Entra authority host.
+pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
+
+/// Everything the credential flows need. `None` means "not set".
+#[derive(Clone, Default)]
+pub struct AuthSettings {
+    /// `tenant_id` / `ARM_TENANT_ID`.
+    pub tenant_id: Option<String>,
+    /// `client_id` / `ARM_CLIENT_ID`.
+    pub client_id: Option<String>,
+    /// `client_secret` / `ARM_CLIENT_SECRET`.
+    pub client_secret: Option<String>,
+    /// `use_cli` / `ARM_USE_CLI` (default true).
+    pub use_cli: Option<bool>,
+    /// `use_msi` / `ARM_USE_MSI` (default false).
+    pub use_msi: Option<bool>,
+    /// `use_oidc` / `ARM_USE_OIDC` (default false).
+    pub use_oidc: Option<bool>,
+    /// `ARM_OIDC_TOKEN`.
+    pub oidc_token: Option<String>,
+    /// `ARM_OIDC_TOKEN_FILE_PATH`, else `AZURE_FEDERATED_TOKEN_FILE`.
+    pub oidc_token_file: Option<PathBuf>,
+    /// `ARM_MSI_ENDPOINT` (IMDS override).
+    pub msi_endpoint: Option<String>,
+    /// `authority_host` / `ARM_AUTHORITY_HOST`.
+    pub authority_host: Option<String>,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("use_cli", &self.use_cli)
+            .field("use_msi", &self.use_msi)
+            .field("use_oidc", &self.use_oidc)
+            .field(
+                "oidc_token",
+                &self.oidc_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("oidc_token_file", &self.oidc_token_file)
+            .field("msi_endpoint", &self.msi_endpoint)
+            .field("authority_host", &self.authority_host)
+            .finish()
+    }
+}
+
+/// Reads a boolean environment variable the way azurerm does (`true`/`false`, `1`/`0`).
+pub fn parse_bool(name: &str, value: &str) -> Result<bool, AuthError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" | "" => Ok(false),
+        other => Err(AuthError::Misconfigured(format!(
+            "environment variable {name} must be true or false, not {other:?}"
+        ))),
+    }
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
+impl AuthSettings {
+    /// Fills every unset field from the environment through `env` (normally `std::env::var`).
+    pub fn merge_env(mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, AuthError> {
+        let get = |k: &str| non_empty(env(k));
+        self.tenant_id = non_empty(self.tenant_id)
+            .or_else(|| get("ARM_TENANT_ID"))
+            .or_else(|| get("AZURE_TENANT_ID"));
+        self.client_id = non_empty(self.client_id)
+            .or_else(|| get("ARM_CLIENT_ID"))
+            .or_else(|| get("AZURE_CLIENT_ID"));
+        self.client_secret = non_empty(self.client_secret).or_else(|| get("ARM_CLIENT_SECRET"));
+        for (slot, name) in [
+            (&mut self.use_cli, "ARM_USE_CLI"),
+            (&mut self.use_msi, "ARM_USE_MSI"),
+            (&mut self.use_oidc, "ARM_USE_OIDC"),
+        ] {
+            if slot.is_none() {
+                if let Some(v) = get(name) {
+                    *slot = Some(parse_bool(name, &v)?);
+                }
+            }
+        }
+        self.oidc_token = non_empty(self.oidc_token).or_else(|| get("ARM_OIDC_TOKEN"));
+        if self.oidc_token_file.is_none() {
+            self.oidc_token_file = get("ARM_OIDC_TOKEN_FILE_PATH")
+                .or_else(|| get("AZURE_FEDERATED_TOKEN_FILE"))
+                .map(PathBuf::from);
+        }
+        self.msi_endpoint = non_empty(self.msi_endpoint).or_else(|| get("ARM_MSI_ENDPOINT"));
+        self.authority_host = non_empty(self.authority_host).or_else(|| get("ARM_AUTHORITY_HOST"));
+        Ok(self)
+    }
+
+    /// The authority host to use (default [`DEFAULT_AUTHORITY_HOST`]).
+    pub fn authority(&self) -> &str {
+        self.authority_host
+            .as_deref()
+            .unwrap_or(DEFAULT_AUTHORITY_HOST)
+    }
+
+    /// Name of the credential flow [`AuthSettings::build`] would choose.
+    pub fn flow_name(&self) -> Result<&'static str, AuthError> {
+        Ok(match self.choose()? {
+            Flow::Secret => "client secret",
+            Flow::Oidc(_) => "OIDC",
+            Flow::Msi => "managed identity",
+            Flow::Cli => "Azure CLI",
+        })
+    }
+
+    fn choose(&self) -> Result<Flow, AuthError> {
+        let have_app = self.tenant_id.is_some() && self.client_id.is_some();
+        if self.client_secret.is_some() {
+            if !have_app {
+                return Err(AuthError::Misconfigured(
+                    "`client_secret` is set but `tenant_id` or `client_id` is missing \
+                     (set them or ARM_TENANT_ID / ARM_CLIENT_ID)"
+                        .into(),
+                ));
+            }
+            return Ok(Flow::Secret);
+        }
+        if self.use_oidc == Some(true) {
+            let cred = if let Some(t) = &self.oidc_token {
+                ClientCredential::Assertion(t.clone())
+            } else if let Some(f) = &self.oidc_token_file {
+                ClientCredential::AssertionFile(f.clone())
+            } else {
+                return Err(AuthError::Misconfigured(
+                    "`use_oidc` is true but no token was given: set ARM_OIDC_TOKEN, \
+                     ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE"
+                        .into(),
+                ));
+            };
+            if !have_app {
+                return Err(AuthError::Misconfigured(
+                    "`use_oidc` needs `tenant_id` and `client_id` (or ARM_TENANT_ID / ARM_CLIENT_ID)"
+                        .into(),
+                ));
+            }
+            return Ok(Flow::Oidc(cred));
+        }
+        if self.use_msi == Some(true) {
+            return Ok(Flow::Msi);
+        }
+        if self.use_cli.unwrap_or(true) {
+            return Ok(Flow::Cli);
+        }
+        Err(AuthError::Misconfigured(
+            "no credential is configured: set `client_id`/`client_secret`/`tenant_id`, \
+             `use_oidc`, `use_msi`, or leave `use_cli` on and run `az login`"
+                .into(),
+        ))
+    }
+
+    /// Builds the (cached) token source for these settings. `http` carries the extra CA.
+    pub fn build(&self, http: reqwest::Client) -> Result<Arc<dyn TokenSource>, AuthError> {
+        let tenant = self.tenant_id.clone().unwrap_or_default();
+        let client = self.client_id.clone().unwrap_or_default();
+        let inner: Arc<dyn TokenSource> = match self.choose()? {
+            Flow::Secret => Arc::new(ClientCredentials::new(
+                http,
+                self.authority(),
+                &tenant,
+                &client,
+                ClientCredential::Secret(self.client_secret.clone().unwrap_or_default()),
+            )),
+            Flow::Oidc(cred) => Arc::new(ClientCredentials::new(
+                http,
+                self.authority(),
+                &tenant,
+                &client,
+                cred,
+            )),
+            Flow::Msi => Arc::new(ManagedIdentity::new(
+                http,
+                self.msi_endpoint.clone(),
+                self.client_id.clone(),
+            )),
+            Flow::Cli => Arc::new(AzureCli::new(self.tenant_id.clone())),
+        };
+        Ok(Arc::new(CachedTokenSource::new(inner)))
+    }
+}
+
+enum Flow {
+    Secret,
+    Oidc(ClientCredential),
+    Msi,
+    Cli,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn env_fills_unset_fields_and_args_win() {
+        let s = AuthSettings {
+            tenant_id: Some("arg-tenant".into()),
+            ..Default::default()
+        }
+        .merge_env(&env(&[
+            ("ARM_TENANT_ID", "env-tenant"),
+            ("ARM_CLIENT_ID", "c"),
+            ("ARM_CLIENT_SECRET", "s"),
+            ("ARM_AUTHORITY_HOST", "https://127.0.0.1:7443"),
+        ]))
+        .unwrap();
+        assert_eq!(s.tenant_id.as_deref(), Some("arg-tenant"));
+        assert_eq!(s.client_id.as_deref(), Some("c"));
+        assert_eq!(s.authority(), "https://127.0.0.1:7443");
+        assert_eq!(s.flow_name().unwrap(), "client secret");
+    }
+
+    #[test]
+    fn bad_bool_names_variable() {
+        let e = AuthSettings::default()
+            .merge_env(&env(&[("ARM_USE_MSI", "maybe")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("ARM_USE_MSI"), "{e}");
+    }
+
+    #[test]
+    fn flow_order() {
+        let oidc = AuthSettings::default()
+            .merge_env(&env(&[
+                ("ARM_USE_OIDC", "true"),
+                ("ARM_TENANT_ID", "t"),
+                ("ARM_CLIENT_ID", "c"),
+                ("AZURE_FEDERATED_TOKEN_FILE", "/var/run/token"),
+            ]))
+            .unwrap();
+        assert_eq!(oidc.flow_name().unwrap(), "OIDC");
+        let msi = AuthSettings {
+            use_msi: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(msi.flow_name().unwrap(), "managed identity");
+        assert_eq!(AuthSettings::default().flow_name().unwrap(), "Azure CLI");
+        let none = AuthSettings {
+            use_cli: Some(false),
+            ..Default::default()
+        };
+        assert!(none.flow_name().is_err());
+        let half = AuthSettings {
+            client_secret: Some("s".into()),
+            ..Default::default()
+        };
+        assert!(half
+            .flow_name()
+            .unwrap_err()
+            .to_string()
+            .contains("tenant_id"));
+        let oidc_no_token = AuthSettings {
+            use_oidc: Some(true),
+            tenant_id: Some("t".into()),
+            client_id: Some("c".into()),
+            ..Default::default()
+        };
+        assert!(oidc_no_token
+            .flow_name()
+            .unwrap_err()
+            .to_string()
+            .contains("ARM_OIDC_TOKEN"));
+    }
+}
