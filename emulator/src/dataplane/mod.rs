@@ -1,1 +1,49 @@
-//! Pool data plane: proxy to sessions and the .management API.
+//! Pool data plane: each pool's management endpoint
+//! `{endpoint}/pools/{subscriptionId}/{resourceGroup}/{poolName}` (see [`pool_endpoint`]).
+//!
+//! - Any method and path with `?identifier=X` is reverse-proxied to the session bound to `X`
+//!   (a ready session is allocated and bound on the first request) at its target port.
+//! - `POST .management/{stopSession,getSession,listSessions}` are answered by the emulator.
+//! - Every request needs a bearer token for `https://dynamicsessions.io` (401 without a valid
+//!   token, 403 for another audience).
+//!
+//! # What reaches the container
+//!
+//! Method, path after the endpoint root, every query parameter except `identifier` and
+//! `api-version`, every header except the hop-by-hop set (`Connection` and the headers it names,
+//! `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`), `Authorization`
+//! and `Host`; plus `X-Forwarded-For` (caller address appended), `X-Forwarded-Proto` and
+//! `X-Forwarded-Host` (the caller's `Host`). The body streams through unchanged. The response
+//! (status, headers minus hop-by-hop, body) comes back unchanged.
+//!
+//! # Layout
+//!
+//! - [`routes`]: the axum routes, auth, pool lookup, allocation.
+//! - [`proxy`]: the streaming reverse proxy (hyper client with a keep-alive pool).
+//! - [`headers`]: header and query rewriting.
+//! - [`management`]: `.management/*`.
+//! - [`identifier`]: the identifier rule; [`paging`]: api-versions, `skip`, `nextLink`.
+//! - [`error`]: the data-plane error table and envelope.
+
+pub mod error;
+pub mod headers;
+pub mod identifier;
+pub mod management;
+pub mod paging;
+pub mod proxy;
+pub mod routes;
+
+pub use routes::router;
+
+/// `poolManagementEndpoint` of a pool: `{endpoint}/pools/{subscriptionId}/{resourceGroup}/{poolName}`.
+pub fn pool_endpoint(
+    endpoint: &str,
+    subscription: &str,
+    resource_group: &str,
+    name: &str,
+) -> String {
+    format!(
+        "{}/pools/{subscription}/{resource_group}/{name}",
+        endpoint.trim_end_matches('/')
+    )
+}

@@ -1,0 +1,670 @@
+//! One task per pool owns its [`PoolCore`]: commands arrive over an mpsc channel, readers get
+//! [`PoolSnapshot`]s through a `watch` channel, supervisors report over a second channel. No
+//! lock is held across an `.await`. The actor executes the core's [`Effect`]s (spawning and
+//! stopping supervisors, writing log rows) and serves allocation waiters as sessions get ready.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::clock::TimeScale;
+use super::core::{AllocError, Effect, Limits, PoolCore, Provisioning, Transition};
+use super::logs::{EventTable, Level, LogRow, PoolContext};
+use super::session::{EndReason, Session, SessionId, SessionState};
+use super::spec::{PoolSpec, Template};
+use super::supervisor::{self, describe, SupDeps, SupEvent};
+
+/// A successful allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The session.
+    pub session: SessionId,
+    /// Host address of its target port.
+    pub address: SocketAddr,
+    /// True when this request bound the identifier (first request).
+    pub new: bool,
+}
+
+/// What readers see of a pool; published after every change.
+#[derive(Debug, Clone)]
+pub struct PoolSnapshot {
+    /// Provisioning state.
+    pub provisioning: Provisioning,
+    /// Limits in force.
+    pub limits: Limits,
+    /// Current template generation.
+    pub generation: u64,
+    /// Every session that has not ended, oldest first.
+    pub sessions: Vec<Session>,
+    /// identifier -> (session, address) of allocated sessions.
+    pub bindings: HashMap<String, (SessionId, SocketAddr)>,
+    /// The last start or probe error, if any.
+    pub last_error: Option<String>,
+    /// True once the pool is being deleted.
+    pub deleted: bool,
+}
+
+impl PoolSnapshot {
+    /// Sessions in `state` (by name).
+    pub fn count(&self, state: SessionState) -> usize {
+        self.sessions
+            .iter()
+            .filter(|s| s.state.name() == state.name())
+            .count()
+    }
+
+    /// Sessions that count as nodes in use (Booting, Ready, Allocated).
+    pub fn node_count(&self) -> usize {
+        self.sessions.iter().filter(|s| s.state.is_live()).count()
+    }
+}
+
+pub(crate) enum Command {
+    Allocate {
+        identifier: String,
+        reply: oneshot::Sender<Result<Binding, AllocError>>,
+    },
+    Touch(String),
+    Stop {
+        identifier: String,
+        reply: oneshot::Sender<Option<SessionId>>,
+    },
+    Update(PoolSpec),
+    Delete,
+    Leftovers(Vec<super::logs::LeftoverSession>),
+}
+
+/// A handle to a running pool actor. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct PoolHandle {
+    ctx: Arc<PoolContext>,
+    tx: mpsc::UnboundedSender<Command>,
+    snapshot: watch::Receiver<Arc<PoolSnapshot>>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Command")
+    }
+}
+
+impl PoolHandle {
+    /// Who the pool is.
+    pub fn context(&self) -> &Arc<PoolContext> {
+        &self.ctx
+    }
+
+    /// The latest snapshot.
+    pub fn snapshot(&self) -> Arc<PoolSnapshot> {
+        self.snapshot.borrow().clone()
+    }
+
+    /// A receiver of snapshots (for waiting on conditions).
+    pub fn subscribe(&self) -> watch::Receiver<Arc<PoolSnapshot>> {
+        self.snapshot.clone()
+    }
+
+    /// The address of the session bound to `identifier` (fast path, no actor round trip).
+    pub fn route(&self, identifier: &str) -> Option<(SessionId, SocketAddr)> {
+        self.snapshot.borrow().bindings.get(identifier).cloned()
+    }
+
+    /// Records a request for `identifier` (pushes a Timed session's expiry out).
+    pub fn touch(&self, identifier: &str) {
+        let _ = self.tx.send(Command::Touch(identifier.to_string()));
+    }
+
+    /// Binds `identifier` to a session (or returns the bound one), waiting up to `wait` for a
+    /// ready session when none is ready yet.
+    pub async fn allocate(&self, identifier: &str, wait: Duration) -> Result<Binding, AllocError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Allocate {
+                identifier: identifier.to_string(),
+                reply,
+            })
+            .map_err(|_| AllocError::Deleted)?;
+        match tokio::time::timeout(wait, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(AllocError::Deleted),
+            Err(_) => Err(AllocError::NoneReady),
+        }
+    }
+
+    /// Stops the session bound to `identifier`; `None` when nothing is bound.
+    pub async fn stop(&self, identifier: &str) -> Option<SessionId> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Stop {
+                identifier: identifier.to_string(),
+                reply,
+            })
+            .ok()?;
+        rx.await.ok().flatten()
+    }
+
+    /// Applies a new spec (limits and/or template).
+    pub fn update(&self, spec: PoolSpec) {
+        let _ = self.tx.send(Command::Update(spec));
+    }
+
+    /// Stops every session; resolves once all are stopped and the actor has ended.
+    pub async fn delete(&self) {
+        let _ = self.tx.send(Command::Delete);
+        self.tx.closed().await;
+    }
+
+    /// Waits until provisioning leaves `InProgress` and returns the outcome.
+    pub async fn wait_provisioned(&self) -> Provisioning {
+        let mut rx = self.snapshot.clone();
+        loop {
+            let p = rx.borrow_and_update().provisioning.clone();
+            if p != Provisioning::InProgress {
+                return p;
+            }
+            if rx.changed().await.is_err() {
+                return Provisioning::Deleting;
+            }
+        }
+    }
+
+    /// Waits until `f(snapshot)` holds (or the actor ends: then returns false).
+    pub async fn wait_for(&self, f: impl Fn(&PoolSnapshot) -> bool) -> bool {
+        let mut rx = self.snapshot.clone();
+        loop {
+            if f(&rx.borrow_and_update()) {
+                return true;
+            }
+            if rx.changed().await.is_err() {
+                return false;
+            }
+        }
+    }
+
+    pub(crate) fn send(&self, c: Command) {
+        let _ = self.tx.send(c);
+    }
+}
+
+/// Starts the actor of a pool and boots its ready set.
+pub fn start(ctx: Arc<PoolContext>, spec: PoolSpec, deps: SupDeps) -> PoolHandle {
+    let scale = deps.scale;
+    let now = deps.clock.now();
+    let prefix = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let core = PoolCore::new(spec.limits(scale), prefix);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (sup_tx, sup_rx) = mpsc::unbounded_channel();
+    let (snap_tx, snap_rx) = watch::channel(Arc::new(PoolSnapshot {
+        provisioning: Provisioning::InProgress,
+        limits: core.limits(),
+        generation: core.generation(),
+        sessions: Vec::new(),
+        bindings: HashMap::new(),
+        last_error: None,
+        deleted: false,
+    }));
+    let mut templates = HashMap::new();
+    templates.insert(core.generation(), Arc::new(spec.template.clone()));
+    let actor = Actor {
+        ctx: ctx.clone(),
+        deps,
+        scale,
+        core,
+        spec,
+        templates,
+        stops: HashMap::new(),
+        identifiers: HashMap::new(),
+        waiters: VecDeque::new(),
+        sup_tx,
+        snap_tx,
+        last_error: None,
+    };
+    tokio::spawn(actor.run(rx, sup_rx, now));
+    PoolHandle {
+        ctx,
+        tx,
+        snapshot: snap_rx,
+    }
+}
+
+type Waiter = (String, oneshot::Sender<Result<Binding, AllocError>>);
+
+struct Actor {
+    ctx: Arc<PoolContext>,
+    deps: SupDeps,
+    scale: TimeScale,
+    core: PoolCore,
+    spec: PoolSpec,
+    templates: HashMap<u64, Arc<Template>>,
+    stops: HashMap<SessionId, oneshot::Sender<()>>,
+    identifiers: HashMap<SessionId, Arc<Mutex<Option<String>>>>,
+    waiters: VecDeque<Waiter>,
+    sup_tx: mpsc::UnboundedSender<(SessionId, SupEvent)>,
+    snap_tx: watch::Sender<Arc<PoolSnapshot>>,
+    last_error: Option<String>,
+}
+
+impl Actor {
+    async fn run(
+        mut self,
+        mut rx: mpsc::UnboundedReceiver<Command>,
+        mut sup_rx: mpsc::UnboundedReceiver<(SessionId, SupEvent)>,
+        now: OffsetDateTime,
+    ) {
+        self.pool_event(
+            now,
+            "PoolCreated",
+            Level::Info,
+            "session pool created; booting the ready set".into(),
+        );
+        self.core.reconcile(now);
+        self.apply();
+        let mut commands_open = true;
+        loop {
+            let deadline = self.core.next_deadline();
+            let clock = self.deps.clock.clone();
+            let timer = async move {
+                match deadline {
+                    Some(d) => clock.sleep_until(d).await,
+                    None => futures::future::pending().await,
+                }
+            };
+            tokio::select! {
+                cmd = rx.recv(), if commands_open => match cmd {
+                    Some(c) => self.command(c),
+                    None => {
+                        // Every handle is gone: treat as delete.
+                        commands_open = false;
+                        let now = self.deps.clock.now();
+                        self.core.delete(now);
+                    }
+                },
+                Some((id, ev)) = sup_rx.recv() => self.supervisor(id, ev),
+                _ = timer => {
+                    let now = self.deps.clock.now();
+                    self.core.tick(now);
+                }
+            }
+            self.apply();
+            self.serve_waiters();
+            self.apply();
+            self.publish();
+            if self.core.is_drained() {
+                break;
+            }
+        }
+        if let Some(logs) = &self.deps.logs {
+            logs.flush().await;
+        }
+        // Dropping `rx` here closes the command channel: `PoolHandle::delete` returns.
+    }
+
+    fn command(&mut self, c: Command) {
+        let now = self.deps.clock.now();
+        match c {
+            Command::Allocate { identifier, reply } => match self.core.allocate(&identifier, now) {
+                Ok((session, new)) => {
+                    let _ = reply.send(self.binding(&session, new));
+                }
+                Err(AllocError::NoneReady) => self.waiters.push_back((identifier, reply)),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            Command::Touch(identifier) => {
+                self.core.touch(&identifier, now);
+            }
+            Command::Stop { identifier, reply } => {
+                let _ = reply.send(self.core.stop(&identifier, now));
+            }
+            Command::Update(spec) => {
+                let template_changed = spec.template != self.spec.template;
+                let limits = spec.limits(self.scale);
+                self.spec = spec;
+                self.core.update(limits, template_changed, now);
+                self.templates
+                    .insert(self.core.generation(), Arc::new(self.spec.template.clone()));
+                self.pool_event(
+                    now,
+                    "PoolUpdated",
+                    Level::Info,
+                    if template_changed {
+                        "session pool updated: the container template changed; replacing ready sessions".into()
+                    } else {
+                        "session pool updated".into()
+                    },
+                );
+            }
+            Command::Delete => {
+                self.pool_event(
+                    now,
+                    "PoolDeleted",
+                    Level::Info,
+                    "session pool deleted; stopping every session".into(),
+                );
+                self.core.delete(now);
+                for (_, reply) in self.waiters.drain(..) {
+                    let _ = reply.send(Err(AllocError::Deleted));
+                }
+            }
+            Command::Leftovers(list) => {
+                for l in list {
+                    let log = format!(
+                        "session {} (state {}, identifier {}) ended: EmulatorRestart (it was running when the emulator stopped)",
+                        l.session_id,
+                        l.state,
+                        l.identifier.as_deref().unwrap_or("-")
+                    );
+                    self.row(
+                        EventTable::PoolEvent,
+                        now,
+                        "SessionEnded",
+                        Level::Warning,
+                        log.clone(),
+                        Some(l.session_id.clone()),
+                        l.identifier.clone(),
+                    );
+                    if l.identifier.is_some() {
+                        self.row(
+                            EventTable::Lifecycle,
+                            now,
+                            "SessionEnded",
+                            Level::Warning,
+                            log,
+                            Some(l.session_id),
+                            l.identifier,
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn binding(&self, session: &str, new: bool) -> Result<Binding, AllocError> {
+        let address = self
+            .core
+            .session(session)
+            .and_then(|s| s.address)
+            .ok_or(AllocError::NoneReady)?;
+        Ok(Binding {
+            session: session.to_string(),
+            address,
+            new,
+        })
+    }
+
+    fn serve_waiters(&mut self) {
+        let now = self.deps.clock.now();
+        while let Some((identifier, reply)) = self.waiters.pop_front() {
+            if reply.is_closed() {
+                continue;
+            }
+            match self.core.allocate(&identifier, now) {
+                Ok((session, new)) => {
+                    let _ = reply.send(self.binding(&session, new));
+                }
+                Err(AllocError::NoneReady) => {
+                    self.waiters.push_front((identifier, reply));
+                    break;
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            }
+        }
+    }
+
+    fn supervisor(&mut self, id: SessionId, ev: SupEvent) {
+        let now = self.deps.clock.now();
+        match ev {
+            SupEvent::Ready(addr) => self.core.on_ready(&id, addr, now),
+            SupEvent::StartFailed(message) => {
+                self.last_error = Some(message.clone());
+                self.core.on_start_failed(&id, message, now);
+            }
+            SupEvent::Exited(status) => {
+                let code = status.code().unwrap_or(-1);
+                if let Some(s) = self.core.session(&id) {
+                    if s.state == SessionState::Booting {
+                        let m =
+                            format!("the container {} before it became ready", describe(&status));
+                        self.last_error = Some(m.clone());
+                        self.core.on_start_failed(&id, m, now);
+                        return;
+                    }
+                }
+                self.core.on_exited(&id, code, now);
+            }
+            SupEvent::Unhealthy(message) => {
+                self.last_error = Some(message.clone());
+                self.core.on_unhealthy(&id, message, now);
+            }
+            SupEvent::ProbeFailed(message) => {
+                let identifier = self.core.session(&id).and_then(|s| s.identifier.clone());
+                self.row(
+                    EventTable::PoolEvent,
+                    now,
+                    "ProbeFailed",
+                    Level::Warning,
+                    message,
+                    Some(id),
+                    identifier,
+                );
+            }
+            SupEvent::Stopped => {
+                self.stops.remove(&id);
+                self.identifiers.remove(&id);
+                self.core.on_stopped(&id, now);
+            }
+        }
+    }
+
+    /// Executes the core's effects until there are none left.
+    fn apply(&mut self) {
+        loop {
+            let effects = self.core.take_effects();
+            if effects.is_empty() {
+                return;
+            }
+            for e in effects {
+                match e {
+                    Effect::Boot {
+                        session,
+                        generation,
+                    } => self.boot(session, generation),
+                    Effect::Stop { session, .. } => {
+                        if let Some(tx) = self.stops.remove(&session) {
+                            let _ = tx.send(());
+                        }
+                    }
+                    Effect::Transition(t) => self.transition(t),
+                    Effect::Provisioning(p) => self.provisioning(p),
+                }
+            }
+        }
+    }
+
+    fn boot(&mut self, session: SessionId, generation: u64) {
+        let template = self
+            .templates
+            .get(&generation)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(self.spec.template.clone()));
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let identifier = Arc::new(Mutex::new(None));
+        self.stops.insert(session.clone(), stop_tx);
+        self.identifiers.insert(session.clone(), identifier.clone());
+        supervisor::spawn(
+            self.deps.clone(),
+            self.ctx.clone(),
+            template,
+            session,
+            identifier,
+            self.sup_tx.clone(),
+            stop_rx,
+        );
+    }
+
+    fn transition(&mut self, t: Transition) {
+        tracing::debug!(pool = %self.ctx.name, session = %t.session, from = ?t.from, to = ?t.to, "{}", t.message);
+        if t.to == SessionState::Allocated {
+            if let Some(slot) = self.identifiers.get(&t.session) {
+                *slot.lock() = t.identifier.clone();
+            }
+        }
+        let (op, level) = match t.to {
+            SessionState::Booting => ("SessionCreating", Level::Info),
+            SessionState::Ready => ("SessionReady", Level::Info),
+            SessionState::Allocated => ("SessionAllocated", Level::Info),
+            SessionState::Stopping(r) => (stopping_op(r), stopping_level(r)),
+            SessionState::Ended(_) => ("SessionDeleted", Level::Info),
+        };
+        let log = match t.to {
+            SessionState::Stopping(r) | SessionState::Ended(r) => {
+                format!(
+                    "session {} {}: {} ({})",
+                    t.session,
+                    t.to.name(),
+                    r,
+                    t.message
+                )
+            }
+            _ => format!("session {} {}: {}", t.session, t.to.name(), t.message),
+        };
+        self.row(
+            EventTable::PoolEvent,
+            t.at,
+            op,
+            level,
+            log.clone(),
+            Some(t.session.clone()),
+            t.identifier.clone(),
+        );
+        // Lifecycle logs: allocation and the end of allocated sessions.
+        let lifecycle = t.to == SessionState::Allocated
+            || (matches!(t.to, SessionState::Stopping(_))
+                && t.from == Some(SessionState::Allocated));
+        if lifecycle {
+            self.row(
+                EventTable::Lifecycle,
+                t.at,
+                op,
+                level,
+                log,
+                Some(t.session.clone()),
+                t.identifier.clone(),
+            );
+        }
+        if let Some(logs) = &self.deps.logs {
+            match t.to {
+                SessionState::Ended(_) => logs.send(LogRow::Gone {
+                    session_id: t.session,
+                }),
+                s => logs.send(LogRow::Live {
+                    pool: self.ctx.clone(),
+                    session_id: t.session,
+                    state: s.name(),
+                    identifier: t.identifier,
+                    time: t.at,
+                }),
+            }
+        }
+    }
+
+    fn provisioning(&mut self, p: Provisioning) {
+        let now = self.deps.clock.now();
+        match &p {
+            Provisioning::Succeeded => self.pool_event(
+                now,
+                "ProvisioningSucceeded",
+                Level::Info,
+                "the ready set is up".into(),
+            ),
+            Provisioning::Failed { message } => self.pool_event(
+                now,
+                "ProvisioningFailed",
+                Level::Error,
+                format!("sessions of the pool keep failing to start: {message}"),
+            ),
+            Provisioning::InProgress | Provisioning::Deleting => {}
+        }
+    }
+
+    fn pool_event(&self, now: OffsetDateTime, op: &str, level: Level, log: String) {
+        self.row(EventTable::PoolEvent, now, op, level, log, None, None);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &self,
+        table: EventTable,
+        time: OffsetDateTime,
+        op: &str,
+        level: Level,
+        log: String,
+        session_id: Option<String>,
+        identifier: Option<String>,
+    ) {
+        if let Some(logs) = &self.deps.logs {
+            logs.send(LogRow::Event {
+                table,
+                pool: self.ctx.clone(),
+                time,
+                operation: op.to_string(),
+                log,
+                level,
+                session_id,
+                identifier,
+            });
+        }
+    }
+
+    fn publish(&self) {
+        let sessions: Vec<Session> = {
+            let mut v: Vec<Session> = self.core.sessions().cloned().collect();
+            v.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+            v
+        };
+        let bindings = sessions
+            .iter()
+            .filter(|s| s.state == SessionState::Allocated)
+            .filter_map(|s| Some((s.identifier.clone()?, (s.id.clone(), s.address?))))
+            .collect();
+        let snap = PoolSnapshot {
+            provisioning: self.core.provisioning().clone(),
+            limits: self.core.limits(),
+            generation: self.core.generation(),
+            sessions,
+            bindings,
+            last_error: self.last_error.clone(),
+            deleted: self.core.is_deleted(),
+        };
+        self.snap_tx.send_replace(Arc::new(snap));
+    }
+}
+
+fn stopping_op(r: EndReason) -> &'static str {
+    match r {
+        EndReason::Expired => "SessionExpired",
+        EndReason::Stopped => "SessionStopped",
+        EndReason::Exited(_) => "SessionExited",
+        EndReason::Unhealthy => "SessionUnhealthy",
+        EndReason::Replaced => "SessionReplaced",
+        EndReason::PoolDeleted => "SessionPoolDeleted",
+        EndReason::EmulatorRestart => "SessionEnded",
+        EndReason::StartFailed => "SessionStartFailed",
+    }
+}
+
+fn stopping_level(r: EndReason) -> Level {
+    match r {
+        EndReason::Unhealthy | EndReason::StartFailed => Level::Warning,
+        EndReason::Exited(c) if c != 0 => Level::Warning,
+        _ => Level::Info,
+    }
+}

@@ -1,0 +1,362 @@
+//! Startup and Liveness probes: their settings, the pure threshold logic ([`ProbeTracker`]) and
+//! the network checks (HTTP GET and TCP connect).
+//!
+//! # Ports
+//!
+//! A backend forwards exactly one host port to the container's `targetPort`, so every probe is
+//! sent to the session's forwarded address. A probe naming another container port is still sent
+//! there (and a pool event says so): write probes against the target port.
+//!
+//! # HTTP probes
+//!
+//! `GET {path}` with `Host: {host or the address}`, the probe's `httpHeaders`, `Connection:
+//! close`; a status 200-399 is a success (as in Kubernetes). `HTTPS` probes are sent as a TLS
+//! connection check: the handshake is not verified, a TCP connect within the timeout passes.
+//!
+//! # Without probes
+//!
+//! A session is ready when the backend reports the process started and the target port accepts
+//! a TCP connection (polled every [`DEFAULT_POLL`], real time, bounded by the boot timeout).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::clock::TimeScale;
+
+/// How often the implicit readiness check (no Startup probe) polls the target port.
+pub const DEFAULT_POLL: Duration = Duration::from_millis(20);
+
+/// Which probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeKind {
+    /// Gates readiness.
+    Startup,
+    /// Watches ready and allocated sessions.
+    Liveness,
+}
+
+/// What a probe does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeAction {
+    /// HTTP GET.
+    Http {
+        /// Request path (default `/`).
+        path: String,
+        /// Container port named by the probe.
+        port: u16,
+        /// `HTTPS` instead of `HTTP`.
+        https: bool,
+        /// Extra request headers.
+        headers: Vec<(String, String)>,
+        /// `Host` header value.
+        host: Option<String>,
+    },
+    /// TCP connect.
+    Tcp {
+        /// Container port named by the probe.
+        port: u16,
+    },
+}
+
+impl ProbeAction {
+    /// The container port the probe names.
+    pub fn port(&self) -> u16 {
+        match self {
+            ProbeAction::Http { port, .. } | ProbeAction::Tcp { port } => *port,
+        }
+    }
+}
+
+/// One probe with its settings (defaults already applied).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeSpec {
+    /// Startup or Liveness.
+    pub kind: ProbeKind,
+    /// HTTP or TCP.
+    pub action: ProbeAction,
+    /// `initialDelaySeconds` (default 0).
+    pub initial_delay_secs: u64,
+    /// `periodSeconds` (default 10).
+    pub period_secs: u64,
+    /// `failureThreshold` (default 3).
+    pub failure_threshold: u32,
+    /// `successThreshold` (default 1).
+    pub success_threshold: u32,
+    /// `timeoutSeconds` (default 1).
+    pub timeout_secs: u64,
+}
+
+impl ProbeSpec {
+    /// A probe with the documented defaults.
+    pub fn new(kind: ProbeKind, action: ProbeAction) -> Self {
+        Self {
+            kind,
+            action,
+            initial_delay_secs: 0,
+            period_secs: 10,
+            failure_threshold: 3,
+            success_threshold: 1,
+            timeout_secs: 1,
+        }
+    }
+
+    /// Scaled initial delay.
+    pub fn initial_delay(&self, scale: TimeScale) -> Duration {
+        scale.secs(self.initial_delay_secs)
+    }
+
+    /// Scaled period.
+    pub fn period(&self, scale: TimeScale) -> Duration {
+        scale.period(self.period_secs.max(1))
+    }
+
+    /// Network timeout of one check.
+    pub fn timeout(&self, scale: TimeScale) -> Duration {
+        scale.timeout(self.timeout_secs.max(1))
+    }
+}
+
+/// The outcome of feeding one result to a [`ProbeTracker`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Keep probing.
+    Pending,
+    /// `successThreshold` consecutive successes (Startup: the session is ready).
+    Passed,
+    /// `failureThreshold` consecutive failures.
+    Failed,
+}
+
+/// Consecutive success/failure counting of one probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeTracker {
+    success_threshold: u32,
+    failure_threshold: u32,
+    successes: u32,
+    failures: u32,
+}
+
+impl ProbeTracker {
+    /// A tracker for `spec`'s thresholds (each at least 1).
+    pub fn new(spec: &ProbeSpec) -> Self {
+        Self {
+            success_threshold: spec.success_threshold.max(1),
+            failure_threshold: spec.failure_threshold.max(1),
+            successes: 0,
+            failures: 0,
+        }
+    }
+
+    /// Records one check result.
+    pub fn record(&mut self, ok: bool) -> Verdict {
+        if ok {
+            self.failures = 0;
+            self.successes += 1;
+            if self.successes >= self.success_threshold {
+                return Verdict::Passed;
+            }
+        } else {
+            self.successes = 0;
+            self.failures += 1;
+            if self.failures >= self.failure_threshold {
+                return Verdict::Failed;
+            }
+        }
+        Verdict::Pending
+    }
+
+    /// Consecutive failures so far.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+}
+
+/// Runs one check of `action` against the session's forwarded `addr`.
+/// `Err` carries a one-line reason for pool events.
+pub async fn check(
+    action: &ProbeAction,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<(), String> {
+    match tokio::time::timeout(timeout, check_inner(action, addr)).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+    }
+}
+
+async fn check_inner(action: &ProbeAction, addr: SocketAddr) -> Result<(), String> {
+    let mut stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect to {addr} failed: {e}"))?;
+    let ProbeAction::Http {
+        path,
+        headers,
+        host,
+        https,
+        ..
+    } = action
+    else {
+        return Ok(());
+    };
+    if *https {
+        return Ok(());
+    }
+    let path = if path.starts_with('/') {
+        path.clone()
+    } else {
+        format!("/{path}")
+    };
+    let host = host.clone().unwrap_or_else(|| addr.to_string());
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: kube-probe/1.30\r\nAccept: */*\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        if k.eq_ignore_ascii_case("host") || k.contains(['\r', '\n']) || v.contains(['\r', '\n']) {
+            continue;
+        }
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream
+        .write_all(req.as_bytes())
+        .await
+        .map_err(|e| format!("sending the probe request failed: {e}"))?;
+    let mut buf = Vec::with_capacity(64);
+    let mut chunk = [0u8; 256];
+    while !buf.contains(&b'\n') && buf.len() < 4096 {
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| format!("reading the probe response failed: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let line = String::from_utf8_lossy(&buf);
+    let status = parse_status(&line).ok_or_else(|| {
+        format!(
+            "not an HTTP response: {:?}",
+            line.lines().next().unwrap_or_default()
+        )
+    })?;
+    if (200..400).contains(&status) {
+        Ok(())
+    } else {
+        Err(format!("HTTP probe {path} returned status {status}"))
+    }
+}
+
+/// The status code of an HTTP/1.x status line.
+pub fn parse_status(text: &str) -> Option<u16> {
+    let line = text.lines().next()?;
+    let mut parts = line.split_whitespace();
+    let version = parts.next()?;
+    if !version.starts_with("HTTP/") {
+        return None;
+    }
+    parts.next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn spec(success: u32, failure: u32) -> ProbeSpec {
+        ProbeSpec {
+            success_threshold: success,
+            failure_threshold: failure,
+            ..ProbeSpec::new(ProbeKind::Liveness, ProbeAction::Tcp { port: 80 })
+        }
+    }
+
+    #[test]
+    fn failure_threshold_counts_consecutive_failures() {
+        let mut t = ProbeTracker::new(&spec(1, 3));
+        assert_eq!(t.record(false), Verdict::Pending);
+        assert_eq!(t.record(false), Verdict::Pending);
+        assert_eq!(t.record(true), Verdict::Passed);
+        assert_eq!(t.record(false), Verdict::Pending);
+        assert_eq!(t.record(false), Verdict::Pending);
+        assert_eq!(t.record(false), Verdict::Failed);
+    }
+
+    #[test]
+    fn success_threshold_counts_consecutive_successes() {
+        let mut t = ProbeTracker::new(&spec(2, 5));
+        assert_eq!(t.record(true), Verdict::Pending);
+        assert_eq!(t.record(false), Verdict::Pending);
+        assert_eq!(t.record(true), Verdict::Pending);
+        assert_eq!(t.record(true), Verdict::Passed);
+    }
+
+    #[test]
+    fn status_line_parsing() {
+        assert_eq!(parse_status("HTTP/1.1 204 No Content\r\n"), Some(204));
+        assert_eq!(parse_status("HTTP/1.0 503\r\n"), Some(503));
+        assert_eq!(parse_status("SSH-2.0-x"), None);
+        assert_eq!(parse_status(""), None);
+    }
+
+    #[tokio::test]
+    async fn tcp_and_http_checks_against_a_local_server() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            for status in [200u16, 503] {
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(
+                        format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+                    )
+                    .await;
+            }
+        });
+        let http = ProbeAction::Http {
+            path: "health".into(),
+            port: 80,
+            https: false,
+            headers: vec![("X-Probe".into(), "1".into())],
+            host: None,
+        };
+        assert_eq!(check(&http, addr, Duration::from_secs(5)).await, Ok(()));
+        let err = check(&http, addr, Duration::from_secs(5))
+            .await
+            .expect_err("503");
+        assert!(err.contains("503"), "{err}");
+        // Nothing listens any more on a fresh closed port.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let closed_addr = closed.local_addr().expect("addr");
+        drop(closed);
+        assert!(check(
+            &ProbeAction::Tcp { port: 1 },
+            closed_addr,
+            Duration::from_secs(5)
+        )
+        .await
+        .is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn tracker_verdicts_follow_streaks(results in proptest::collection::vec(any::<bool>(), 0..50), s in 1u32..4, f in 1u32..4) {
+            let mut t = ProbeTracker::new(&spec(s, f));
+            let (mut ok_run, mut bad_run) = (0, 0);
+            for r in results {
+                if r { ok_run += 1; bad_run = 0 } else { bad_run += 1; ok_run = 0 }
+                let expected = if ok_run >= s { Verdict::Passed } else if bad_run >= f { Verdict::Failed } else { Verdict::Pending };
+                prop_assert_eq!(t.record(r), expected);
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! What the pool manager needs to know about a pool: its limits and its session template
+//! (image, container spec, probes, registry credentials), already validated and with secrets
+//! resolved. The ARM layer builds it (see [`super::from_arm`]); the manager never reads ARM JSON.
+
+use std::time::Duration;
+
+use super::core::{Lifecycle, Limits};
+use super::probe::{ProbeKind, ProbeSpec};
+use crate::vm::ContainerSpec;
+
+/// Grace period between SIGTERM and kill when a session is stopped (unless a probe sets
+/// `terminationGracePeriodSeconds`).
+pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Registry credentials with the password secret resolved.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RegistryAuth {
+    /// Registry host, e.g. `myregistry.azurecr.io`.
+    pub server: String,
+    /// User name.
+    pub username: String,
+    /// Password (the value of `passwordSecretRef`).
+    pub password: String,
+}
+
+impl std::fmt::Debug for RegistryAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryAuth")
+            .field("server", &self.server)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Everything needed to boot one session of a pool. Two templates that compare equal boot the
+/// same session; any difference is a template change (roll-out).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    /// Container name (`containers[0].name`).
+    pub container_name: String,
+    /// Image reference (`containers[0].image`).
+    pub image: String,
+    /// Command, args, env, resources, target port, egress.
+    pub container: ContainerSpec,
+    /// Startup and Liveness probes.
+    pub probes: Vec<ProbeSpec>,
+    /// Credentials for the image's registry, if any.
+    pub registry: Option<RegistryAuth>,
+    /// Stop grace period.
+    pub stop_grace: Duration,
+}
+
+impl Template {
+    /// The Startup probe, if configured.
+    pub fn startup_probe(&self) -> Option<&ProbeSpec> {
+        self.probes.iter().find(|p| p.kind == ProbeKind::Startup)
+    }
+
+    /// The Liveness probe, if configured.
+    pub fn liveness_probe(&self) -> Option<&ProbeSpec> {
+        self.probes.iter().find(|p| p.kind == ProbeKind::Liveness)
+    }
+}
+
+/// A pool as the manager sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolSpec {
+    /// `maxConcurrentSessions`, `readySessionInstances` and the lifecycle, in configured
+    /// (unscaled) time; the manager applies its time scale.
+    pub max_concurrent: u32,
+    /// `readySessionInstances`.
+    pub ready_instances: u32,
+    /// Lifecycle kind and its configured seconds.
+    pub lifecycle: LifecycleSpec,
+    /// The session template.
+    pub template: Template,
+}
+
+/// Lifecycle in configured seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LifecycleSpec {
+    /// `Timed` with `cooldownPeriodInSeconds`.
+    Timed {
+        /// Seconds.
+        cooldown_secs: u64,
+    },
+    /// `OnContainerExit` with `maxAlivePeriodInSeconds`.
+    OnContainerExit {
+        /// Seconds.
+        max_alive_secs: u64,
+    },
+}
+
+impl PoolSpec {
+    /// The core's limits with durations scaled.
+    pub fn limits(&self, scale: super::clock::TimeScale) -> Limits {
+        Limits {
+            max_concurrent: self.max_concurrent,
+            ready_instances: self.ready_instances,
+            lifecycle: match self.lifecycle {
+                LifecycleSpec::Timed { cooldown_secs } => Lifecycle::Timed {
+                    cooldown: scale.secs(cooldown_secs),
+                },
+                LifecycleSpec::OnContainerExit { max_alive_secs } => Lifecycle::OnContainerExit {
+                    max_alive: scale.secs(max_alive_secs),
+                },
+            },
+        }
+    }
+
+    /// A minimal pool for tests: `image` on `target_port`, Timed with a 300 s cooldown.
+    pub fn simple(image: &str, target_port: u16, max: u32, ready: u32) -> Self {
+        Self {
+            max_concurrent: max,
+            ready_instances: ready,
+            lifecycle: LifecycleSpec::Timed { cooldown_secs: 300 },
+            template: Template {
+                container_name: "main".into(),
+                image: image.into(),
+                container: ContainerSpec {
+                    target_port,
+                    ..ContainerSpec::default()
+                },
+                probes: Vec::new(),
+                registry: None,
+                stop_grace: DEFAULT_STOP_GRACE,
+            },
+        }
+    }
+}
