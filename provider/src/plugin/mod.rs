@@ -13,6 +13,7 @@
 //! - [`provider`]: the [`Provider`], [`Resource`], [`DataSource`] and [`Action`] traits (start
 //!   here when adding a Terraform type; the module docs have an example).
 //! - [`plan`]: the default plan and write-only nulling.
+//! - [`server`]: the `tfplugin6.Provider` gRPC service ([`server::GrpcProvider`]).
 //! - [`proto`]: generated protobuf/gRPC code.
 //!
 //! Implementations usually just `use crate::plugin::prelude::*;`.
@@ -25,6 +26,7 @@ pub mod plan;
 pub mod proto;
 pub mod provider;
 pub mod schema;
+pub mod server;
 pub mod types;
 pub mod value;
 

@@ -1,0 +1,111 @@
+//! Type tables: every resource, data source and action with its schema and implied type,
+//! looked up by full type name.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
+use crate::plugin::provider::{Action, DataSource, Provider, Resource};
+use crate::plugin::schema::Schema;
+use crate::plugin::types::Type;
+
+/// One registered type with its cached schema.
+pub struct Entry<T: ?Sized> {
+    /// The implementation.
+    pub imp: Arc<T>,
+    /// Its schema (read once).
+    pub schema: Schema,
+    /// The schema's implied type (drives the codec).
+    pub ty: Type,
+}
+
+impl<T: ?Sized> Entry<T> {
+    fn new(imp: Arc<T>, schema: Schema) -> Self {
+        let ty = schema.implied_type();
+        Self { imp, schema, ty }
+    }
+}
+
+/// Every type a provider offers.
+pub struct Registry {
+    /// Provider configuration schema.
+    pub provider_schema: Schema,
+    /// Its implied type.
+    pub provider_ty: Type,
+    /// provider_meta schema and type.
+    pub meta: Option<(Schema, Type)>,
+    /// Managed resources by type name.
+    pub resources: BTreeMap<String, Entry<dyn Resource>>,
+    /// Data sources by type name.
+    pub data_sources: BTreeMap<String, Entry<dyn DataSource>>,
+    /// Actions by type name.
+    pub actions: BTreeMap<String, Entry<dyn Action>>,
+}
+
+impl Registry {
+    /// Reads every schema of `provider`.
+    pub fn new(provider: &dyn Provider) -> Self {
+        let provider_schema = provider.schema();
+        let provider_ty = provider_schema.implied_type();
+        Self {
+            provider_schema,
+            provider_ty,
+            meta: provider.meta_schema().map(|s| {
+                let t = s.implied_type();
+                (s, t)
+            }),
+            resources: provider
+                .resources()
+                .into_iter()
+                .map(|r| (r.type_name().to_string(), Entry::new(r.clone(), r.schema())))
+                .collect(),
+            data_sources: provider
+                .data_sources()
+                .into_iter()
+                .map(|r| (r.type_name().to_string(), Entry::new(r.clone(), r.schema())))
+                .collect(),
+            actions: provider
+                .actions()
+                .into_iter()
+                .map(|r| (r.type_name().to_string(), Entry::new(r.clone(), r.schema())))
+                .collect(),
+        }
+    }
+
+    /// A managed resource type, or an error diagnostic listing the known ones.
+    pub fn resource(&self, name: &str) -> Result<&Entry<dyn Resource>, Diagnostics> {
+        lookup(&self.resources, name, "managed resource")
+    }
+
+    /// A data source type.
+    pub fn data_source(&self, name: &str) -> Result<&Entry<dyn DataSource>, Diagnostics> {
+        lookup(&self.data_sources, name, "data source")
+    }
+
+    /// An action type.
+    pub fn action(&self, name: &str) -> Result<&Entry<dyn Action>, Diagnostics> {
+        lookup(&self.actions, name, "action")
+    }
+}
+
+fn lookup<'a, T: ?Sized>(
+    map: &'a BTreeMap<String, Entry<T>>,
+    name: &str,
+    kind: &str,
+) -> Result<&'a Entry<T>, Diagnostics> {
+    map.get(name).ok_or_else(|| {
+        let known: Vec<&str> = map.keys().map(String::as_str).collect();
+        Diagnostic::error(
+            format!("Unknown {kind} type"),
+            format!(
+                "This provider has no {kind} type {name:?}. Known {kind} types: {}.",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        )
+        .into()
+    })
+}
