@@ -16,13 +16,26 @@
 //! - [`vm`]: `trait Backend` plus the `qemu` (microVM) and `fake` (in-process) backends.
 //! - [`image`]: OCI layout / docker-save / registry pull into a content-addressed cache.
 //! - [`store`]: SQLite persistence of everything the control plane acknowledges.
+//! - [`state`]: [`state::AppState`], what every route gets; [`config`]: start-up settings;
+//!   [`clock`]: injected time.
+//! - [`server`]: `router(state)` and `run(listener, state, tls, shutdown)`; [`tls`]: the local
+//!   CA and HTTPS; `cli` (in the binary): `serve`, `env`, `image`.
+//! - [`testing`]: an in-process emulator on `127.0.0.1:0` for tests.
+//! - [`fsutil`]: durable file writes in the data dir.
 
 pub mod arm;
 pub mod auth;
+pub mod clock;
+pub mod config;
 pub mod dataplane;
 pub mod defaults;
+pub mod fsutil;
 pub mod image;
 pub mod monitor;
 pub mod pool;
+pub mod server;
+pub mod state;
 pub mod store;
+pub mod testing;
+pub mod tls;
 pub mod vm;

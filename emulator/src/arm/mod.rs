@@ -1,1 +1,89 @@
 //! Azure Resource Manager routes and the ARM error table.
+//!
+//! # Layout
+//!
+//! - [`error`]: [`ArmError`], the one table of ARM statuses, codes and messages.
+//! - [`path`]: case-insensitive ARM paths (canonicalised before routing), locations.
+//! - [`request`]: query/`api-version`, JSON body parsing, case-insensitive property access.
+//! - [`headers`]: `x-ms-request-id` / `x-ms-correlation-request-id` on every response.
+//! - [`operations`]: long-running operations (`Azure-AsyncOperation`, `Location`, status routes).
+//! - [`paging`]: `{value, nextLink}` pages.
+//! - [`lookup`]: existence checks (subscription, resource group, referenced resources).
+//! - [`resource`]: `systemData`, timestamps.
+//! - [`tracked`]: generic handlers for simple tracked resources.
+//! - [`subscriptions`], [`resource_groups`], [`environments`], [`workspaces`]: the resources.
+//! - [`diagnostic_settings`]: `Microsoft.Insights/diagnosticSettings` on any resource id.
+//! - [`session_pools`]: `Microsoft.App/sessionPools`.
+//! - [`seed`]: the seeded defaults.
+//!
+//! Mounting routes: add them to [`router`] with `.merge(x::routes())`. Use the path parameter
+//! names `{subscription}`, `{rg}` and `{name}` (the router rejects differently named
+//! parameters at the same position) and canonical casing; the auth and header middleware
+//! apply to every route merged here.
+
+pub mod environments;
+pub mod error;
+pub mod headers;
+pub mod lookup;
+pub mod operations;
+pub mod paging;
+pub mod path;
+pub mod request;
+pub mod resource;
+pub mod resource_groups;
+pub mod seed;
+pub mod session_pools;
+pub mod subscriptions;
+pub mod tracked;
+pub mod workspaces;
+
+use axum::extract::{Request, State};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+pub use error::ArmError;
+
+use crate::state::AppState;
+
+/// Every ARM route, behind the ARM token check and the ARM tracing headers.
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(subscriptions::routes())
+        .merge(resource_groups::routes())
+        .merge(tracked::routes(&environments::TYPE))
+        .merge(tracked::routes(&workspaces::TYPE))
+        .merge(operations::routes())
+        .merge(session_pools::routes())
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            crate::auth::require_arm_token,
+        ))
+        .route_layer(from_fn(headers::arm_headers))
+}
+
+/// Fallback for paths no route matched. ARM paths (`/subscriptions/...`) get the token check,
+/// extension resources (`{resourceId}/providers/Microsoft.Insights/diagnosticSettings/...`),
+/// or an ARM 404; other paths a plain JSON 404.
+pub async fn fallback(State(state): State<AppState>, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    if !path.starts_with("/subscriptions") {
+        let body = serde_json::json!({"error": {"code": "NotFound", "message": format!("No emulator route serves '{path}'.")}});
+        return (http::StatusCode::NOT_FOUND, axum::Json(body)).into_response();
+    }
+    let correlation = req.headers().get("x-ms-correlation-request-id").cloned();
+    let client_request = req.headers().get("x-ms-client-request-id").cloned();
+    let mut resp =
+        match crate::auth::check_bearer(&state, req.headers(), crate::defaults::ARM_AUDIENCE) {
+            Err(e) => crate::auth::bearer::arm_error(&state, e).into_response(),
+            Ok(_) => extension_or_404(state, req, &path).await,
+        };
+    headers::decorate(correlation, client_request, &mut resp);
+    resp
+}
+
+async fn extension_or_404(state: AppState, req: Request, path: &str) -> Response {
+    let _ = &state;
+    let _ = req;
+    ArmError::InvalidResourceType(path.to_string()).into_response()
+}

@@ -1,0 +1,333 @@
+//! Issuing and validating RS256 JWT access tokens.
+//!
+//! Tokens look like Entra v2.0 app-only tokens: `aud`, `iss` (`{endpoint}/{tenant}/v2.0`),
+//! `tid`, `oid`, `sub`, `appid`, `azp`, `iat`, `nbf`, `exp`, `ver`, `idtyp`.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::keys::SigningKey;
+use crate::defaults;
+
+/// Lifetime of issued tokens, in seconds.
+pub const TOKEN_LIFETIME_SECS: i64 = 3600;
+/// Clock skew tolerated for `nbf`.
+const SKEW_SECS: i64 = 300;
+
+/// A client allowed to request tokens (client-credentials flow).
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Application (client) id.
+    pub client_id: String,
+    /// Its secret.
+    pub client_secret: String,
+    /// Service principal object id (`oid`, `sub`).
+    pub object_id: String,
+}
+
+/// Claims of an emulator token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Audience.
+    pub aud: String,
+    /// Issuer.
+    pub iss: String,
+    /// Tenant id.
+    pub tid: String,
+    /// Object id of the caller.
+    pub oid: String,
+    /// Subject (same as `oid` for app tokens).
+    pub sub: String,
+    /// Client id (v1 claim).
+    #[serde(default)]
+    pub appid: String,
+    /// Client id (v2 claim).
+    #[serde(default)]
+    pub azp: String,
+    /// Issued at (unix seconds).
+    pub iat: i64,
+    /// Not before (unix seconds).
+    pub nbf: i64,
+    /// Expiry (unix seconds).
+    pub exp: i64,
+    /// Token version.
+    #[serde(default)]
+    pub ver: String,
+}
+
+/// Why a bearer token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// No `Authorization` header.
+    #[error("Authentication failed. The 'Authorization' header is missing. Send 'Authorization: Bearer <token>' with a token from the emulator's token endpoint.")]
+    Missing,
+    /// `Authorization` is not `Bearer <token>`.
+    #[error("Authentication failed. The 'Authorization' header is provided in an invalid format. Use 'Bearer <token>'.")]
+    BadScheme,
+    /// Not a decodable JWT.
+    #[error("The access token is malformed: {0}. Request a new token from the emulator's token endpoint.")]
+    Malformed(String),
+    /// Signature does not verify against the emulator's key.
+    #[error("The access token signature is invalid. Tokens from another emulator data directory or from Azure are not accepted; request a new token.")]
+    BadSignature,
+    /// `exp` is in the past.
+    #[error("The access token expired at {0}. Request a new token.")]
+    Expired(String),
+    /// `nbf` is in the future.
+    #[error("The access token is not valid before {0}.")]
+    NotYetValid(String),
+    /// `aud` is not the one this surface requires.
+    #[error(
+        "The access token has an invalid audience '{got}'. The audience must be '{expected}'."
+    )]
+    WrongAudience {
+        /// The token's audience.
+        got: String,
+        /// The required audience.
+        expected: String,
+    },
+}
+
+impl TokenError {
+    /// True for [`TokenError::WrongAudience`] (403), false for the 401 cases.
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, TokenError::WrongAudience { .. })
+    }
+}
+
+/// Issues and validates tokens for one tenant.
+#[derive(Debug)]
+pub struct TokenService {
+    key: SigningKey,
+    endpoint: String,
+    clients: Vec<Client>,
+}
+
+fn ts(secs: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| secs.to_string())
+}
+
+/// Audiences treated as the same (`https://management.azure.com/` vs without slash, the
+/// classic `management.core.windows.net`).
+fn audience_matches(got: &str, expected: &str) -> bool {
+    let norm = |s: &str| s.trim_end_matches('/').to_ascii_lowercase();
+    let (g, e) = (norm(got), norm(expected));
+    g == e || (e == "https://management.azure.com" && g == "https://management.core.windows.net")
+}
+
+impl TokenService {
+    /// A service signing with `key`, issuing for the seeded client only.
+    pub fn new(key: SigningKey, endpoint: &str) -> Self {
+        TokenService {
+            key,
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            clients: vec![Client {
+                client_id: defaults::CLIENT_ID.into(),
+                client_secret: defaults::CLIENT_SECRET.into(),
+                object_id: defaults::CLIENT_OBJECT_ID.into(),
+            }],
+        }
+    }
+
+    /// The signing key (JWKS).
+    pub fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// Issuer of tokens: `{endpoint}/{tenant}/v2.0`.
+    pub fn issuer(&self) -> String {
+        format!("{}/{}/v2.0", self.endpoint, defaults::TENANT_ID)
+    }
+
+    /// The configured client with this id.
+    pub fn client(&self, client_id: &str) -> Option<&Client> {
+        self.clients
+            .iter()
+            .find(|c| c.client_id.eq_ignore_ascii_case(client_id))
+    }
+
+    /// A signed token for `client` and `audience`, issued at `now`.
+    pub fn issue(&self, client: &Client, audience: &str, now: OffsetDateTime) -> String {
+        let iat = now.unix_timestamp();
+        let claims = json!({
+            "aud": audience,
+            "iss": self.issuer(),
+            "iat": iat,
+            "nbf": iat,
+            "exp": iat + TOKEN_LIFETIME_SECS,
+            "tid": defaults::TENANT_ID,
+            "oid": client.object_id,
+            "sub": client.object_id,
+            "appid": client.client_id,
+            "azp": client.client_id,
+            "appidacr": "1",
+            "idtyp": "app",
+            "ver": "2.0",
+            "uti": uuid::Uuid::new_v4().simple().to_string(),
+        });
+        self.sign_claims(&claims)
+    }
+
+    /// Signs arbitrary claims (tests craft expired or foreign-audience tokens with this).
+    pub fn sign_claims(&self, claims: &serde_json::Value) -> String {
+        let header =
+            json!({"typ": "JWT", "alg": "RS256", "kid": self.key.kid(), "x5t": self.key.kid()});
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let sig = self.key.sign(signing_input.as_bytes());
+        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    /// Validates signature, time window and audience of `token` at `now`.
+    pub fn validate(
+        &self,
+        token: &str,
+        expected_audience: &str,
+        now: OffsetDateTime,
+    ) -> Result<Claims, TokenError> {
+        let mut parts = token.split('.');
+        let (Some(h), Some(c), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed(
+                "expected three dot-separated parts".into(),
+            ));
+        };
+        let decode = |part: &str, what: &str| {
+            URL_SAFE_NO_PAD
+                .decode(part.trim_end_matches('='))
+                .map_err(|_| TokenError::Malformed(format!("the {what} is not base64url")))
+        };
+        let header: serde_json::Value = serde_json::from_slice(&decode(h, "header")?)
+            .map_err(|_| TokenError::Malformed("the header is not JSON".into()))?;
+        if header.get("alg").and_then(|a| a.as_str()) != Some("RS256") {
+            return Err(TokenError::Malformed("the algorithm must be RS256".into()));
+        }
+        let sig = decode(s, "signature")?;
+        let signing_input = &token[..h.len() + 1 + c.len()];
+        if !self.key.verify(signing_input.as_bytes(), &sig) {
+            return Err(TokenError::BadSignature);
+        }
+        let claims: Claims = serde_json::from_slice(&decode(c, "payload")?)
+            .map_err(|e| TokenError::Malformed(format!("the claims are invalid ({e})")))?;
+        let now = now.unix_timestamp();
+        if claims.exp <= now {
+            return Err(TokenError::Expired(ts(claims.exp)));
+        }
+        if claims.nbf > now + SKEW_SECS {
+            return Err(TokenError::NotYetValid(ts(claims.nbf)));
+        }
+        if !audience_matches(&claims.aud, expected_audience) {
+            return Err(TokenError::WrongAudience {
+                got: claims.aud,
+                expected: expected_audience.to_string(),
+            });
+        }
+        Ok(claims)
+    }
+}
+
+/// The token in an `Authorization: Bearer ...` header value.
+pub fn bearer_token(headers: &http::HeaderMap) -> Result<&str, TokenError> {
+    let value = headers
+        .get(http::header::AUTHORIZATION)
+        .ok_or(TokenError::Missing)?
+        .to_str()
+        .map_err(|_| TokenError::BadScheme)?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or(TokenError::BadScheme)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(TokenError::BadScheme);
+    }
+    Ok(token.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service() -> TokenService {
+        TokenService::new(SigningKey::in_memory().expect("key"), "http://127.0.0.1:1")
+    }
+
+    #[test]
+    fn issued_token_validates() {
+        let s = service();
+        let now = OffsetDateTime::now_utc();
+        let client = s.client(defaults::CLIENT_ID).expect("client").clone();
+        let t = s.issue(&client, defaults::ARM_AUDIENCE, now);
+        let claims = s.validate(&t, defaults::ARM_AUDIENCE, now).expect("valid");
+        assert_eq!(claims.tid, defaults::TENANT_ID);
+        assert_eq!(claims.appid, defaults::CLIENT_ID);
+        assert_eq!(claims.exp - claims.iat, TOKEN_LIFETIME_SECS);
+    }
+
+    #[test]
+    fn refusals() {
+        let s = service();
+        let now = OffsetDateTime::now_utc();
+        let client = s.client(defaults::CLIENT_ID).expect("client").clone();
+        let t = s.issue(&client, defaults::DATAPLANE_AUDIENCE, now);
+        assert!(matches!(
+            s.validate(&t, defaults::ARM_AUDIENCE, now),
+            Err(TokenError::WrongAudience { .. })
+        ));
+        let later = now + time::Duration::seconds(TOKEN_LIFETIME_SECS + 1);
+        assert!(matches!(
+            s.validate(&t, defaults::DATAPLANE_AUDIENCE, later),
+            Err(TokenError::Expired(_))
+        ));
+        let mut tampered = t.clone();
+        tampered.push('A');
+        assert!(s
+            .validate(&tampered, defaults::DATAPLANE_AUDIENCE, now)
+            .is_err());
+        assert!(matches!(
+            s.validate("abc", defaults::DATAPLANE_AUDIENCE, now),
+            Err(TokenError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn audience_variants() {
+        assert!(audience_matches(
+            "https://management.azure.com",
+            "https://management.azure.com/"
+        ));
+        assert!(audience_matches(
+            "https://management.core.windows.net/",
+            "https://management.azure.com/"
+        ));
+        assert!(!audience_matches(
+            "https://dynamicsessions.io",
+            "https://management.azure.com/"
+        ));
+    }
+
+    #[test]
+    fn bearer_header_parsing() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(bearer_token(&h), Err(TokenError::Missing));
+        h.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("Basic x"),
+        );
+        assert_eq!(bearer_token(&h), Err(TokenError::BadScheme));
+        h.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("bearer abc"),
+        );
+        assert_eq!(bearer_token(&h), Ok("abc"));
+    }
+}

@@ -1,0 +1,58 @@
+//! The HTTP server: [`router`] assembles every surface; [`run`] serves it on a listener
+//! (plain HTTP or TLS) until the shutdown future completes, then drains connections.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::state::AppState;
+
+/// Errors serving HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Accepting or serving failed.
+    #[error("the HTTP server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// The whole emulator as one router: `/health`, the token endpoint and discovery, ARM.
+/// ARM paths are canonicalised (case-insensitive keywords) before routing.
+pub fn router(state: AppState) -> Router {
+    let inner: Router = Router::new()
+        .route("/health", get(health))
+        .merge(crate::auth::routes())
+        .merge(crate::arm::router(&state))
+        .merge(crate::dataplane::router())
+        .fallback(crate::arm::fallback)
+        .with_state(state);
+    let canonical = inner.map_request(crate::arm::path::canonicalize_request::<axum::body::Body>);
+    Router::new().fallback_service(canonical)
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves. With `tls` every connection is a
+/// TLS handshake first (failed handshakes are logged and dropped).
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let app = router(state);
+    match tls {
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await?;
+            Ok(())
+        }
+        Some(cfg) => crate::tls::serve_tls(listener, app, cfg, shutdown).await,
+    }
+}
