@@ -76,6 +76,7 @@ pub(crate) enum Command {
     },
     Update(PoolSpec),
     Delete,
+    Shutdown,
     Leftovers(Vec<super::logs::LeftoverSession>),
 }
 
@@ -156,6 +157,14 @@ impl PoolHandle {
     /// Stops every session; resolves once all are stopped and the actor has ended.
     pub async fn delete(&self) {
         let _ = self.tx.send(Command::Delete);
+        self.tx.closed().await;
+    }
+
+    /// Emulator shutdown: stops every session without recording their end (they stay in the
+    /// live-session table and are reconciled as `EmulatorRestart` at the next start).
+    /// Resolves once every session is stopped.
+    pub async fn shutdown(&self) {
+        let _ = self.tx.send(Command::Shutdown);
         self.tx.closed().await;
     }
 
@@ -276,6 +285,10 @@ impl Actor {
             };
             tokio::select! {
                 cmd = rx.recv(), if commands_open => match cmd {
+                    Some(Command::Shutdown) => {
+                        self.shutdown(&mut sup_rx).await;
+                        break;
+                    }
                     Some(c) => self.command(c),
                     None => {
                         // Every handle is gone: treat as delete.
@@ -302,6 +315,37 @@ impl Actor {
             logs.flush().await;
         }
         // Dropping `rx` here closes the command channel: `PoolHandle::delete` returns.
+    }
+
+    /// Stops every supervisor and waits for each to report `Stopped`; records nothing.
+    async fn shutdown(&mut self, sup_rx: &mut mpsc::UnboundedReceiver<(SessionId, SupEvent)>) {
+        let mut pending: std::collections::HashSet<SessionId> =
+            self.stops.keys().cloned().collect();
+        for (_, tx) in self.stops.drain() {
+            let _ = tx.send(());
+        }
+        // Sessions already stopping report too.
+        pending.extend(
+            self.core
+                .sessions()
+                .filter(|s| matches!(s.state, SessionState::Stopping(_)))
+                .map(|s| s.id.clone()),
+        );
+        for (_, reply) in self.waiters.drain(..) {
+            let _ = reply.send(Err(AllocError::Deleted));
+        }
+        while !pending.is_empty() {
+            match sup_rx.recv().await {
+                Some((id, SupEvent::Stopped)) => {
+                    pending.remove(&id);
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+        if let Some(logs) = &self.deps.logs {
+            logs.flush().await;
+        }
     }
 
     fn command(&mut self, c: Command) {
@@ -352,6 +396,7 @@ impl Actor {
                     let _ = reply.send(Err(AllocError::Deleted));
                 }
             }
+            Command::Shutdown => {}
             Command::Leftovers(list) => {
                 for l in list {
                     let log = format!(

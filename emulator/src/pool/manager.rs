@@ -153,14 +153,24 @@ impl PoolManager {
 
     /// Deletes a pool: stops every session and waits until all are stopped.
     pub async fn remove(&self, resource_id: &str) {
-        let handle = self
-            .inner
-            .pools
-            .lock()
-            .remove(&resource_id.to_ascii_lowercase());
-        if let Some(h) = handle {
+        if let Some(h) = self.detach(resource_id) {
             h.delete().await;
         }
+    }
+
+    /// Deletes a pool without waiting: the pool is unregistered at once (a new pool of the same
+    /// name gets a fresh actor) and its sessions are stopped in the background.
+    pub fn remove_in_background(&self, resource_id: &str) {
+        if let Some(h) = self.detach(resource_id) {
+            tokio::spawn(async move { h.delete().await });
+        }
+    }
+
+    fn detach(&self, resource_id: &str) -> Option<PoolHandle> {
+        self.inner
+            .pools
+            .lock()
+            .remove(&resource_id.to_ascii_lowercase())
     }
 
     /// Every registered pool.
@@ -168,10 +178,11 @@ impl PoolManager {
         self.inner.pools.lock().values().cloned().collect()
     }
 
-    /// Stops every pool (emulator shutdown); sessions are stopped, not recorded as leftovers.
+    /// Emulator shutdown: stops every session of every pool without recording their end, so
+    /// the next start reconciles them (`EmulatorRestart`) and rebuilds each ready set.
     pub async fn shutdown(&self) {
         let all: Vec<PoolHandle> = self.inner.pools.lock().drain().map(|(_, h)| h).collect();
-        futures::future::join_all(all.iter().map(|h| h.delete())).await;
+        futures::future::join_all(all.iter().map(|h| h.shutdown())).await;
         if let Some(logs) = &self.inner.deps.logs {
             logs.flush().await;
         }

@@ -15,9 +15,11 @@
 //! - [`manager`]: [`manager::PoolManager`], the registry of pools.
 //! - [`images`]: image resolution (placeholder for the fake backend, image store for qemu).
 //! - [`logs`]: lifecycle / pool-event / console rows and the live-session table in SQLite.
-//! - [`wiring`]: builds the manager from the start-up config.
+//! - [`wiring`]: builds the manager from the start-up config; [`arm_hook`]: what the ARM
+//!   session-pool resource calls on create/update/delete and at start-up.
 
 pub mod actor;
+pub mod arm_hook;
 pub mod clock;
 pub mod core;
 pub mod from_arm;
