@@ -23,7 +23,8 @@ async fn health() -> &'static str {
     "ok"
 }
 
-/// The whole emulator as one router: `/health`, the token endpoint and discovery, ARM.
+/// The whole emulator as one router: `/health`, the token endpoint and discovery, ARM, the
+/// pool data plane (`/pools/...`).
 /// ARM paths are canonicalised (case-insensitive keywords) before routing.
 pub fn router(state: AppState) -> Router {
     let inner: Router = Router::new()
@@ -45,14 +46,18 @@ pub async fn run(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let app = router(state);
-    match tls {
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await?;
-            Ok(())
-        }
-        Some(cfg) => crate::tls::serve_tls(listener, app, cfg, shutdown).await,
+    if let Err(e) = crate::pool::arm_hook::restore_all(&state).await {
+        tracing::warn!(error = %e, "could not restore the sessions of stored pools");
     }
+    let pools = state.pools().clone();
+    let app = router(state);
+    let served = match tls {
+        None => axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(ServeError::from),
+        Some(cfg) => crate::tls::serve_tls(listener, app, cfg, shutdown).await,
+    };
+    pools.shutdown().await;
+    served
 }
