@@ -42,13 +42,12 @@ pub enum Outcome {
 
 /// Decides whether `pool` (stored under `resource_id`) is provisioned. The pool-manager hook.
 pub async fn provision(state: &AppState, resource_id: &str, pool: &SessionPool) -> Outcome {
-    let _ = (state, resource_id, pool);
-    Outcome::Succeeded { node_count: 0 }
+    crate::pool::arm_hook::provision(state, resource_id, pool).await
 }
 
 /// Called after a pool row is deleted. The pool-manager hook for tearing a pool down.
 pub async fn deprovision(state: &AppState, resource_id: &str) {
-    let _ = (state, resource_id);
+    crate::pool::arm_hook::deprovision(state, resource_id).await
 }
 
 /// Completes operation `op_id` of the pool `resource_id` in the background.
@@ -60,21 +59,25 @@ pub fn spawn(state: AppState, resource_id: String, op_id: String) {
     });
 }
 
-/// Runs [`provision`] and records its outcome on the pool and the operation.
+/// Runs [`provision`] and records its outcome on the pool and the operation. The write lock
+/// is held only while reading and writing the row, never while the pool provisions.
 pub async fn complete(state: &AppState, resource_id: &str, op_id: &str) -> Result<(), ArmError> {
-    let _guard = write_lock().await;
+    let Some((id, pool)) = current(state, resource_id, op_id).await? else {
+        return finish_superseded(state, resource_id, op_id).await;
+    };
+    let outcome = provision(state, &id, &pool).await;
+    let guard = write_lock().await;
     let rec = state.store().get_resource(resource_id).await?;
     let Some(rec) = rec.filter(|r| r.resource_type.eq_ignore_ascii_case(RESOURCE_TYPE)) else {
-        // Deleted meanwhile: nothing to provision.
+        drop(guard);
         return operations::cancel(state, op_id).await;
     };
     let mut stored =
         StoredPool::from_body(&rec.body).map_err(|e| ArmError::InternalError(e.to_string()))?;
     if stored.operation.as_deref() != Some(op_id) {
-        // A newer create/update superseded this one; it will finish the pool.
+        drop(guard);
         return operations::succeed(state, op_id).await;
     }
-    let outcome = provision(state, &rec.id, &stored.pool).await;
     stored.status.provisioning_state = match &outcome {
         Outcome::Succeeded { node_count } => {
             stored.status.node_count = *node_count;
@@ -88,8 +91,40 @@ pub async fn complete(state: &AppState, resource_id: &str, op_id: &str) -> Resul
     let mut row = ResourceRecord::new(rec.id.clone(), RESOURCE_TYPE, body, state.now());
     row.created_at = rec.created_at;
     state.store().put_resource(row).await?;
+    drop(guard);
     match outcome {
         Outcome::Succeeded { .. } => operations::succeed(state, op_id).await,
         Outcome::Failed(e) => operations::fail(state, op_id, &e).await,
+    }
+}
+
+/// The pool's id and model when `op_id` is still its latest operation.
+async fn current(
+    state: &AppState,
+    resource_id: &str,
+    op_id: &str,
+) -> Result<Option<(String, SessionPool)>, ArmError> {
+    let _guard = write_lock().await;
+    let rec = state.store().get_resource(resource_id).await?;
+    let Some(rec) = rec.filter(|r| r.resource_type.eq_ignore_ascii_case(RESOURCE_TYPE)) else {
+        return Ok(None);
+    };
+    let stored =
+        StoredPool::from_body(&rec.body).map_err(|e| ArmError::InternalError(e.to_string()))?;
+    Ok((stored.operation.as_deref() == Some(op_id)).then_some((rec.id, stored.pool)))
+}
+
+/// Finishes an operation whose pool was deleted (Canceled) or updated again (Succeeded: the
+/// newer operation finishes the pool).
+async fn finish_superseded(
+    state: &AppState,
+    resource_id: &str,
+    op_id: &str,
+) -> Result<(), ArmError> {
+    let exists = state.store().get_resource(resource_id).await?.is_some();
+    if exists {
+        operations::succeed(state, op_id).await
+    } else {
+        operations::cancel(state, op_id).await
     }
 }
