@@ -19,12 +19,13 @@
 //! - [`state`]: [`state::AppState`], what every route gets; [`config`]: start-up settings;
 //!   [`clock`]: injected time.
 //! - [`server`]: `router(state)` and `run(listener, state, tls, shutdown)`; [`tls`]: the local
-//!   CA and HTTPS; `cli` (in the binary): `serve`, `env`, `image`.
+//!   CA and HTTPS; [`cli`]: the command line (`serve`, `env`, `image`).
 //! - [`testing`]: an in-process emulator on `127.0.0.1:0` for tests.
 //! - [`fsutil`]: durable file writes in the data dir.
 
 pub mod arm;
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod dataplane;

@@ -1,6 +1,6 @@
-//! `sessions-emulator` binary: parses the command line and runs the emulator.
+//! `sessions-emulator` binary: parses the command line and runs the emulator
+//! (see [`sessions_emulator::cli`]).
 
-fn main() {
-    eprintln!("sessions-emulator: not yet implemented");
-    std::process::exit(1);
+fn main() -> std::process::ExitCode {
+    sessions_emulator::cli::main()
 }
