@@ -160,6 +160,11 @@ pub trait SessionControl: Send + Sync {
     async fn stop(&self, grace: Duration) -> ExitStatus;
     /// Kills the instance at once and releases every resource (process, sockets, temp dirs).
     async fn kill(&self) -> ExitStatus;
+    /// Backend-specific extras (e.g. the QEMU backend's `VmControl::guest_connect` debug probe),
+    /// reachable by downcasting. `None` when there are none.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// A running (or ended) session. Dropping it kills the instance.

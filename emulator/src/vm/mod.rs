@@ -1,16 +1,18 @@
 //! Session backends: [`Backend`] (the contract the pool manager uses), the in-process
-//! [`fake`] backend, and (later) the `qemu` microVM backend.
+//! [`fake`] backend, and the [`qemu`] microVM backend.
 //!
 //! # Layout
 //!
 //! - [`backend`]: `trait Backend`, [`SessionSpec`], [`Session`], [`LogLine`], [`ExitStatus`].
 //! - [`resources`]: cpu/memory parsing and their mapping to vCPUs and MiB.
 //! - [`error`]: [`BackendError`].
+//! - [`qemu`]: QEMU microVM sessions (boot media, accelerator, templates, agent protocol).
 //! - [`fake`]: each session is a tokio HTTP server on 127.0.0.1:0 behaving like the sample image.
 
 pub mod backend;
 pub mod error;
 pub mod fake;
+pub mod qemu;
 pub mod resources;
 
 pub use backend::{

@@ -1,0 +1,232 @@
+//! The task that owns one running session VM: sends the per-session config and `start`,
+//! follows the agent's events, forwards logs, and carries out stop/kill. When it ends, the
+//! QEMU process is dead and reaped and its runtime dir removed.
+
+use std::net::SocketAddrV4;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::channel::{spawn_event_reader, spawn_log_reader, AgentEvent, AgentWriter};
+use super::launch::{console_tail, Launched};
+use crate::vm::backend::{ExitStatus, LogLine, LogStream, RunState, SessionControl, SessionSpec};
+
+/// How long to wait for QEMU to power off after the container exited.
+const POWEROFF_WAIT: Duration = Duration::from_secs(3);
+/// SIGTERM.
+const SIGTERM: i32 = 15;
+
+/// Commands from [`VmControl`] to the driver.
+pub enum Command {
+    /// SIGTERM, then kill after the grace.
+    Stop(Duration),
+    /// Kill now.
+    Kill,
+    /// Debug: TCP connect from the guest.
+    Connect(SocketAddrV4, oneshot::Sender<Result<(), String>>),
+}
+
+/// [`SessionControl`] of a QEMU session.
+pub struct VmControl {
+    /// To the driver.
+    pub commands: mpsc::UnboundedSender<Command>,
+    /// The session state.
+    pub state: watch::Receiver<RunState>,
+}
+
+impl VmControl {
+    async fn wait_exit(&self) -> ExitStatus {
+        let mut state = self.state.clone();
+        loop {
+            if let RunState::Exited(s) = &*state.borrow_and_update() {
+                return s.clone();
+            }
+            if state.changed().await.is_err() {
+                return ExitStatus::Killed;
+            }
+        }
+    }
+
+    /// Debug: asks the guest agent to open a TCP connection to `addr` (e.g. `10.0.2.2:port`,
+    /// the host as seen from slirp). Used to prove egress rules.
+    pub async fn guest_connect(&self, addr: SocketAddrV4) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Connect(addr, tx))
+            .map_err(|_| "session ended".to_string())?;
+        rx.await.map_err(|_| "session ended".to_string())?
+    }
+}
+
+#[async_trait]
+impl SessionControl for VmControl {
+    async fn stop(&self, grace: Duration) -> ExitStatus {
+        let _ = self.commands.send(Command::Stop(grace));
+        self.wait_exit().await
+    }
+
+    async fn kill(&self) -> ExitStatus {
+        let _ = self.commands.send(Command::Kill);
+        self.wait_exit().await
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+}
+
+/// The `config` message for a session.
+pub fn config_message(spec: &SessionSpec) -> Value {
+    let image = &spec.image.config;
+    let hostname: String = spec.session_id.chars().take(63).collect();
+    let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    json!({
+        "session_id": spec.session_id,
+        "hostname": hostname,
+        "entrypoint": image.entrypoint,
+        "cmd": image.cmd,
+        "image_env": image.env,
+        "working_dir": image.working_dir,
+        "user": image.user,
+        "command": spec.container.command,
+        "args": spec.container.args,
+        "env": spec.container.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+        "entropy": hex::encode(rand::random::<[u8; 32]>()),
+        "unix_ms": i64::try_from(now_ms).unwrap_or(0),
+    })
+}
+
+/// Runs the session until it has ended; then everything is cleaned up.
+pub async fn drive(
+    vm: Launched,
+    spec: Arc<SessionSpec>,
+    send_hello: bool,
+    state: watch::Sender<RunState>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    logs: mpsc::Sender<LogLine>,
+) {
+    let Launched {
+        process,
+        qmp,
+        control,
+        stdout,
+        stderr,
+        console_log,
+        dir,
+        ..
+    } = vm;
+    let (read, write) = control.into_split();
+    let mut agent = AgentWriter::new(write);
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    spawn_event_reader(read, events_tx);
+    spawn_log_reader(stdout, LogStream::Stdout, logs.clone());
+    spawn_log_reader(stderr, LogStream::Stderr, logs);
+    let mut exit = process.exit();
+    if send_hello {
+        let _ = agent.send("hello", json!({})).await;
+    }
+    let mut configured = false;
+    let mut final_status: Option<ExitStatus> = None;
+    let mut kill_at: Option<tokio::time::Instant> = None;
+    let mut pending_connects: Vec<oneshot::Sender<Result<(), String>>> = Vec::new();
+    let mut last_error = String::new();
+    let mut events_closed = false;
+    loop {
+        let deadline = kill_at
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86400 * 365));
+        tokio::select! {
+            event = events.recv(), if !events_closed => match event {
+                Some(AgentEvent::Ready) if !configured && final_status.is_none() => {
+                    configured = true;
+                    let sent = async {
+                        agent.send("config", config_message(&spec)).await?;
+                        agent.send("start", json!({})).await
+                    }.await;
+                    if let Err(e) = sent {
+                        final_status = Some(ExitStatus::Failed { reason: e.to_string() });
+                        break;
+                    }
+                }
+                Some(AgentEvent::Ready) => {}
+                Some(AgentEvent::Started(pid)) => {
+                    let _ = state.send(RunState::Running { pid });
+                }
+                Some(AgentEvent::ExitedCode(code)) => {
+                    let status = if code == 127 && !last_error.is_empty() {
+                        ExitStatus::Failed { reason: last_error.clone() }
+                    } else {
+                        ExitStatus::Code { code }
+                    };
+                    final_status.get_or_insert(status);
+                    let _ = agent.send("poweroff", json!({})).await;
+                    kill_at = Some(tokio::time::Instant::now() + POWEROFF_WAIT);
+                }
+                Some(AgentEvent::ExitedSignal(signal)) => {
+                    final_status.get_or_insert(ExitStatus::Signal { signal });
+                    let _ = agent.send("poweroff", json!({})).await;
+                    kill_at = Some(tokio::time::Instant::now() + POWEROFF_WAIT);
+                }
+                Some(AgentEvent::Connected(result)) => {
+                    if !pending_connects.is_empty() {
+                        let _ = pending_connects.remove(0).send(result);
+                    }
+                }
+                Some(AgentEvent::Error(message)) => {
+                    tracing::warn!(session = %spec.session_id, "guest agent: {message}");
+                    last_error = message;
+                }
+                None => {
+                    // Control channel closed: QEMU is going away; the exit arm decides.
+                    events_closed = true;
+                }
+            },
+            command = commands.recv() => match command {
+                Some(Command::Stop(grace)) => {
+                    if agent.send("signal", json!({ "signal": SIGTERM })).await.is_err() {
+                        final_status.get_or_insert(ExitStatus::Killed);
+                        break;
+                    }
+                    let at = tokio::time::Instant::now() + grace;
+                    kill_at = Some(kill_at.map_or(at, |k| k.min(at)));
+                }
+                Some(Command::Kill) | None => {
+                    final_status.get_or_insert(ExitStatus::Killed);
+                    break;
+                }
+                Some(Command::Connect(addr, reply)) => {
+                    let msg = json!({ "host": addr.ip().to_string(), "port": addr.port(), "timeout_ms": 2000 });
+                    if agent.send("connect", msg).await.is_ok() {
+                        pending_connects.push(reply);
+                    }
+                }
+            },
+            text = qemu_exited(&mut exit) => {
+                final_status.get_or_insert(ExitStatus::Failed { reason: format!("{text}; console: {}", console_tail(&console_log)) });
+                break;
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                final_status.get_or_insert(ExitStatus::Killed);
+                break;
+            }
+        }
+    }
+    drop(qmp);
+    process.kill_and_wait().await;
+    drop(dir);
+    let status = final_status.unwrap_or(ExitStatus::Killed);
+    let _ = state.send(RunState::Exited(status));
+}
+
+async fn qemu_exited(exit: &mut watch::Receiver<Option<String>>) -> String {
+    loop {
+        if let Some(text) = exit.borrow_and_update().clone() {
+            return text;
+        }
+        if exit.changed().await.is_err() {
+            return "qemu waiter gone".into();
+        }
+    }
+}

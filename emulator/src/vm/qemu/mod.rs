@@ -1,0 +1,254 @@
+//! The `qemu` backend: every session is a QEMU `microvm` booting the distro kernel with an
+//! initramfs made of the image rootfs plus our agent as `/init`.
+//!
+//! # Layout
+//! - [`host`]: guest kernel, QEMU binary, agent binary, host TSC rate.
+//! - [`accel`]: KVM-or-TCG decision (probed once, cached).
+//! - [`cmdline`]: the exact QEMU arguments (pure, unit-tested).
+//! - [`cpio`], [`media`]: boot media per image, cached by digest and agent build.
+//! - [`process`]: spawning QEMU so it never outlives us (process group, parent-death signal).
+//! - [`rundir`]: per-VM socket dirs, swept when their owner died.
+//! - [`launch`]: one QEMU with its QMP/control/stdout/stderr sockets connected.
+//! - [`qmp`], [`channel`]: QMP client; agent control protocol and log lines.
+//! - [`template`]: template snapshots and copy-on-write clones.
+//! - [`driver`]: the task owning a running session VM.
+
+pub mod accel;
+pub mod channel;
+pub mod cmdline;
+pub mod cpio;
+pub mod driver;
+pub mod host;
+pub mod launch;
+pub mod media;
+pub mod process;
+pub mod qmp;
+pub mod rundir;
+pub mod template;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, watch};
+
+pub use driver::VmControl;
+
+use self::accel::AccelChoice;
+use self::cmdline::Memory;
+use self::host::GuestKernel;
+use self::template::TemplateStore;
+use super::backend::{Backend, RunState, Session, SessionInfo, SessionSpec};
+use super::error::{BackendError, Result};
+
+/// Log lines buffered per session before new ones are dropped.
+const LOG_BUFFER: usize = 4096;
+
+/// Settings of the QEMU backend.
+#[derive(Debug, Clone)]
+pub struct QemuOptions {
+    /// Data dir; boot media are cached in `<data_dir>/vm/media`, the accelerator decision in
+    /// `<data_dir>/vm/accel.json`.
+    pub data_dir: PathBuf,
+    /// Guest kernel image; default: newest `/boot/vmlinuz-*-cloud-amd64`.
+    pub kernel: Option<PathBuf>,
+    /// Agent binary; default: found next to the build (see [`host::find_agent`]).
+    pub agent: Option<PathBuf>,
+    /// Start sessions as clones of template snapshots (default true).
+    pub templates: bool,
+}
+
+impl QemuOptions {
+    /// Defaults for a data dir.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            kernel: None,
+            agent: None,
+            templates: true,
+        }
+    }
+}
+
+/// Everything about the host that every VM launch needs.
+#[derive(Debug)]
+pub struct Runtime {
+    /// QEMU binary.
+    pub qemu: PathBuf,
+    /// Guest kernel.
+    pub kernel: GuestKernel,
+    /// Agent binary.
+    pub agent: PathBuf,
+    /// sha256 of the agent binary.
+    pub agent_hash: String,
+    /// Accelerator decision.
+    pub accel: AccelChoice,
+    /// Host TSC rate.
+    pub tsc_khz: Option<u64>,
+    /// Boot media cache.
+    pub media_dir: PathBuf,
+}
+
+/// The QEMU microVM backend.
+pub struct QemuBackend {
+    rt: Arc<Runtime>,
+    templates: TemplateStore,
+    use_templates: bool,
+}
+
+impl QemuBackend {
+    /// Finds QEMU, kernel and agent, picks the accelerator and sweeps leftovers of dead
+    /// emulators. Fails with a message saying what to install when something is missing.
+    pub async fn new(options: QemuOptions) -> Result<Self> {
+        let swept = rundir::sweep_stale();
+        if swept > 0 {
+            tracing::info!("removed {swept} VM runtime dirs left by a dead emulator");
+        }
+        let qemu = host::find_qemu()?;
+        let mut kernel = host::find_kernel(Path::new("/boot"), Path::new("/lib/modules"))?;
+        if let Some(image) = options.kernel {
+            kernel.image = image;
+        }
+        let agent = match options.agent {
+            Some(a) => a,
+            None => host::find_agent()?,
+        };
+        let agent_hash = media::file_hash(&agent)?;
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let vm_dir = options.data_dir.join("vm");
+        let accel = accel::choose(&qemu, &kernel, &vm_dir.join("accel.json")).await;
+        let tsc_khz = host::tsc_khz(&cpuinfo);
+        let rt = Runtime {
+            qemu,
+            kernel,
+            agent,
+            agent_hash,
+            accel,
+            tsc_khz,
+            media_dir: vm_dir.join("media"),
+        };
+        Ok(Self {
+            rt: Arc::new(rt),
+            templates: TemplateStore::default(),
+            use_templates: options.templates,
+        })
+    }
+
+    /// The accelerator in use and why.
+    pub fn accel(&self) -> &AccelChoice {
+        &self.rt.accel
+    }
+
+    async fn media(&self, spec: &SessionSpec) -> Result<PathBuf> {
+        let rt = self.rt.clone();
+        let image = spec.image.clone();
+        tokio::task::spawn_blocking(move || {
+            media::initramfs(&rt.media_dir, &image, &rt.agent, &rt.agent_hash, &rt.kernel)
+        })
+        .await
+        .map_err(|e| BackendError::BootMedia {
+            digest: spec.image.digest.clone(),
+            message: format!("builder task failed: {e}"),
+        })?
+    }
+
+    /// Starts a session; `template` decides cold boot vs clone.
+    pub async fn start_with(&self, spec: SessionSpec, use_template: bool) -> Result<Session> {
+        let initrd = self.media(&spec).await?;
+        let template = if use_template {
+            self.templates
+                .get(&self.rt, initrd.clone(), &spec.container)
+                .await
+                .ok()
+        } else {
+            None
+        };
+        let (vm, from_template) = match &template {
+            Some(t) => {
+                let mut vm = launch::launch(
+                    &self.rt,
+                    &spec.session_id,
+                    t.initrd.clone(),
+                    &spec.container,
+                    Memory::Clone(t.ram.clone()),
+                )
+                .await?;
+                template::restore(&mut vm, t).await?;
+                (vm, true)
+            }
+            None => (
+                launch::launch(
+                    &self.rt,
+                    &spec.session_id,
+                    initrd,
+                    &spec.container,
+                    Memory::Anonymous,
+                )
+                .await?,
+                false,
+            ),
+        };
+        let (state_tx, state_rx) = watch::channel(RunState::Starting);
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (logs_tx, logs_rx) = mpsc::channel(LOG_BUFFER);
+        let info = SessionInfo {
+            backend: "qemu".into(),
+            accelerator: self.rt.accel.accel.as_str().into(),
+            from_template,
+            host_pid: Some(vm.process.pid()),
+        };
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, vm.host_port));
+        let id = spec.session_id.clone();
+        tokio::spawn(driver::drive(
+            vm,
+            Arc::new(spec),
+            from_template,
+            state_tx,
+            cmd_rx,
+            logs_tx,
+        ));
+        Ok(Session {
+            id,
+            addr,
+            state: state_rx.clone(),
+            logs: Some(logs_rx),
+            control: Arc::new(VmControl {
+                commands: cmd_tx,
+                state: state_rx,
+            }),
+            info,
+        })
+    }
+}
+
+#[async_trait]
+impl Backend for QemuBackend {
+    fn kind(&self) -> &str {
+        "qemu"
+    }
+
+    async fn prepare(&self, spec: &SessionSpec) -> Result<()> {
+        let initrd = self.media(spec).await?;
+        if self.use_templates {
+            self.templates
+                .get(&self.rt, initrd, &spec.container)
+                .await
+                .map_err(|message| BackendError::NotReady {
+                    session: "template".into(),
+                    message,
+                })?;
+        }
+        Ok(())
+    }
+
+    async fn start(&self, spec: SessionSpec) -> Result<Session> {
+        self.start_with(spec, self.use_templates).await
+    }
+
+    async fn forget(&self, image_digest: &str) {
+        let _ = image_digest;
+        // Templates are keyed by initramfs path; media stay cached on disk by digest.
+        let _ = &self.templates;
+    }
+}

@@ -1,0 +1,237 @@
+//! Template snapshots: boot one VM per (boot media, resources, port, egress) until the agent
+//! is `ready` (before any container starts), save its device state with the RAM left in a
+//! shared file (`x-ignore-shared`), and start sessions as copy-on-write clones of it. Command,
+//! args and env are not part of the key: they reach each clone in its `config` message, with
+//! fresh entropy, so no two sessions share random state.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::OnceCell;
+
+use super::channel::{parse_event, AgentEvent};
+use super::cmdline::Memory;
+use super::launch::{console_tail, launch, Launched};
+use super::rundir::RunDir;
+use super::Runtime;
+use crate::vm::backend::ContainerSpec;
+use crate::vm::error::{BackendError, Result};
+
+/// How long the template VM may take to boot to `ready` (TCG on a busy host is slow).
+const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long saving or loading device state may take.
+const MIGRATE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A saved template.
+#[derive(Debug)]
+pub struct Template {
+    /// Guest RAM file (shared, read-only for clones).
+    pub ram: PathBuf,
+    /// Device state.
+    pub state: PathBuf,
+    /// The initramfs it booted (clones need the same command line).
+    pub initrd: PathBuf,
+    /// Owns the files; removed when the template is dropped.
+    _dir: RunDir,
+}
+
+type Slot = Arc<OnceCell<std::result::Result<Arc<Template>, String>>>;
+
+/// Templates made by this process.
+#[derive(Default)]
+pub struct TemplateStore {
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+/// The template key of a session.
+pub fn template_key(initrd: &std::path::Path, spec: &ContainerSpec) -> String {
+    let mut h = Sha256::new();
+    h.update(format!(
+        "{}|{}|{}|{}|{}",
+        initrd.display(),
+        spec.resources.vcpus(),
+        spec.resources.vm_memory_mib(),
+        spec.target_port,
+        spec.egress_enabled
+    ));
+    hex::encode(&h.finalize()[..8])
+}
+
+impl TemplateStore {
+    /// The template for this key, made on first use. Errors are remembered (no retry storms).
+    pub async fn get(
+        &self,
+        rt: &Arc<Runtime>,
+        initrd: PathBuf,
+        spec: &ContainerSpec,
+    ) -> std::result::Result<Arc<Template>, String> {
+        let key = template_key(&initrd, spec);
+        let slot = self.slots.lock().entry(key.clone()).or_default().clone();
+        slot.get_or_init(|| async {
+            let started = Instant::now();
+            match make(rt, &key, initrd, spec).await {
+                Ok(t) => {
+                    tracing::info!(template = %key, elapsed_ms = started.elapsed().as_millis() as u64, "VM template ready");
+                    Ok(Arc::new(t))
+                }
+                Err(e) => {
+                    tracing::warn!(template = %key, "VM template could not be made, sessions cold boot instead: {e}");
+                    Err(e.to_string())
+                }
+            }
+        })
+        .await
+        .clone()
+    }
+
+    /// Drops every template whose initramfs is `initrd` (their files go with the last clone
+    /// that still maps them).
+    pub fn forget_media(&self, initrd: &std::path::Path) {
+        self.slots.lock().retain(|_, slot| match slot.get() {
+            Some(Ok(t)) => t.initrd != initrd,
+            _ => true,
+        });
+    }
+}
+
+async fn make(
+    rt: &Arc<Runtime>,
+    key: &str,
+    initrd: PathBuf,
+    spec: &ContainerSpec,
+) -> Result<Template> {
+    let dir = RunDir::create(&format!("tpl-{key}"))?;
+    let ram = dir.path().join("ram");
+    let state = dir.path().join("state.bin");
+    let mut vm = launch(
+        rt,
+        "template",
+        initrd.clone(),
+        spec,
+        Memory::TemplateSource(ram.clone()),
+    )
+    .await?;
+    let waited = tokio::time::timeout(BOOT_TIMEOUT, wait_ready(&mut vm)).await;
+    let fail = |message: String| BackendError::NotReady {
+        session: format!("template {key}"),
+        message,
+    };
+    match waited {
+        Err(_) => {
+            return Err(fail(format!(
+                "agent not ready within {BOOT_TIMEOUT:?}; console: {}",
+                console_tail(&vm.console_log)
+            )))
+        }
+        Ok(Err(e)) => {
+            return Err(fail(format!(
+                "{e}; console: {}",
+                console_tail(&vm.console_log)
+            )))
+        }
+        Ok(Ok(())) => {}
+    }
+    vm.qmp.execute("stop", json!({})).await?;
+    vm.qmp
+        .execute(
+            "migrate-set-capabilities",
+            json!({"capabilities": [{"capability": "x-ignore-shared", "state": true}]}),
+        )
+        .await?;
+    vm.qmp
+        .execute(
+            "migrate",
+            json!({ "uri": format!("exec:cat > {}", state.display()) }),
+        )
+        .await?;
+    let deadline = Instant::now() + MIGRATE_TIMEOUT;
+    loop {
+        let (status, error) = vm.qmp.migrate_status().await?;
+        match status.as_str() {
+            "completed" => break,
+            "failed" | "cancelled" => {
+                return Err(BackendError::Qmp {
+                    command: "migrate".into(),
+                    message: error.unwrap_or(status),
+                })
+            }
+            _ if Instant::now() > deadline => {
+                return Err(BackendError::Qmp {
+                    command: "migrate".into(),
+                    message: format!("still {status} after {MIGRATE_TIMEOUT:?}"),
+                })
+            }
+            _ => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
+    vm.process.kill_and_wait().await;
+    Ok(Template {
+        ram,
+        state,
+        initrd,
+        _dir: dir,
+    })
+}
+
+async fn wait_ready(vm: &mut Launched) -> Result<()> {
+    let mut lines = BufReader::new(&mut vm.control).lines();
+    loop {
+        let line = lines
+            .next_line()
+            .await
+            .map_err(|e| BackendError::io("reading the template's control port", e))?
+            .ok_or_else(|| {
+                BackendError::Protocol("the template VM closed its control port".into())
+            })?;
+        if parse_event(line.trim())? == AgentEvent::Ready {
+            return Ok(());
+        }
+    }
+}
+
+/// Loads a template's state into a freshly launched clone and resumes it.
+pub async fn restore(vm: &mut Launched, template: &Template) -> Result<()> {
+    vm.qmp
+        .execute(
+            "migrate-set-capabilities",
+            json!({"capabilities": [{"capability": "x-ignore-shared", "state": true}]}),
+        )
+        .await?;
+    vm.qmp
+        .execute(
+            "migrate-incoming",
+            json!({ "uri": format!("exec:cat {}", template.state.display()) }),
+        )
+        .await?;
+    let deadline = Instant::now() + MIGRATE_TIMEOUT;
+    loop {
+        let status = vm.qmp.status().await?;
+        match status.as_str() {
+            "inmigrate" if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(2)).await
+            }
+            "inmigrate" => {
+                return Err(BackendError::Qmp {
+                    command: "migrate-incoming".into(),
+                    message: format!("not loaded after {MIGRATE_TIMEOUT:?}"),
+                })
+            }
+            "paused" | "postmigrate" | "prelaunch" => break,
+            "running" => return Ok(()),
+            other => {
+                return Err(BackendError::Qmp {
+                    command: "migrate-incoming".into(),
+                    message: format!("clone is {other}"),
+                })
+            }
+        }
+    }
+    vm.qmp.execute("cont", json!({})).await?;
+    Ok(())
+}
