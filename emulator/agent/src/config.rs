@@ -32,6 +32,9 @@ pub struct SessionConfig {
     pub env: Vec<String>,
     /// Fresh entropy to mix into the kernel pool before anything else runs.
     pub entropy: Vec<u8>,
+    /// Host wall clock (ms since the epoch) to set, so clones of an old template have the
+    /// right time.
+    pub unix_ms: Option<i64>,
 }
 
 fn strings(v: &Value, field: &str) -> Result<Vec<String>, String> {
@@ -93,6 +96,10 @@ impl SessionConfig {
             args: strings(v, "args")?,
             env: strings(v, "env")?,
             entropy: unhex(&opt_string(v, "entropy")?.unwrap_or_default())?,
+            unix_ms: match v.get("unix_ms") {
+                None | Some(Value::Null) => None,
+                Some(t) => Some(t.as_i64().ok_or("field `unix_ms` must be an integer")?),
+            },
         })
     }
 

@@ -182,6 +182,9 @@ fn spawn_reaper(events: mpsc::Sender<Event>) {
 }
 
 fn apply_config(c: &SessionConfig) -> Result<(), String> {
+    if let Some(ms) = c.unix_ms {
+        sys::set_clock(ms).map_err(|e| format!("clock: {e}"))?;
+    }
     sys::add_entropy(&c.entropy).map_err(|e| format!("entropy: {e}"))?;
     if !c.hostname.is_empty() {
         sys::set_hostname(&c.hostname).map_err(|e| format!("hostname: {e}"))?;

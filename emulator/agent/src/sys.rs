@@ -207,6 +207,17 @@ pub fn add_entropy(seed: &[u8]) -> io::Result<()> {
     check(ret, "RNDRESEEDCRNG")
 }
 
+/// Sets the wall clock to `unix_ms` milliseconds since the epoch.
+pub fn set_clock(unix_ms: i64) -> io::Result<()> {
+    let ts = libc::timespec {
+        tv_sec: unix_ms.div_euclid(1000),
+        tv_nsec: unix_ms.rem_euclid(1000) * 1_000_000,
+    };
+    // SAFETY: ts is a valid timespec.
+    let ret = unsafe { libc::clock_settime(libc::CLOCK_REALTIME, &ts) };
+    check(ret, "clock_settime")
+}
+
 /// Flushes file systems and powers the machine off. Never returns.
 pub fn power_off() -> ! {
     // SAFETY: sync and reboot have no memory-safety preconditions.
