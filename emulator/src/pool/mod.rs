@@ -13,7 +13,8 @@
 //! - [`supervisor`]: one task per session (boot, readiness, liveness, exit, stop, console).
 //! - [`actor`]: one task per pool owning its core; [`actor::PoolHandle`] to talk to it.
 //! - [`manager`]: [`manager::PoolManager`], the registry of pools.
-//! - [`images`]: image resolution (placeholder for the fake backend, image store for qemu).
+//! - [`images`]: image resolution (placeholder for the fake backend, image store for qemu);
+//!   [`lazy_qemu`]: the qemu backend, started on first use.
 //! - [`logs`]: lifecycle / pool-event / console rows and the live-session table in SQLite.
 //! - [`wiring`]: builds the manager from the start-up config; [`arm_hook`]: what the ARM
 //!   session-pool resource calls on create/update/delete and at start-up.
@@ -24,6 +25,7 @@ pub mod clock;
 pub mod core;
 pub mod from_arm;
 pub mod images;
+pub mod lazy_qemu;
 pub mod logs;
 pub mod manager;
 pub mod probe;

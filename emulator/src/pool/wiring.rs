@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use super::clock::{AppClock, TimeScale, TimeScaleError};
-use super::images::{ImageSource, PlaceholderImages};
+use super::images::{ImageSource, PlaceholderImages, StoreImages};
+use super::lazy_qemu::LazyQemu;
 use super::manager::{ManagerConfig, PoolManager, DEFAULT_BOOT_TIMEOUT};
 use crate::clock::SharedClock;
 use crate::config::{BackendKind, Config};
@@ -25,6 +26,23 @@ pub enum WiringError {
     /// A bad time scale.
     #[error("{TIME_SCALE_ENV}: {0}")]
     TimeScale(#[from] TimeScaleError),
+    /// The image store could not be opened.
+    #[error("the image store for the qemu backend could not be opened: {0}")]
+    Images(#[from] crate::image::ImageError),
+}
+
+/// Where the qemu backend keeps images and boot media: the data dir, or for `--in-memory`
+/// runs the user cache dir (`$XDG_CACHE_HOME/sessions-emulator`, else
+/// `~/.cache/sessions-emulator`), so images and boot media are reused across runs.
+pub fn vm_dir(config: &Config) -> std::path::PathBuf {
+    if let Some(d) = &config.data_dir {
+        return d.clone();
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("sessions-emulator")
 }
 
 /// The time scale from the environment (default 1).
@@ -35,22 +53,29 @@ pub fn time_scale_from_env() -> Result<TimeScale, TimeScaleError> {
     }
 }
 
-/// The backend and image source for `kind`.
+/// The backend and image source for `kind`: the fake backend with placeholder images, or the
+/// (lazily started) qemu backend with the image store (cache first, then registry pulls).
 pub fn backend_for(
     kind: BackendKind,
-    _config: &Config,
-) -> (Arc<dyn Backend>, Arc<dyn ImageSource>) {
-    match kind {
+    config: &Config,
+) -> Result<(Arc<dyn Backend>, Arc<dyn ImageSource>), WiringError> {
+    Ok(match kind {
         BackendKind::Fake => (
             FakeBackend::arc(FakeOptions::default()),
             Arc::new(PlaceholderImages),
         ),
-        // The qemu backend is wired here once it exists; until then sessions run in-process.
-        BackendKind::Qemu => (
-            FakeBackend::arc(FakeOptions::default()),
-            Arc::new(PlaceholderImages),
-        ),
-    }
+        BackendKind::Qemu => {
+            let dir = vm_dir(config);
+            let store = crate::image::ImageStore::open(&dir)?;
+            (
+                Arc::new(LazyQemu::new(dir)),
+                Arc::new(StoreImages::new(
+                    store,
+                    crate::image::RegistryOptions::default(),
+                )),
+            )
+        }
+    })
 }
 
 /// The pool manager for `config`, logging into `store`, timing with `clock`.
@@ -59,7 +84,7 @@ pub fn manager(
     store: &Store,
     clock: SharedClock,
 ) -> Result<PoolManager, WiringError> {
-    let (backend, images) = backend_for(config.backend, config);
+    let (backend, images) = backend_for(config.backend, config)?;
     let scale = time_scale_from_env()?;
     Ok(PoolManager::new(
         ManagerConfig {
