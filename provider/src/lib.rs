@@ -13,3 +13,8 @@ pub mod azure;
 pub mod data_sources;
 pub mod plugin;
 pub mod resources;
+
+/// The provider with every Terraform type, as the binary serves it.
+pub fn provider() -> std::sync::Arc<dyn plugin::Provider> {
+    std::sync::Arc::new(resources::provider::AzureSessionsProvider::new())
+}

@@ -14,6 +14,9 @@
 //!   here when adding a Terraform type; the module docs have an example).
 //! - [`plan`]: the default plan and write-only nulling.
 //! - [`server`]: the `tfplugin6.Provider` gRPC service ([`server::GrpcProvider`]).
+//! - [`serve`]: go-plugin handshake, `--debug` reattach mode, in-process reattach server.
+//! - [`tls`]: AutoMTLS certificate and exact-match client verification.
+//! - [`goplugin`]: go-plugin controller/stdio/broker services.
 //! - [`proto`]: generated protobuf/gRPC code.
 //!
 //! Implementations usually just `use crate::plugin::prelude::*;`.
@@ -21,12 +24,15 @@
 pub mod codec;
 pub mod context;
 pub mod diagnostics;
+pub mod goplugin;
 pub mod path;
 pub mod plan;
 pub mod proto;
 pub mod provider;
 pub mod schema;
+pub mod serve;
 pub mod server;
+pub mod tls;
 pub mod types;
 pub mod value;
 
