@@ -111,7 +111,14 @@ impl SessionPoolResource {
             .map_err(|e| fail(&format!("Failed to {verb} session pool {}", id.name), &e))?;
         let remote = decode(answer, &id)?;
         let flat = flatten::flatten(&remote, planned, &id.path(), &id.name, &id.resource_group);
-        Ok(flatten::overlay_known(planned, flat))
+        let mut state = flatten::overlay_known(planned, flat);
+        // Write-only values never reach state.
+        if let Value::List(secrets) = state.get_mut("secret") {
+            for s in secrets.iter_mut() {
+                s.set_attr("value_wo", Value::Null);
+            }
+        }
+        Ok(state)
     }
 }
 
