@@ -499,15 +499,11 @@ fn load_docker_legacy(
 /// Paths that carry a digest (`<hex>.json`, `blobs/sha256/<hex>`, `<hex>/layer.tar`) must match it.
 fn verify_named(source: &Source, path: &str, actual: &Digest) -> Result<()> {
     let p = norm(path);
-    let candidate = if let Some(h) = p.strip_prefix("blobs/sha256/") {
-        Some(h.to_string())
-    } else if let Some(h) = p.strip_suffix(".json") {
-        Some(h.to_string())
-    } else {
-        None
-    };
+    let candidate = p
+        .strip_prefix("blobs/sha256/")
+        .or_else(|| p.strip_suffix(".json"));
     if let Some(h) = candidate {
-        if let Ok(expected) = Digest::from_hex(&h) {
+        if let Ok(expected) = Digest::from_hex(h) {
             if &expected != actual {
                 return Err(ImageError::DigestMismatch {
                     blob: format!("{path} in {}", source.desc()),

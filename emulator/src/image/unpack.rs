@@ -95,12 +95,15 @@ fn running_as_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// A directory with the mode and optional `(uid, gid)` to give it at the end.
+type DirMode = (PathBuf, u32, Option<(u32, u32)>);
+
 struct Unpacker {
     root: PathBuf,
     layer: String,
     /// Directories created, with the mode and owner to apply once every layer is written
     /// (directories stay writable for us until then).
-    dir_modes: Vec<(PathBuf, u32, Option<(u32, u32)>)>,
+    dir_modes: Vec<DirMode>,
     as_root: bool,
 }
 
