@@ -2,6 +2,8 @@
 //! bounded polling, and response normalisation for snapshots.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::time::Duration;
 
 use reqwest::{Method, Response};

@@ -102,8 +102,23 @@ async fn find(
     Ok(Some((rec, stored)))
 }
 
-fn render(rec_id: &str, stored: &StoredPool, v: ApiVersion) -> Value {
-    render_resource(rec_id, &stored.name, &stored.pool, &stored.status, v)
+/// Renders a stored pool; `poolManagementEndpoint` is rebuilt from the emulator's current
+/// endpoint (the port may change across restarts).
+fn render(state: &AppState, rec_id: &str, stored: &StoredPool, v: ApiVersion) -> Value {
+    let (sub, rg) = sub_rg(rec_id);
+    let mut status = stored.status.clone();
+    status.pool_management_endpoint =
+        pool_management_endpoint(state.endpoint(), &sub, &rg, &stored.name);
+    render_resource(rec_id, &stored.name, &stored.pool, &status, v)
+}
+
+/// Subscription and resource group of a pool id.
+fn sub_rg(id: &str) -> (String, String) {
+    let segs: Vec<&str> = id.trim_matches('/').split('/').collect();
+    (
+        segs.get(1).copied().unwrap_or_default().to_string(),
+        segs.get(3).copied().unwrap_or_default().to_string(),
+    )
 }
 
 fn change_not_allowed(target: &str, old: &str, new: &str) -> ArmError {
@@ -182,13 +197,7 @@ async fn accept(
         operations::CREATE
     };
     let op = operations::begin(state, &id, &pool.location, kind).await?;
-    let (sub, rg) = {
-        let segs: Vec<&str> = id.trim_matches('/').split('/').collect();
-        (
-            segs.get(1).copied().unwrap_or_default().to_string(),
-            segs.get(3).copied().unwrap_or_default().to_string(),
-        )
-    };
+    let (sub, rg) = sub_rg(&id);
     let status = PoolStatus {
         provisioning_state: ProvisioningState::InProgress,
         node_count: previous.map_or(0, |(_, s)| s.status.node_count),
@@ -213,7 +222,12 @@ async fn accept(
     state.store().put_resource(row).await?;
     provision::spawn(state.clone(), id.clone(), op.id.clone());
     let headers = operations::async_headers(state, &op, v.as_str());
-    Ok((created_status, headers, Json(render(&id, &stored, v))).into_response())
+    Ok((
+        created_status,
+        headers,
+        Json(render(state, &id, &stored, v)),
+    )
+        .into_response())
 }
 
 async fn put(
@@ -278,7 +292,7 @@ async fn get_one(
 ) -> Result<Json<Value>, ArmError> {
     let v = api_version(&q)?;
     let (rec, stored) = load(&state, &sub, &rg, &name).await?;
-    Ok(Json(render(&rec.id, &stored, v)))
+    Ok(Json(render(&state, &rec.id, &stored, v)))
 }
 
 async fn patch(
@@ -343,9 +357,9 @@ async fn delete(
         .into_response())
 }
 
-fn render_row(r: &ResourceRecord, v: ApiVersion) -> Value {
+fn render_row(state: &AppState, r: &ResourceRecord, v: ApiVersion) -> Value {
     match StoredPool::from_body(&r.body) {
-        Ok(s) => render(&r.id, &s, v),
+        Ok(s) => render(state, &r.id, &s, v),
         Err(e) => {
             tracing::warn!(pool = %r.id, error = %e, "unreadable stored session pool");
             json!({"id": r.id, "type": RESOURCE_TYPE})
@@ -377,7 +391,10 @@ async fn list(
         parent_id: None,
     };
     Ok(Json(
-        list_page(&state, filter, &q, v.as_str(), &path, |r| render_row(r, v)).await?,
+        list_page(&state, filter, &q, v.as_str(), &path, |r| {
+            render_row(&state, r, v)
+        })
+        .await?,
     ))
 }
 
