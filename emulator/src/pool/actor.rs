@@ -271,6 +271,7 @@ impl Actor {
             Level::Info,
             "session pool created; booting the ready set".into(),
         );
+        self.warn_probe_ports(now);
         self.core.reconcile(now);
         self.apply();
         let mut commands_open = true;
@@ -373,6 +374,7 @@ impl Actor {
                 self.core.update(limits, template_changed, now);
                 self.templates
                     .insert(self.core.generation(), Arc::new(self.spec.template.clone()));
+                self.warn_probe_ports(now);
                 self.pool_event(
                     now,
                     "PoolUpdated",
@@ -637,6 +639,25 @@ impl Actor {
                 format!("sessions of the pool keep failing to start: {message}"),
             ),
             Provisioning::InProgress | Provisioning::Deleting => {}
+        }
+    }
+
+    /// Probes reach the session through its one forwarded port (the target port).
+    fn warn_probe_ports(&self, now: OffsetDateTime) {
+        let target = self.spec.template.container.target_port;
+        for p in &self.spec.template.probes {
+            if p.action.port() != target {
+                self.pool_event(
+                    now,
+                    "ProbeConfiguration",
+                    Level::Warning,
+                    format!(
+                        "the {:?} probe names port {}, but only the target port {target} is reachable from the emulator; the probe is sent to port {target}",
+                        p.kind,
+                        p.action.port()
+                    ),
+                );
+            }
         }
     }
 
