@@ -12,6 +12,7 @@
 //! - [`resource`]: `systemData`, timestamps.
 //! - [`tracked`]: generic handlers for simple tracked resources.
 //! - [`subscriptions`], [`resource_groups`], [`environments`], [`workspaces`]: the resources.
+//! - [`extensions`]: `{resourceId}/providers/Microsoft.Insights/...` dispatch (from [`fallback`]).
 //! - [`diagnostic_settings`]: `Microsoft.Insights/diagnosticSettings` on any resource id.
 //! - [`session_pools`]: `Microsoft.App/sessionPools`.
 //! - [`seed`]: the seeded defaults.
@@ -21,8 +22,10 @@
 //! parameters at the same position) and canonical casing; the auth and header middleware
 //! apply to every route merged here.
 
+pub mod diagnostic_settings;
 pub mod environments;
 pub mod error;
+pub mod extensions;
 pub mod headers;
 pub mod lookup;
 pub mod operations;
@@ -83,7 +86,8 @@ pub async fn fallback(State(state): State<AppState>, req: Request) -> Response {
 }
 
 async fn extension_or_404(state: AppState, req: Request, path: &str) -> Response {
-    let _ = &state;
-    let _ = req;
-    ArmError::InvalidResourceType(path.to_string()).into_response()
+    match extensions::dispatch(state, req, path).await {
+        Some(resp) => resp,
+        None => ArmError::InvalidResourceType(path.to_string()).into_response(),
+    }
 }
