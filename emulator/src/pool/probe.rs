@@ -10,13 +10,14 @@
 //! # HTTP probes
 //!
 //! `GET {path}` with `Host: {host or the address}`, the probe's `httpHeaders`, `Connection:
-//! close`; a status 200-399 is a success (as in Kubernetes). `HTTPS` probes are sent as a TLS
-//! connection check: the handshake is not verified, a TCP connect within the timeout passes.
+//! close`; a status 200-399 is a success (as in Kubernetes). `HTTPS` probes are reduced to the
+//! TCP check (no TLS handshake).
 //!
 //! # Without probes
 //!
 //! A session is ready when the backend reports the process started and the target port accepts
-//! a TCP connection (polled every [`DEFAULT_POLL`], real time, bounded by the boot timeout).
+//! a TCP connection that stays open ([`tcp_accepts`]; polled every [`DEFAULT_POLL`], real time,
+//! bounded by the boot timeout). TCP probes use the same check.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -28,6 +29,27 @@ use super::clock::TimeScale;
 
 /// How often the implicit readiness check (no Startup probe) polls the target port.
 pub const DEFAULT_POLL: Duration = Duration::from_millis(20);
+
+/// How long a TCP connection must stay open to count as accepted by the container. QEMU's
+/// user-mode network accepts on the host side of a port forward even when nothing listens in
+/// the guest, then closes the connection at once; a connection that survives this long (or
+/// gets data) was accepted by the container.
+pub const TCP_SETTLE: Duration = Duration::from_millis(100);
+
+/// Connects to `addr` and checks the connection is really accepted (see [`TCP_SETTLE`]).
+pub async fn tcp_accepts(addr: SocketAddr) -> Result<(), String> {
+    let mut stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect to {addr} failed: {e}"))?;
+    let mut buf = [0u8; 1];
+    match tokio::time::timeout(TCP_SETTLE, stream.read(&mut buf)).await {
+        Err(_) | Ok(Ok(1..)) => Ok(()),
+        Ok(Ok(_)) => Err(format!(
+            "the connection to {addr} was closed at once: nothing listens on the port yet"
+        )),
+        Ok(Err(e)) => Err(format!("the connection to {addr} failed: {e}")),
+    }
+}
 
 /// Which probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,6 +210,9 @@ pub async fn check(
 }
 
 async fn check_inner(action: &ProbeAction, addr: SocketAddr) -> Result<(), String> {
+    if let ProbeAction::Tcp { .. } | ProbeAction::Http { https: true, .. } = action {
+        return tcp_accepts(addr).await;
+    }
     let mut stream = TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect to {addr} failed: {e}"))?;
@@ -202,7 +227,7 @@ async fn check_inner(action: &ProbeAction, addr: SocketAddr) -> Result<(), Strin
         return Ok(());
     };
     if *https {
-        return Ok(());
+        return tcp_accepts(addr).await;
     }
     let path = if path.starts_with('/') {
         path.clone()

@@ -183,7 +183,7 @@ async fn readiness(
         None => {
             let deadline = tokio::time::Instant::now() + deps.boot_timeout;
             loop {
-                if tokio::net::TcpStream::connect(session.addr).await.is_ok() {
+                if probe::tcp_accepts(session.addr).await.is_ok() {
                     return Ok(());
                 }
                 if tokio::time::Instant::now() >= deadline {
