@@ -345,3 +345,53 @@ async fn dataplane_session_a_cannot_reach_session_b_by_identifier() {
     assert_ne!(a["hostname"], b["hostname"]);
     assert_ne!(a["random"], b["random"]);
 }
+
+#[tokio::test]
+async fn dataplane_console_lines_and_lifecycle_rows_are_persisted() {
+    let p = pool_with("consolelogs", 5, 1).await;
+    let r = p
+        .post("/log?identifier=logger-1&stream=stderr&line=hello-from-container")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let store = p.srv.state.store().clone();
+    let mut found = None;
+    for _ in 0..200 {
+        let row: Option<(String, Option<String>, String)> = store
+            .call(|c| {
+                Ok(c.query_row(
+                    "SELECT stream, identifier, container_name FROM session_console_logs WHERE log = 'hello-from-container'",
+                    [],
+                    |r| Ok(Some((r.get(0)?, r.get(1)?, r.get(2)?))),
+                )
+                .unwrap_or(None))
+            })
+            .await
+            .expect("query");
+        if row.is_some() {
+            found = row;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        found,
+        Some((
+            "stderr".to_string(),
+            Some("logger-1".to_string()),
+            "main".to_string()
+        ))
+    );
+    let allocated: i64 = store
+        .call(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM session_lifecycle_logs WHERE operation_name = 'SessionAllocated' AND identifier = 'logger-1'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .expect("query");
+    assert_eq!(allocated, 1);
+}
