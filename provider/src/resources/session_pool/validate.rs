@@ -110,7 +110,7 @@ pub fn validate(config: &Value) -> Result<(), Diagnostics> {
 
     let template = config.get("custom_container_template");
     let has_template = !elems(template).is_empty();
-    if custom && template.is_null() {
+    if custom && !template.is_unknown() && !has_template {
         c.error(
             &p("custom_container_template"),
             "Missing `custom_container_template`",
