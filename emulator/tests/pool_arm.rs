@@ -256,3 +256,29 @@ async fn pool_arm_restart_reconciles_sessions_and_rebuilds_ready_set() {
     );
     second.state.pools().shutdown().await;
 }
+
+#[tokio::test]
+async fn pool_arm_update_waits_for_the_new_ready_set() {
+    let srv = TestServer::start().await;
+    let status = put_and_wait(&srv, "rollpool", &body(vec![], vec![])).await;
+    assert_eq!(status["status"], "Succeeded", "{status}");
+    let mut b = body(vec![], vec![]);
+    b["properties"]["customContainerTemplate"]["containers"][0]["image"] = json!("sample:2");
+    let status = put_and_wait(&srv, "rollpool", &b).await;
+    assert_eq!(status["status"], "Succeeded", "{status}");
+    let id = format!(
+        "{}/providers/Microsoft.App/sessionPools/rollpool",
+        defaults::resource_group_id()
+    );
+    let snap = srv.state.pools().get(&id).expect("pool").snapshot();
+    assert_eq!(snap.generation, 2);
+    assert!(snap
+        .sessions
+        .iter()
+        .filter(|s| s.state == sessions_emulator::pool::session::SessionState::Ready)
+        .all(|s| s.generation == 2));
+    // An update whose sessions cannot start fails its operation.
+    let env = vec![json!({"name": "SESSIONS_FAKE_FAIL_START", "value": "1"})];
+    let status = put_and_wait(&srv, "rollpool", &body(env, vec![])).await;
+    assert_eq!(status["status"], "Failed", "{status}");
+}

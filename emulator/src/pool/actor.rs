@@ -47,6 +47,8 @@ pub struct PoolSnapshot {
     pub last_error: Option<String>,
     /// True once the pool is being deleted.
     pub deleted: bool,
+    /// Number of updates applied so far (see [`PoolHandle::update_and_wait`]).
+    pub updates: u64,
 }
 
 impl PoolSnapshot {
@@ -74,7 +76,7 @@ pub(crate) enum Command {
         identifier: String,
         reply: oneshot::Sender<Option<SessionId>>,
     },
-    Update(PoolSpec),
+    Update(PoolSpec, Option<oneshot::Sender<u64>>),
     Delete,
     Shutdown,
     Leftovers(Vec<super::logs::LeftoverSession>),
@@ -151,7 +153,23 @@ impl PoolHandle {
 
     /// Applies a new spec (limits and/or template).
     pub fn update(&self, spec: PoolSpec) {
-        let _ = self.tx.send(Command::Update(spec));
+        let _ = self.tx.send(Command::Update(spec, None));
+    }
+
+    /// Applies a new spec and waits for its outcome: `Succeeded` once the ready set of the (new)
+    /// template is up, `Failed` when its sessions keep failing to start.
+    pub async fn update_and_wait(&self, spec: PoolSpec) -> Provisioning {
+        let (ack, rx) = oneshot::channel();
+        if self.tx.send(Command::Update(spec, Some(ack))).is_err() {
+            return Provisioning::Deleting;
+        }
+        let Ok(n) = rx.await else {
+            return Provisioning::Deleting;
+        };
+        if !self.wait_for(|s| s.updates >= n).await {
+            return Provisioning::Deleting;
+        }
+        self.wait_provisioned().await
     }
 
     /// Stops every session; resolves once all are stopped and the actor has ended.
@@ -216,6 +234,7 @@ pub fn start(ctx: Arc<PoolContext>, spec: PoolSpec, deps: SupDeps) -> PoolHandle
         bindings: HashMap::new(),
         last_error: None,
         deleted: false,
+        updates: 0,
     }));
     let mut templates = HashMap::new();
     templates.insert(core.generation(), Arc::new(spec.template.clone()));
@@ -232,6 +251,7 @@ pub fn start(ctx: Arc<PoolContext>, spec: PoolSpec, deps: SupDeps) -> PoolHandle
         sup_tx,
         snap_tx,
         last_error: None,
+        updates: 0,
     };
     tokio::spawn(actor.run(rx, sup_rx, now));
     PoolHandle {
@@ -256,6 +276,7 @@ struct Actor {
     sup_tx: mpsc::UnboundedSender<(SessionId, SupEvent)>,
     snap_tx: watch::Sender<Arc<PoolSnapshot>>,
     last_error: Option<String>,
+    updates: u64,
 }
 
 impl Actor {
@@ -367,7 +388,11 @@ impl Actor {
             Command::Stop { identifier, reply } => {
                 let _ = reply.send(self.core.stop(&identifier, now));
             }
-            Command::Update(spec) => {
+            Command::Update(spec, ack) => {
+                self.updates += 1;
+                if let Some(ack) = ack {
+                    let _ = ack.send(self.updates);
+                }
                 let template_changed = spec.template != self.spec.template;
                 let limits = spec.limits(self.scale);
                 self.spec = spec;
@@ -709,6 +734,7 @@ impl Actor {
             bindings,
             last_error: self.last_error.clone(),
             deleted: self.core.is_deleted(),
+            updates: self.updates,
         };
         self.snap_tx.send_replace(Arc::new(snap));
     }

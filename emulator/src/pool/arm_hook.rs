@@ -68,8 +68,11 @@ pub async fn provision(state: &AppState, resource_id: &str, pool: &SessionPool) 
             })
         }
     };
-    let handle = state.pools().apply(context(resource_id, pool), spec);
-    match handle.wait_provisioned().await {
+    let (handle, outcome) = state
+        .pools()
+        .apply_and_wait(context(resource_id, pool), spec)
+        .await;
+    match outcome {
         Provisioning::Succeeded | Provisioning::InProgress => Outcome::Succeeded {
             node_count: handle.snapshot().node_count() as i32,
         },

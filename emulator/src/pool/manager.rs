@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 
 use super::actor::{self, Command, PoolHandle};
 use super::clock::{SharedClock, TimeScale};
+use super::core::Provisioning;
 use super::images::ImageSource;
 use super::logs::{self, LeftoverSession, LogSink, PoolContext};
 use super::spec::PoolSpec;
@@ -132,6 +133,26 @@ impl PoolManager {
         }
         pools.insert(key, handle.clone());
         handle
+    }
+
+    /// Like [`Self::apply`], then waits for the outcome of exactly this create/update.
+    pub async fn apply_and_wait(
+        &self,
+        ctx: PoolContext,
+        spec: PoolSpec,
+    ) -> (PoolHandle, Provisioning) {
+        let existing = self.get(&ctx.resource_id).filter(|h| !h.snapshot().deleted);
+        match existing {
+            Some(h) => {
+                let p = h.update_and_wait(spec).await;
+                (h, p)
+            }
+            None => {
+                let h = self.apply(ctx, spec);
+                let p = h.wait_provisioned().await;
+                (h, p)
+            }
+        }
     }
 
     /// The pool with this ARM id.
