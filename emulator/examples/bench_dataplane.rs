@@ -7,8 +7,10 @@
 //! `nginx` is not installed). Latency: sequential requests on one keep-alive connection;
 //! throughput: `CONCURRENCY` parallel connections for `DURATION`.
 //!
-//! Environment: `BENCH_REQUESTS` (default 2000), `BENCH_NEW_IDS` (default 200),
-//! `BENCH_SECONDS` (default 3), `BENCH_CONCURRENCY` (default 32).
+//! Environment: `BENCH_REQUESTS` (default 2000), `BENCH_NEW_IDS` (default 200; 3 with qemu),
+//! `BENCH_SECONDS` (default 3), `BENCH_CONCURRENCY` (default 32), `BENCH_BACKEND` (`fake`, or
+//! `qemu`: sessions are microVMs of the sample image from `make session-image`, found at
+//! `target/session-image/oci` or `SESSIONS_SAMPLE_IMAGE`).
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -200,6 +202,31 @@ async fn start_nginx(upstream: SocketAddr) -> Option<Nginx> {
     None
 }
 
+/// Loads the sample session image into the qemu backend's image store; returns its reference.
+fn load_sample_image(srv: &TestServer) -> Result<String, String> {
+    let reference = "localhost/sample-session:latest";
+    let dir = std::env::var_os("SESSIONS_SAMPLE_IMAGE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("target/session-image/oci"));
+    if !dir.join("index.json").is_file() {
+        return Err(format!(
+            "{} is not an OCI layout: run `make session-image` or set SESSIONS_SAMPLE_IMAGE",
+            dir.display()
+        ));
+    }
+    let vm_dir = sessions_emulator::pool::wiring::vm_dir(srv.state.config());
+    let store = sessions_emulator::image::ImageStore::open(&vm_dir).map_err(|e| e.to_string())?;
+    let r = sessions_emulator::image::Reference::parse(reference).map_err(|e| e.to_string())?;
+    sessions_emulator::image::load::load_path(
+        &store,
+        &dir,
+        Some(&r),
+        &mut sessions_emulator::image::progress::Progress::quiet(),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(reference.to_string())
+}
+
 #[tokio::main]
 async fn main() {
     let n = env_num("BENCH_REQUESTS", 2000) as usize;
@@ -207,7 +234,32 @@ async fn main() {
     let dur = Duration::from_secs(env_num("BENCH_SECONDS", 3));
     let conc = env_num("BENCH_CONCURRENCY", 32) as usize;
 
-    let srv = TestServer::start().await;
+    let qemu = std::env::var("BENCH_BACKEND").is_ok_and(|b| b == "qemu");
+    let new_ids = if qemu {
+        env_num("BENCH_NEW_IDS", 3) as u32
+    } else {
+        new_ids
+    };
+    let srv = if qemu {
+        TestServer::start_with(
+            |c| c.backend = sessions_emulator::config::BackendKind::Qemu,
+            None,
+        )
+        .await
+    } else {
+        TestServer::start().await
+    };
+    let image = if qemu {
+        match load_sample_image(&srv) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("bench: {e}");
+                std::process::exit(1);
+            }
+        }
+    } else {
+        "bench:1".to_string()
+    };
     let (sub, rg, name) = (
         "00000000-0000-4000-8000-000000000001",
         "bench-rg",
@@ -225,7 +277,7 @@ async fn main() {
     let pool = srv
         .state
         .pools()
-        .apply(ctx, PoolSpec::simple("bench:1", 8080, 600, new_ids + 10));
+        .apply(ctx, PoolSpec::simple(&image, 8080, 600, new_ids + 1));
     let _ = pool.wait_provisioned().await;
     let ep = pool_endpoint(&srv.endpoint, sub, rg, name);
     let token = srv.token_for(DATAPLANE_AUDIENCE);
