@@ -472,6 +472,14 @@ impl Actor {
 
     fn serve_waiters(&mut self) {
         let now = self.deps.clock.now();
+        if self.core.count(SessionState::Booting) == 0 && self.core.count(SessionState::Ready) == 0
+        {
+            // Nothing is on its way (e.g. backing off after start failures): answer now.
+            for (_, reply) in self.waiters.drain(..) {
+                let _ = reply.send(Err(AllocError::NoneReady));
+            }
+            return;
+        }
         while let Some((identifier, reply)) = self.waiters.pop_front() {
             if reply.is_closed() {
                 continue;
