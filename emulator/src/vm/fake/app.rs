@@ -3,7 +3,7 @@
 //!
 //! | Route | Answer |
 //! |---|---|
-//! | `GET /` (and any unmatched path) | JSON echo: `method`, `path`, `query`, `headers`, `kernel` (`"fake"`), `hostname` (session id), `random` |
+//! | `GET /` (and any unmatched path/method) | JSON echo: `method`, `path`, `query_string`, `query`, `headers`, `body_bytes`, `kernel` (`"fake"`), `hostname` (session id), `random`, `pid` |
 //! | `GET /health`, `GET /ready` | 200, or 503 after `POST /unhealthy` (`POST /healthy` restores) |
 //! | `POST /log?stream=stdout\|stderr&line=TEXT` | emits a [`LogLine`] |
 //! | `POST /exit?code=N` | answers, then the "process" exits with N |
@@ -20,7 +20,7 @@ use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -54,7 +54,7 @@ pub(crate) struct App {
 /// The router of one fake session.
 pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
-        .route("/", get(echo))
+        .route("/", any(echo))
         .route("/health", get(health))
         .route("/ready", get(health))
         .route("/healthy", post(set_healthy))
@@ -84,9 +84,13 @@ async fn echo(
     State(app): State<Arc<App>>,
     method: Method,
     uri: Uri,
-    Query(query): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Json<serde_json::Value> {
+    let query_string = uri.query().unwrap_or("");
+    let query: BTreeMap<String, String> = url::form_urlencoded::parse(query_string.as_bytes())
+        .into_owned()
+        .collect();
     let headers: BTreeMap<String, String> = headers
         .iter()
         .map(|(k, v)| {
@@ -99,11 +103,14 @@ async fn echo(
     Json(json!({
         "method": method.as_str(),
         "path": uri.path(),
+        "query_string": query_string,
         "query": query,
         "headers": headers,
+        "body_bytes": body.len(),
         "kernel": "fake",
         "hostname": app.session_id,
         "random": app.random,
+        "pid": 1,
     }))
 }
 

@@ -2,7 +2,8 @@
 //! PVM guests) have a `/dev/kvm` that cannot run normal kernels, so a bare existence check is
 //! not enough. The probe boots the guest kernel under KVM with no root file system; a working
 //! KVM reaches the "unable to mount root" panic and exits within seconds. The answer is cached
-//! process-wide and in the data dir (keyed by host kernel, QEMU binary and guest kernel).
+//! process-wide, in the data dir and host-wide in `/tmp/sessions-vm/accel.json` (keyed by host
+//! kernel, QEMU binary and guest kernel), so test processes do not probe again.
 
 use std::path::Path;
 use std::time::Duration;
@@ -88,11 +89,16 @@ async fn decide(qemu: &Path, kernel: &GuestKernel, cache_file: &Path) -> AccelCh
             key,
         };
     }
-    if let Some(cached) = std::fs::read(cache_file)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<AccelChoice>(&b).ok())
-        .filter(|c| c.key == key)
-    {
+    let host_cache = super::rundir::root().join("accel.json");
+    let cached = [cache_file, host_cache.as_path()]
+        .into_iter()
+        .find_map(|file| {
+            std::fs::read(file)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<AccelChoice>(&b).ok())
+                .filter(|c| c.key == key)
+        });
+    if let Some(cached) = cached {
         return AccelChoice {
             reason: format!("{} (cached probe)", cached.reason),
             ..cached
@@ -110,11 +116,13 @@ async fn decide(qemu: &Path, kernel: &GuestKernel, cache_file: &Path) -> AccelCh
             key,
         },
     };
-    if let Some(dir) = cache_file.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
     if let Ok(bytes) = serde_json::to_vec(&choice) {
-        let _ = std::fs::write(cache_file, bytes);
+        for file in [cache_file, host_cache.as_path()] {
+            if let Some(dir) = file.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = std::fs::write(file, &bytes);
+        }
     }
     choice
 }
