@@ -440,3 +440,33 @@ async fn resolve_uses_the_cache_and_never_pulls_when_told_not_to() {
     assert!(matches!(e, ImageError::NotFound(_)), "{e}");
     assert!(e.to_string().contains("image load"), "{e}");
 }
+
+#[test]
+fn retagging_drops_the_replaced_image_when_unused() {
+    let v1 = image(vec![layer(
+        vec![LayerEntry::file("v", "1")],
+        Compression::Gzip,
+    )]);
+    let v2 = image(vec![layer(
+        vec![LayerEntry::file("v", "2")],
+        Compression::Gzip,
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    write::write_dir(
+        &write::oci_layout(&v1, Some(REF)).unwrap(),
+        &dir.path().join("v1"),
+    )
+    .unwrap();
+    write::write_dir(
+        &write::oci_layout(&v2, Some(REF)).unwrap(),
+        &dir.path().join("v2"),
+    )
+    .unwrap();
+    let store = ImageStore::open(&dir.path().join("data")).unwrap();
+    let p1 = load(&store, &dir.path().join("v1"), None).unwrap();
+    let p2 = load(&store, &dir.path().join("v2"), None).unwrap();
+    assert!(!p1.rootfs.exists(), "the replaced image's rootfs remains");
+    assert!(!store.has_blob(&v1.layers[0].0.digest));
+    assert_eq!(std::fs::read_to_string(p2.rootfs.join("v")).unwrap(), "2");
+    assert_eq!(store.lookup(REF).unwrap().unwrap().digest, p2.digest);
+}

@@ -39,11 +39,10 @@ pub enum ImageError {
     MissingFile { source_desc: String, path: String },
 
     /// A JSON document (manifest, index, config) did not parse.
-    #[error("cannot parse {what}: {source}")]
+    #[error("cannot parse {what}: {cause}")]
     Json {
         what: String,
-        #[source]
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 
     /// The image has no manifest for linux/amd64.
@@ -72,20 +71,15 @@ pub enum ImageError {
     },
 
     /// The HTTP client failed (connection refused, TLS, timeout).
-    #[error("cannot reach registry at {url}: {source}")]
-    Http {
-        url: String,
-        #[source]
-        source: reqwest::Error,
-    },
+    #[error("cannot reach registry at {url}: {cause}")]
+    Http { url: String, cause: String },
 
     /// A file-system operation failed.
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{action} {}: {cause}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -96,17 +90,33 @@ impl ImageError {
         path: impl Into<PathBuf>,
     ) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| ImageError::Io {
+        move |cause| ImageError::Io {
             action,
             path,
-            source,
+            cause,
         }
     }
 
     /// Wraps a JSON error with a description of the document.
     pub fn json(what: impl Into<String>) -> impl FnOnce(serde_json::Error) -> Self {
         let what = what.into();
-        move |source| ImageError::Json { what, source }
+        move |cause| ImageError::Json { what, cause }
+    }
+
+    /// An [`ImageError::Http`] for `url`, with the whole cause chain in the message (causes are
+    /// part of the message rather than `source()`, so every printer shows them exactly once).
+    pub fn http(url: impl Into<String>, e: reqwest::Error) -> Self {
+        let mut cause = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            cause.push_str(": ");
+            cause.push_str(&s.to_string());
+            src = s.source();
+        }
+        ImageError::Http {
+            url: url.into(),
+            cause,
+        }
     }
 
     /// An [`ImageError::InvalidImage`] for `source_desc`.

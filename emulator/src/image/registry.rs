@@ -76,10 +76,7 @@ impl RegistryClient {
             .user_agent(concat!("sessions-emulator/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(std::time::Duration::from_secs(15))
             .build()
-            .map_err(|e| ImageError::Http {
-                url: base_s.clone(),
-                source: e,
-            })?;
+            .map_err(|e| ImageError::http(base_s.clone(), e))?;
         Ok(Self {
             http,
             base,
@@ -108,10 +105,10 @@ impl RegistryClient {
             if let Some(a) = self.auth.lock().clone() {
                 rb = rb.header(header::AUTHORIZATION, a);
             }
-            let resp = rb.send().await.map_err(|e| ImageError::Http {
-                url: url.to_string(),
-                source: e,
-            })?;
+            let resp = rb
+                .send()
+                .await
+                .map_err(|e| ImageError::http(url.to_string(), e))?;
             if resp.status() != StatusCode::UNAUTHORIZED {
                 return Ok(resp);
             }
@@ -191,18 +188,18 @@ impl RegistryClient {
         if let Some(c) = &self.creds {
             rb = rb.basic_auth(&c.username, Some(&c.password));
         }
-        let resp = rb.send().await.map_err(|e| ImageError::Http {
-            url: url.to_string(),
-            source: e,
-        })?;
+        let resp = rb
+            .send()
+            .await
+            .map_err(|e| ImageError::http(url.to_string(), e))?;
         if resp.status() == StatusCode::UNAUTHORIZED || resp.status() == StatusCode::FORBIDDEN {
             return Err(self.unauthorized(true));
         }
         let resp = check(resp, "GET", url.as_str()).await?;
-        let v: serde_json::Value = resp.json().await.map_err(|e| ImageError::Http {
-            url: url.to_string(),
-            source: e,
-        })?;
+        let v: serde_json::Value = resp
+            .json()
+            .await
+            .map_err(|e| ImageError::http(url.to_string(), e))?;
         let token = v
             .get("token")
             .or_else(|| v.get("access_token"))
@@ -228,10 +225,10 @@ impl RegistryClient {
             )
             .await?;
         let resp = check(resp, "GET", &url).await?;
-        let bytes = resp.bytes().await.map_err(|e| ImageError::Http {
-            url: url.clone(),
-            source: e,
-        })?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ImageError::http(url.clone(), e))?;
         if bytes.len() > MAX_MANIFEST {
             return Err(ImageError::invalid(url, "manifest larger than 4 MiB"));
         }
@@ -275,7 +272,7 @@ impl RegistryClient {
                 Ok(None) => break,
                 Err(e) => {
                     let _ = std::fs::remove_file(&tmp);
-                    return Err(ImageError::Http { url, source: e });
+                    return Err(ImageError::http(url, e));
                 }
             }
         }

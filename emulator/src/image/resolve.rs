@@ -33,9 +33,16 @@ impl ImageStore {
         let key = r.to_string();
         let rr = r.clone();
         let found = tokio::task::spawn_blocking(move || -> Result<Option<PreparedImage>> {
-            match store.lookup_digest(&rr)? {
-                Some(d) => Ok(Some(store.prepare(&key, &d)?)),
-                None => Ok(None),
+            let Some(d) = store.lookup_digest(&rr)? else {
+                return Ok(None);
+            };
+            match store.prepare(&key, &d) {
+                Ok(p) => Ok(Some(p)),
+                // The reference was re-pointed (and the old image deleted) meanwhile: retry once.
+                Err(e) => match store.lookup_digest(&rr)? {
+                    Some(now) if now != d => Ok(Some(store.prepare(&key, &now)?)),
+                    _ => Err(e),
+                },
             }
         })
         .await

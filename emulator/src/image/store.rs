@@ -194,14 +194,20 @@ impl ImageStore {
         Ok(out)
     }
 
-    /// Points `reference` at the manifest `digest`.
+    /// Points `reference` at the manifest `digest`. An image the reference pointed at before
+    /// is deleted when no other reference uses it (like `rm`).
     pub fn tag(&self, reference: &Reference, digest: &Digest) -> Result<()> {
         let key = reference.to_string();
         let d = digest.clone();
-        self.update_refs(|r| {
-            r.insert(key, d);
-            Ok(())
-        })
+        let replaced = self.update_refs(|r| {
+            let old = r.insert(key, d.clone());
+            let orphan = old.filter(|o| *o != d && !r.values().any(|v| v == o));
+            Ok(orphan.map(|o| (o, r.values().cloned().collect::<BTreeSet<_>>())))
+        })?;
+        if let Some((old, remaining)) = replaced {
+            self.delete_image(&old, &remaining);
+        }
+        Ok(())
     }
 
     /// The manifest digest a reference points at, if known locally.
@@ -363,9 +369,14 @@ impl ImageStore {
             let used = refs.values().any(|v| *v == d);
             Ok((d, used, refs.values().cloned().collect::<BTreeSet<_>>()))
         })?;
-        if still_used {
-            return Ok(digest);
+        if !still_used {
+            self.delete_image(&digest, &remaining);
         }
+        Ok(digest)
+    }
+
+    /// Deletes an image's rootfs and the blobs that no image in `remaining` needs; best effort.
+    fn delete_image(&self, digest: &Digest, remaining: &BTreeSet<Digest>) {
         let dir = self.root.join("rootfs").join(digest.hex());
         if dir.exists() {
             let doomed = self.tmp_path("rm");
@@ -379,14 +390,14 @@ impl ImageStore {
                 .join(format!("{}.json", digest.hex())),
         );
         let mut keep = BTreeSet::new();
-        for d in &remaining {
+        for d in remaining {
             if let Ok(m) = self.manifest(d) {
                 keep.insert(d.clone());
                 keep.insert(m.config.digest.clone());
                 keep.extend(m.layers.iter().map(|l| l.digest.clone()));
             }
         }
-        if let Ok(m) = self.manifest(&digest) {
+        if let Ok(m) = self.manifest(digest) {
             let mine = std::iter::once(digest.clone())
                 .chain(std::iter::once(m.config.digest.clone()))
                 .chain(m.layers.iter().map(|l| l.digest.clone()));
@@ -396,7 +407,6 @@ impl ImageStore {
                 }
             }
         }
-        Ok(digest)
     }
 
     fn clean_stale_tmp(&self) {
