@@ -1,0 +1,263 @@
+//! Acceptance tests of `azuresessions_session_pool` with the real `terraform` binary against
+//! the in-process emulator (fake VM backend): the terraform-plugin-testing steps (plan, apply,
+//! empty plans without/with refresh, update in place, replace, import + verify, destroy and
+//! check it is gone), the quickstart example, and one run through `dev_overrides`.
+
+mod acc_support;
+
+use acc_support::{actions, resource_values, terraform_missing, Acc};
+use sessions_emulator::defaults;
+
+const ADDR: &str = "azuresessions_session_pool.test";
+
+fn pool_config(name: &str, location: &str, period: u32) -> String {
+    let env = defaults::environment_id();
+    let rg = defaults::RESOURCE_GROUP;
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    azuresessions = {{
+      source = "azuresessions/azuresessions"
+    }}
+  }}
+}}
+
+resource "azuresessions_session_pool" "test" {{
+  name                         = "{name}"
+  resource_group_name          = "{rg}"
+  location                     = "{location}"
+  container_app_environment_id = "{env}"
+  container_type               = "CustomContainer"
+  pool_management_type         = "Dynamic"
+  max_concurrent_sessions      = 5
+  ready_session_instances      = 1
+  lifecycle_type               = "Timed"
+  cooldown_period_in_seconds   = 300
+
+  secret {{
+    name  = "token"
+    value = "not-so-secret"
+  }}
+
+  custom_container_template {{
+    ingress_target_port = 8080
+    container {{
+      name   = "main"
+      image  = "localhost/sample-session:latest"
+      cpu    = 0.25
+      memory = "0.5Gi"
+      env {{
+        name        = "TOKEN"
+        secret_name = "token"
+      }}
+      probe {{
+        type = "Liveness"
+        http_get {{
+          path = "/health"
+          port = 8080
+        }}
+        period_seconds = {period}
+      }}
+    }}
+  }}
+
+  tags = {{
+    purpose = "acceptance"
+  }}
+}}
+"#
+    )
+}
+
+fn pool_path(name: &str) -> String {
+    format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.App/sessionPools/{name}",
+        defaults::SUBSCRIPTION_ID,
+        defaults::RESOURCE_GROUP
+    )
+}
+
+const API: &str = "2026-07-01";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_acc_session_pool_lifecycle() {
+    if terraform_missing() {
+        return;
+    }
+    let acc = Acc::reattach().await;
+    let work = acc.work();
+
+    // Step 1: create.
+    acc.write_config(&work, &pool_config("accpool", "eastus", 10));
+    let plan = acc.apply(&work).await;
+    assert_eq!(actions(&plan, ADDR), vec!["create"]);
+    acc.expect_empty_plans(&work).await;
+    let state = acc.state(&work).await;
+    let v = resource_values(&state, ADDR);
+    assert_eq!(v["id"], pool_path("accpool"));
+    assert!(
+        v["pool_management_endpoint"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("http")),
+        "{v}"
+    );
+    assert!(acc.arm_exists(&pool_path("accpool"), API).await);
+
+    // Step 2: update in place (probe period).
+    acc.write_config(&work, &pool_config("accpool", "eastus", 20));
+    let plan = acc.apply(&work).await;
+    assert_eq!(actions(&plan, ADDR), vec!["update"]);
+    acc.expect_empty_plans(&work).await;
+    let v = resource_values(&acc.state(&work).await, ADDR);
+    assert_eq!(
+        v["custom_container_template"][0]["container"][0]["probe"][0]["period_seconds"],
+        20
+    );
+
+    // Step 3: replace (name is create-only).
+    acc.write_config(&work, &pool_config("accpool2", "eastus", 20));
+    let plan = acc.apply(&work).await;
+    let a = actions(&plan, ADDR);
+    assert!(
+        a.contains(&"delete".to_string()) && a.contains(&"create".to_string()),
+        "{a:?}"
+    );
+    acc.expect_empty_plans(&work).await;
+    assert!(
+        !acc.arm_exists(&pool_path("accpool"), API).await,
+        "old pool deleted"
+    );
+    let before_import = resource_values(&acc.state(&work).await, ADDR);
+
+    // Step 4: import elsewhere and verify (secret values are never returned, like azurerm's
+    // ImportStateVerifyIgnore for secrets).
+    let other = acc.fresh_dir("import");
+    acc.write_config(&other, &pool_config("accpool2", "eastus", 20));
+    acc.ok(
+        &other,
+        &[
+            "import",
+            "-input=false",
+            "-no-color",
+            ADDR,
+            &pool_path("accpool2"),
+        ],
+    )
+    .await;
+    let imported = resource_values(&acc.state(&other).await, ADDR);
+    for key in [
+        "id",
+        "name",
+        "resource_group_name",
+        "location",
+        "container_app_environment_id",
+        "container_type",
+        "pool_management_type",
+        "max_concurrent_sessions",
+        "ready_session_instances",
+        "lifecycle_type",
+        "cooldown_period_in_seconds",
+        "network_egress_enabled",
+        "tags",
+        "pool_management_endpoint",
+        "custom_container_template",
+        "identity",
+        "managed_identity_setting",
+    ] {
+        assert_eq!(
+            imported[key], before_import[key],
+            "imported `{key}` differs"
+        );
+    }
+    assert_eq!(imported["secret"][0]["name"], "token");
+
+    // Step 5: destroy and check it is gone.
+    acc.ok(
+        &work,
+        &["destroy", "-auto-approve", "-input=false", "-no-color"],
+    )
+    .await;
+    assert!(
+        !acc.arm_exists(&pool_path("accpool2"), API).await,
+        "pool deleted"
+    );
+    acc.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_acc_drift_is_detected() {
+    if terraform_missing() {
+        return;
+    }
+    let acc = Acc::reattach().await;
+    let work = acc.work();
+    acc.write_config(&work, &pool_config("driftpool", "eastus", 10));
+    acc.apply(&work).await;
+    // Delete the pool behind Terraform's back: the refresh plan wants to create it again.
+    let resp = acc
+        .srv
+        .arm(
+            reqwest::Method::DELETE,
+            &format!("{}?api-version={API}", pool_path("driftpool")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    for _ in 0..200 {
+        if !acc.arm_exists(&pool_path("driftpool"), API).await {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let plan = acc.plan_json(&work).await;
+    assert_eq!(actions(&plan, ADDR), vec!["create"]);
+    acc.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_acc_quickstart_applies_and_destroys() {
+    if terraform_missing() {
+        return;
+    }
+    let acc = Acc::reattach().await;
+    let work = acc.work();
+    let qs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/quickstart/main.tf"
+    ))
+    .expect("examples/quickstart/main.tf");
+    acc.write_config(&work, &qs);
+    acc.apply(&work).await;
+    acc.expect_empty_plans(&work).await;
+    let path = pool_path("quickstart");
+    assert!(acc.arm_exists(&path, API).await);
+    acc.ok(
+        &work,
+        &["destroy", "-auto-approve", "-input=false", "-no-color"],
+    )
+    .await;
+    assert!(!acc.arm_exists(&path, API).await);
+    acc.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_acc_dev_overrides_binary() {
+    if terraform_missing() {
+        return;
+    }
+    let acc = Acc::dev_override().await;
+    let work = acc.work();
+    acc.write_config(&work, &pool_config("binpool", "eastus", 10));
+    acc.apply(&work).await;
+    acc.expect_empty_plans(&work).await;
+    assert!(acc.arm_exists(&pool_path("binpool"), API).await);
+    acc.ok(
+        &work,
+        &["destroy", "-auto-approve", "-input=false", "-no-color"],
+    )
+    .await;
+    assert!(!acc.arm_exists(&pool_path("binpool"), API).await);
+    acc.finish().await;
+}

@@ -1,0 +1,279 @@
+//! Acceptance-test harness: the real `terraform` binary against an in-process emulator, with
+//! the provider served in-process in reattach mode (or via `dev_overrides` of the built binary).
+//! It follows terraform-plugin-testing's steps: plan, apply, empty plan without and with
+//! refresh, import, destroy. Everything lives in a temp dir removed on drop; Terraform gets its
+//! own CLI config file and no network.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+use sessions_emulator::defaults;
+use sessions_emulator::testing::TestServer;
+use terraform_provider_azuresessions::plugin::serve::{
+    serve_reattach, ReattachHandle, PROVIDER_ADDRESS,
+};
+use terraform_provider_azuresessions::resources::provider::AzureSessionsProvider;
+
+/// Skips (returns true) when `terraform` is not on PATH; `make test` installs it.
+pub fn terraform_missing() -> bool {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join("terraform").is_file()))
+        .unwrap_or(false);
+    if !found {
+        eprintln!("skipping: no `terraform` on PATH");
+    }
+    !found
+}
+
+/// The `ARM_*` variables pointing at `srv` (what `sessions-emulator env` prints, plain HTTP).
+pub fn emulator_env(srv: &TestServer) -> Vec<(String, String)> {
+    vec![
+        (
+            "ARM_SUBSCRIPTION_ID".into(),
+            defaults::SUBSCRIPTION_ID.into(),
+        ),
+        ("ARM_TENANT_ID".into(), defaults::TENANT_ID.into()),
+        ("ARM_CLIENT_ID".into(), defaults::CLIENT_ID.into()),
+        ("ARM_CLIENT_SECRET".into(), defaults::CLIENT_SECRET.into()),
+        ("ARM_ENDPOINT".into(), srv.endpoint.clone()),
+        ("ARM_AUTHORITY_HOST".into(), srv.endpoint.clone()),
+    ]
+}
+
+/// How Terraform finds the provider.
+pub enum Wiring {
+    /// In-process server, `TF_REATTACH_PROVIDERS`.
+    Reattach(ReattachHandle),
+    /// The built binary through `dev_overrides`; `ARM_*` passed in the environment.
+    DevOverride,
+}
+
+/// One acceptance run: emulator, provider wiring, a working directory.
+pub struct Acc {
+    /// The in-process emulator.
+    pub srv: TestServer,
+    wiring: Wiring,
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Acc {
+    /// Emulator + provider served in-process (reattach).
+    pub async fn reattach() -> Acc {
+        let srv = TestServer::start().await;
+        let env = emulator_env(&srv);
+        let lookup = env.clone();
+        let provider = AzureSessionsProvider::with_env(move |k| {
+            lookup.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        });
+        let handle = serve_reattach(Arc::new(provider))
+            .await
+            .expect("serve provider in-process");
+        Self::new(srv, Wiring::Reattach(handle), env)
+    }
+
+    /// Emulator + the built provider binary via `dev_overrides`.
+    pub async fn dev_override() -> Acc {
+        let srv = TestServer::start().await;
+        let env = emulator_env(&srv);
+        Self::new(srv, Wiring::DevOverride, env)
+    }
+
+    fn new(srv: TestServer, wiring: Wiring, env: Vec<(String, String)>) -> Acc {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("work")).expect("work dir");
+        let cli = match &wiring {
+            Wiring::Reattach(_) => String::new(),
+            Wiring::DevOverride => {
+                let bin = PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-azuresessions"));
+                let bin_dir = bin.parent().expect("binary dir").display().to_string();
+                format!(
+                    "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_ADDRESS}\" = \"{bin_dir}\"\n  }}\n  direct {{}}\n}}\n"
+                )
+            }
+        };
+        std::fs::write(dir.path().join("terraformrc"), cli).expect("cli config");
+        Acc {
+            srv,
+            wiring,
+            dir,
+            env,
+        }
+    }
+
+    /// The working directory.
+    pub fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    /// A fresh, empty working directory `name` (e.g. for an import elsewhere).
+    pub fn fresh_dir(&self, name: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::create_dir_all(&p).expect("dir");
+        p
+    }
+
+    /// Writes `main.tf` into `dir`.
+    pub fn write_config(&self, dir: &Path, hcl: &str) {
+        std::fs::write(dir.join("main.tf"), hcl).expect("write main.tf");
+    }
+
+    /// Runs `terraform <args>` in `dir`.
+    pub async fn tf(&self, dir: &Path, args: &[&str]) -> Output {
+        let mut cmd = tokio::process::Command::new("terraform");
+        cmd.args(args)
+            .current_dir(dir)
+            .env("TF_CLI_CONFIG_FILE", self.dir.path().join("terraformrc"))
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env_remove("TF_LOG")
+            .kill_on_drop(true);
+        match &self.wiring {
+            Wiring::Reattach(h) => {
+                cmd.env("TF_REATTACH_PROVIDERS", &h.reattach_json);
+            }
+            Wiring::DevOverride => {
+                cmd.env_remove("TF_REATTACH_PROVIDERS");
+                for (k, v) in &self.env {
+                    cmd.env(k, v);
+                }
+            }
+        }
+        cmd.output().await.expect("run terraform")
+    }
+
+    /// Runs `terraform <args>` and panics with its output unless it exits 0.
+    pub async fn ok(&self, dir: &Path, args: &[&str]) -> String {
+        let out = self.tf(dir, args).await;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "terraform {args:?} failed:\n{text}");
+        text
+    }
+
+    /// `plan -out` + `apply -refresh=false` of the plan (a config step's first half).
+    pub async fn apply(&self, dir: &Path) -> Json {
+        self.ok(dir, &["plan", "-input=false", "-no-color", "-out=tfplan"])
+            .await;
+        let plan = self.show_plan(dir).await;
+        self.ok(
+            dir,
+            &[
+                "apply",
+                "-input=false",
+                "-no-color",
+                "-refresh=false",
+                "tfplan",
+            ],
+        )
+        .await;
+        plan
+    }
+
+    /// `plan -out` then the plan as JSON (without applying).
+    pub async fn plan_json(&self, dir: &Path) -> Json {
+        self.ok(dir, &["plan", "-input=false", "-no-color", "-out=tfplan"])
+            .await;
+        self.show_plan(dir).await
+    }
+
+    async fn show_plan(&self, dir: &Path) -> Json {
+        let out = self.ok(dir, &["show", "-json", "tfplan"]).await;
+        first_json(&out)
+    }
+
+    /// Asserts both empty plans: `-refresh=false` and with refresh (exit code 0, not 2).
+    pub async fn expect_empty_plans(&self, dir: &Path) {
+        for extra in [Some("-refresh=false"), None] {
+            let mut args = vec!["plan", "-input=false", "-no-color", "-detailed-exitcode"];
+            args.extend(extra);
+            let out = self.tf(dir, &args).await;
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "expected an empty plan ({extra:?}):\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    /// The current state as `terraform show -json`.
+    pub async fn state(&self, dir: &Path) -> Json {
+        let out = self.ok(dir, &["show", "-json"]).await;
+        first_json(&out)
+    }
+
+    /// Whether the emulator has `arm_path` (GET with a valid token, any api-version).
+    pub async fn arm_exists(&self, arm_path: &str, api_version: &str) -> bool {
+        let resp = self
+            .srv
+            .arm(
+                reqwest::Method::GET,
+                &format!("{arm_path}?api-version={api_version}"),
+            )
+            .send()
+            .await
+            .expect("GET from emulator");
+        match resp.status().as_u16() {
+            200 => true,
+            404 => false,
+            s => panic!("unexpected HTTP {s} for {arm_path}"),
+        }
+    }
+
+    /// Stops the in-process provider server and the emulator.
+    pub async fn finish(self) {
+        if let Wiring::Reattach(h) = self.wiring {
+            h.shutdown().await;
+        }
+        self.srv.stop().await;
+    }
+}
+
+/// The first JSON document in Terraform's output (warnings may follow it).
+pub fn first_json(out: &str) -> Json {
+    let start = out.find('{').unwrap_or(0);
+    let mut de = serde_json::Deserializer::from_str(&out[start..]).into_iter::<Json>();
+    match de.next() {
+        Some(Ok(v)) => v,
+        other => panic!("no JSON in terraform output ({other:?}):\n{out}"),
+    }
+}
+
+/// `resource_changes[address].change.actions` of a plan.
+pub fn actions(plan: &Json, address: &str) -> Vec<String> {
+    plan["resource_changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["address"] == address)
+        .map(|c| {
+            c["change"]["actions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `values` of resource `address` in `terraform show -json` state.
+pub fn resource_values(state: &Json, address: &str) -> Json {
+    state["values"]["root_module"]["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["address"] == address)
+        .map(|r| r["values"].clone())
+        .unwrap_or(Json::Null)
+}
