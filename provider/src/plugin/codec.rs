@@ -81,7 +81,14 @@ pub fn from_json_bytes(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
 /// Decodes a parsed JSON value (e.g. stored state).
 pub fn from_json_value(json: &Json, ty: &Type) -> Result<Value, CodecError> {
     let mut path = Vec::new();
-    from_json(json, ty, &mut path)
+    from_json(json, ty, &mut path, false)
+}
+
+/// Like [`from_json_value`] but drops object attributes the type does not have (stored state
+/// written by an older build of the same schema version, as Terraform's framework does).
+pub fn from_json_value_lenient(json: &Json, ty: &Type) -> Result<Value, CodecError> {
+    let mut path = Vec::new();
+    from_json(json, ty, &mut path, true)
 }
 
 /// Encodes as JSON (unknown values are not representable and are an error).
@@ -377,7 +384,12 @@ fn encode_unknown(r: &Refinements) -> Mp {
 // ---------------------------------------------------------------------------------------------
 // JSON
 
-fn from_json(json: &Json, ty: &Type, path: &mut Vec<String>) -> Result<Value, CodecError> {
+fn from_json(
+    json: &Json,
+    ty: &Type,
+    path: &mut Vec<String>,
+    lenient: bool,
+) -> Result<Value, CodecError> {
     if json.is_null() {
         return Ok(Value::Null);
     }
@@ -390,7 +402,7 @@ fn from_json(json: &Json, ty: &Type, path: &mut Vec<String>) -> Result<Value, Co
                 ));
             };
             let inner_ty = Type::from_json(t).map_err(|e| derr(path, e.to_string()))?;
-            from_json(inner, &inner_ty, path)
+            from_json(inner, &inner_ty, path, lenient)
         }
         Type::String => match json {
             Json::String(s) => Ok(Value::String(s.clone())),
@@ -424,7 +436,7 @@ fn from_json(json: &Json, ty: &Type, path: &mut Vec<String>) -> Result<Value, Co
             let mut out = Vec::with_capacity(items.len());
             for (i, it) in items.iter().enumerate() {
                 path.push(format!("[{i}]"));
-                out.push(from_json(it, e, path)?);
+                out.push(from_json(it, e, path, lenient)?);
                 path.pop();
             }
             Ok(if matches!(ty, Type::Set(_)) {
@@ -446,7 +458,7 @@ fn from_json(json: &Json, ty: &Type, path: &mut Vec<String>) -> Result<Value, Co
             let mut out = Vec::with_capacity(items.len());
             for (i, (it, t)) in items.iter().zip(types).enumerate() {
                 path.push(format!("[{i}]"));
-                out.push(from_json(it, t, path)?);
+                out.push(from_json(it, t, path, lenient)?);
                 path.pop();
             }
             Ok(Value::Tuple(out))
@@ -458,7 +470,7 @@ fn from_json(json: &Json, ty: &Type, path: &mut Vec<String>) -> Result<Value, Co
             let mut out = BTreeMap::new();
             for (k, v) in m {
                 path.push(format!("[{k:?}]"));
-                out.insert(k.clone(), from_json(v, e, path)?);
+                out.insert(k.clone(), from_json(v, e, path, lenient)?);
                 path.pop();
             }
             Ok(Value::Map(out))
@@ -471,10 +483,13 @@ fn from_json(json: &Json, ty: &Type, path: &mut Vec<String>) -> Result<Value, Co
                 attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
             for (k, v) in m {
                 let Some(aty) = attrs.get(k) else {
+                    if lenient {
+                        continue;
+                    }
                     return Err(derr(path, format!("unsupported attribute {k:?}")));
                 };
                 path.push(format!(".{k}"));
-                out.insert(k.clone(), from_json(v, aty, path)?);
+                out.insert(k.clone(), from_json(v, aty, path, lenient)?);
                 path.pop();
             }
             Ok(Value::Object(out))
@@ -694,6 +709,9 @@ mod tests {
         assert_eq!(e.path, "l[0]");
         let e = from_json_bytes(br#"{"s":"x","zz":1}"#, &obj_ty()).unwrap_err();
         assert!(e.problem.contains("zz"), "{e}");
+        let json: Json = serde_json::from_str(r#"{"s":"x","zz":1}"#).unwrap();
+        let v = from_json_value_lenient(&json, &obj_ty()).unwrap();
+        assert_eq!(v.get("s").as_str(), Some("x"));
         assert!(decode_msgpack(&[0xa5, b'a'], &Type::String).is_err());
         assert!(decode_msgpack(&[0xc0, 0xc0], &Type::String).is_err());
     }

@@ -247,7 +247,8 @@ pub trait Resource: Send + Sync {
 
     /// Upgrades stored state (JSON in the schema of `version`) to the current schema. Called
     /// on every state load, also for the current version. Default: decode with the current
-    /// schema if `version` matches, else an error.
+    /// schema if `version` matches (dropping attributes the schema no longer has), else an
+    /// error.
     async fn upgrade_state(
         &self,
         _ctx: &Ctx,
@@ -279,7 +280,7 @@ pub trait Resource: Send + Sync {
             )
             .into());
         }
-        codec::from_json_value(&raw, &schema.implied_type()).map_err(|e| {
+        codec::from_json_value_lenient(&raw, &schema.implied_type()).map_err(|e| {
             Diagnostics::from(Diagnostic::error(
                 "Stored state does not match the schema",
                 e.to_string(),
