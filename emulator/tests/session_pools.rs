@@ -334,3 +334,42 @@ async fn requests_without_a_token_are_401() {
         .unwrap();
     assert_eq!(resp.status(), 401);
 }
+
+#[tokio::test]
+async fn provisioning_left_in_progress_by_a_killed_run_is_resumed() {
+    use sessions_emulator::arm::operations;
+    use sessions_emulator::arm::session_pools::model::ProvisioningState;
+    use sessions_emulator::arm::session_pools::provision::resume_pending;
+    use sessions_emulator::store::ResourceRecord;
+
+    let srv = TestServer::start().await;
+    create(&srv, "pool1", &valid_pool()).await;
+    // Simulate a run killed right after accepting an update: InProgress, operation running.
+    let id = pool_path("pool1");
+    let rec = srv.state.store().get_resource(&id).await.unwrap().unwrap();
+    let mut stored = StoredPool::from_body(&rec.body).unwrap();
+    let op = operations::begin(&srv.state, &rec.id, "eastus", operations::UPDATE)
+        .await
+        .unwrap();
+    stored.status.provisioning_state = ProvisioningState::InProgress;
+    stored.operation = Some(op.id.clone());
+    let row = ResourceRecord::new(
+        rec.id.clone(),
+        rec.resource_type.clone(),
+        stored.to_body().unwrap(),
+        srv.state.now(),
+    );
+    srv.state.store().put_resource(row).await.unwrap();
+
+    assert_eq!(resume_pending(&srv.state).await.unwrap(), 1);
+    wait_succeeded(&srv, "pool1").await;
+    let op_path = format!(
+        "/subscriptions/{}/providers/Microsoft.App/locations/eastus/operationStatuses/{}?api-version={V}",
+        defaults::SUBSCRIPTION_ID,
+        op.id
+    );
+    poll_until(&srv, &op_path, |s, b| {
+        s == 200 && b["status"] == "Succeeded"
+    })
+    .await;
+}

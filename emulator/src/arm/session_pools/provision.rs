@@ -128,3 +128,36 @@ async fn finish_superseded(
         operations::cancel(state, op_id).await
     }
 }
+
+/// At start-up: finishes the provisioning of every pool left `InProgress` by a previous run
+/// (killed before its background task completed). Returns how many were resumed.
+pub async fn resume_pending(state: &AppState) -> Result<usize, ArmError> {
+    let rows = state
+        .store()
+        .call(|c| {
+            let mut stmt =
+                c.prepare("SELECT id, body FROM resources WHERE lower(type) = lower(?1)")?;
+            let rows = stmt
+                .query_map([RESOURCE_TYPE], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await?;
+    let mut n = 0;
+    for (id, body) in rows {
+        let stored = serde_json::from_str(&body)
+            .ok()
+            .and_then(|v| StoredPool::from_body(&v).ok());
+        let Some(stored) = stored else { continue };
+        if stored.status.provisioning_state != ProvisioningState::InProgress {
+            continue;
+        }
+        if let Some(op) = stored.operation {
+            spawn(state.clone(), id, op);
+            n += 1;
+        }
+    }
+    Ok(n)
+}
