@@ -49,6 +49,9 @@ pub async fn run(
     if let Err(e) = crate::pool::arm_hook::restore_all(&state).await {
         tracing::warn!(error = %e, "could not restore the sessions of stored pools");
     }
+    if let Err(e) = crate::arm::session_pools::provision::resume_pending(&state).await {
+        tracing::warn!(error = %e, "could not resume provisioning of session pools");
+    }
     let pools = state.pools().clone();
     let app = router(state);
     let served = match tls {
