@@ -1,0 +1,248 @@
+//! The `azuresessions_stop_session` action and the `azuresessions_sessions` data source over
+//! the real gRPC interface (Terraform 1.11 here cannot run actions) against the in-process
+//! emulator's data plane: a session is allocated, listed, stopped through InvokeAction (progress
+//! events, then exactly one Completed), and is gone from the list afterwards.
+
+mod acc_support;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use sessions_emulator::defaults;
+use sessions_emulator::testing::TestServer;
+use terraform_provider_azuresessions::actions::stop_session;
+use terraform_provider_azuresessions::data_sources::sessions;
+use terraform_provider_azuresessions::plugin::codec::{decode_dynamic, encode_dynamic};
+use terraform_provider_azuresessions::plugin::proto::tfplugin6 as pb;
+use terraform_provider_azuresessions::plugin::serve::serve_reattach;
+use terraform_provider_azuresessions::plugin::{Schema, Value};
+use terraform_provider_azuresessions::resources::provider::{self, AzureSessionsProvider};
+use tonic::transport::{Channel, Endpoint};
+
+async fn unix_channel(path: PathBuf) -> Channel {
+    Endpoint::try_from("http://localhost")
+        .expect("static URI")
+        .connect_with_connector(tower::service_fn(move |_| {
+            let path = path.clone();
+            async move {
+                let s = tokio::net::UnixStream::connect(path).await?;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(s))
+            }
+        }))
+        .await
+        .expect("connect to the provider socket")
+}
+
+fn dv(v: &Value, schema: &Schema) -> Option<pb::DynamicValue> {
+    Some(encode_dynamic(v, &schema.implied_type()).expect("encode"))
+}
+
+fn errors(d: &[pb::Diagnostic]) -> Vec<String> {
+    d.iter()
+        .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
+        .map(|d| format!("{}: {}", d.summary, d.detail))
+        .collect()
+}
+
+/// Creates a pool directly through the emulator's ARM API and returns its endpoint.
+async fn make_pool(srv: &TestServer, name: &str) -> String {
+    let path = format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.App/sessionPools/{name}?api-version=2026-07-01",
+        defaults::SUBSCRIPTION_ID,
+        defaults::RESOURCE_GROUP
+    );
+    let body = json!({"location": "eastus", "properties": {
+        "environmentId": defaults::environment_id(), "containerType": "CustomContainer",
+        "poolManagementType": "Dynamic",
+        "scaleConfiguration": {"maxConcurrentSessions": 3, "readySessionInstances": 1},
+        "dynamicPoolConfiguration": {"lifecycleConfiguration": {"lifecycleType": "Timed", "cooldownPeriodInSeconds": 300}},
+        "customContainerTemplate": {"containers": [{"name": "main", "image": "localhost/sample-session:latest",
+            "resources": {"cpu": 0.25, "memory": "0.5Gi"}}], "ingress": {"targetPort": 8080}}}});
+    let resp = srv
+        .arm(reqwest::Method::PUT, &path)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "PUT pool: {}", resp.status());
+    for _ in 0..400 {
+        let v: serde_json::Value = srv
+            .arm(reqwest::Method::GET, &path)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if v["properties"]["provisioningState"] == "Succeeded" {
+            return v["properties"]["poolManagementEndpoint"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("pool {name} did not provision");
+}
+
+async fn list_ids(
+    client: &mut pb::provider_client::ProviderClient<Channel>,
+    endpoint: &str,
+) -> Vec<String> {
+    let schema = sessions::schema();
+    let cfg = Value::object([
+        ("pool_management_endpoint", Value::from(endpoint)),
+        ("session_pool_id", Value::Null),
+    ]);
+    let resp = client
+        .read_data_source(pb::read_data_source::Request {
+            type_name: sessions::TYPE_NAME.into(),
+            config: dv(&cfg, &schema),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        errors(&resp.diagnostics).is_empty(),
+        "{:?}",
+        errors(&resp.diagnostics)
+    );
+    let state = decode_dynamic(resp.state.as_ref(), &schema.implied_type()).unwrap();
+    state
+        .get("sessions")
+        .as_list()
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|s| s.get("identifier").as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_session_action_and_sessions_data_source_over_grpc() {
+    let srv = TestServer::start().await;
+    let env = acc_support::emulator_env(&srv);
+    let p = AzureSessionsProvider::with_env(move |k| {
+        env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    });
+    let handle = serve_reattach(Arc::new(p)).await.unwrap();
+    let mut client =
+        pb::provider_client::ProviderClient::new(unix_channel(handle.socket().to_path_buf()).await);
+
+    let pschema = provider::schema();
+    let resp = client
+        .configure_provider(pb::configure_provider::Request {
+            terraform_version: "1.14.0".into(),
+            config: dv(&Value::object(Vec::<(String, Value)>::new()), &pschema),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        errors(&resp.diagnostics).is_empty(),
+        "{:?}",
+        errors(&resp.diagnostics)
+    );
+
+    let endpoint = make_pool(&srv, "grpcpool").await;
+    // Allocate a session by sending it a request.
+    let r = srv
+        .client
+        .get(format!("{endpoint}/health?identifier=user-0042"))
+        .bearer_auth(srv.dataplane_token())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "proxied request: {}", r.status());
+    assert!(list_ids(&mut client, &endpoint)
+        .await
+        .contains(&"user-0042".to_string()));
+
+    // PlanAction rejects a bad identifier with its attribute path.
+    let aschema = stop_session::schema();
+    let bad = Value::object([
+        ("pool_management_endpoint", Value::from(endpoint.as_str())),
+        ("session_pool_id", Value::Null),
+        ("identifier", Value::from("no spaces allowed")),
+    ]);
+    let resp = client
+        .plan_action(pb::plan_action::Request {
+            action_type: stop_session::TYPE_NAME.into(),
+            config: dv(&bad, &aschema),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let d = resp.diagnostics.first().expect("a diagnostic");
+    let step = d
+        .attribute
+        .as_ref()
+        .and_then(|a| a.steps.first())
+        .and_then(|s| s.selector.clone());
+    assert_eq!(
+        step,
+        Some(pb::attribute_path::step::Selector::AttributeName(
+            "identifier".into()
+        ))
+    );
+
+    // InvokeAction: progress events, then exactly one Completed without errors, last.
+    let good = Value::object([
+        ("pool_management_endpoint", Value::from(endpoint.as_str())),
+        ("session_pool_id", Value::Null),
+        ("identifier", Value::from("user-0042")),
+    ]);
+    let mut stream = client
+        .invoke_action(pb::invoke_action::Request {
+            action_type: stop_session::TYPE_NAME.into(),
+            config: dv(&good, &aschema),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut events = Vec::new();
+    while let Some(ev) = tokio::time::timeout(Duration::from_secs(60), stream.message())
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        events.push(ev.r#type.expect("event type"));
+    }
+    use pb::invoke_action::event::Type;
+    let completed: Vec<usize> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e, Type::Completed(_)))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        completed,
+        vec![events.len() - 1],
+        "exactly one Completed, last: {events:?}"
+    );
+    assert!(
+        events.iter().any(|e| matches!(e, Type::Progress(_))),
+        "{events:?}"
+    );
+    if let Some(Type::Completed(c)) = events.last() {
+        assert!(
+            errors(&c.diagnostics).is_empty(),
+            "{:?}",
+            errors(&c.diagnostics)
+        );
+    }
+    assert!(
+        !list_ids(&mut client, &endpoint)
+            .await
+            .contains(&"user-0042".to_string()),
+        "session stopped"
+    );
+
+    handle.shutdown().await;
+    srv.stop().await;
+}
