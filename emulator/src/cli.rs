@@ -70,7 +70,8 @@ pub struct ServeArgs {
     /// Session backend.
     #[arg(long, value_enum, default_value_t = BackendKind::Qemu)]
     pub backend: BackendKind,
-    /// Run session timers (cooldown, maxAlive, probes) this many times faster (tests, demos).
+    /// Multiply every session timer (cooldown, maxAlive, probe delays and periods) by this
+    /// factor, 0 < F <= 1 (tests, demos); same as SESSIONS_EMULATOR_TIME_SCALE.
     #[arg(long)]
     pub time_scale: Option<f64>,
 }

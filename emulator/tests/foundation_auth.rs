@@ -87,7 +87,8 @@ async fn token_endpoint_v1_resource_form() {
 async fn token_endpoint_errors_follow_aad() {
     let srv = TestServer::start().await;
     let arm = "https://management.azure.com/.default";
-    let cases: Vec<(Vec<(&str, &str)>, StatusCode, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, StatusCode, &'a str);
+    let cases: Vec<Case> = vec![
         (
             creds(arm, "wrong", defaults::CLIENT_ID),
             StatusCode::UNAUTHORIZED,

@@ -14,7 +14,7 @@
 //! - [`subscriptions`], [`resource_groups`], [`environments`], [`workspaces`]: the resources.
 //! - [`extensions`]: `{resourceId}/providers/Microsoft.Insights/...` dispatch (from [`fallback`]).
 //! - [`diagnostic_settings`]: `Microsoft.Insights/diagnosticSettings` on any resource id.
-//! - [`session_pools`]: `Microsoft.App/sessionPools`.
+//! - `Microsoft.App/sessionPools`: [`session_pools`].
 //! - [`seed`]: the seeded defaults.
 //!
 //! Mounting routes: add them to [`router`] with `.merge(x::routes())`. Use the path parameter

@@ -173,7 +173,7 @@ struct OpPath {
 
 async fn load(state: &AppState, p: &OpPath, q: &ArmQuery) -> Result<OperationRecord, ArmError> {
     let _ = &p.namespace;
-    if q.get("api-version").map_or(true, |v| v.trim().is_empty()) {
+    if q.get("api-version").is_none_or(|v| v.trim().is_empty()) {
         return Err(ArmError::MissingApiVersionParameter);
     }
     let op = state

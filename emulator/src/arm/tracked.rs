@@ -24,6 +24,14 @@ use crate::auth::Claims;
 use crate::state::AppState;
 use crate::store::{ListFilter, ResourceRecord};
 
+/// Fills computed properties into `props`; `previous` is the stored properties on update.
+pub type ComputeFn = fn(
+    props: &mut Map<String, Value>,
+    previous: Option<&Map<String, Value>>,
+    location: &str,
+    now: OffsetDateTime,
+);
+
 /// Describes one simple tracked resource type.
 #[derive(Debug)]
 pub struct TrackedType {
@@ -40,12 +48,7 @@ pub struct TrackedType {
     /// Read-only property names the client may not set (removed from requests).
     pub read_only: &'static [&'static str],
     /// Fills computed properties into `props`; `previous` is the stored properties on update.
-    pub compute: fn(
-        props: &mut Map<String, Value>,
-        previous: Option<&Map<String, Value>>,
-        location: &str,
-        now: OffsetDateTime,
-    ),
+    pub compute: ComputeFn,
 }
 
 impl TrackedType {

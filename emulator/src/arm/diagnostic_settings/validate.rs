@@ -36,16 +36,17 @@ fn retention(obj: &Map<String, Value>, path: &str) -> Result<Value, DiagError> {
         Some(Value::Object(r)) => {
             let p = format!("{path}.retentionPolicy");
             let enabled = bool_field(r, "enabled", &p, true)?.unwrap_or(false);
-            let days =
-                match get_ci(r, "days") {
-                    Some(Value::Number(n)) if n.as_u64().is_some_and(|d| d <= 365) => {
-                        n.as_u64().unwrap_or(0)
-                    }
-                    Some(other) => return Err(bad(format!(
+            let days = match get_ci(r, "days") {
+                Some(Value::Number(n)) if n.as_u64().is_some_and(|d| d <= 365) => {
+                    n.as_u64().unwrap_or(0)
+                }
+                Some(other) => {
+                    return Err(bad(format!(
                         "The property '{p}.days' must be an integer from 0 to 365, got {other}."
-                    ))),
-                    None => return Err(bad(format!("The property '{p}.days' is required."))),
-                };
+                    )))
+                }
+                None => return Err(bad(format!("The property '{p}.days' is required."))),
+            };
             Ok(json!({"enabled": enabled, "days": days}))
         }
         Some(other) => Err(bad(format!(
