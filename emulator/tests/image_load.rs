@@ -470,3 +470,27 @@ fn retagging_drops_the_replaced_image_when_unused() {
     assert_eq!(std::fs::read_to_string(p2.rootfs.join("v")).unwrap(), "2");
     assert_eq!(store.lookup(REF).unwrap().unwrap().digest, p2.digest);
 }
+
+#[test]
+fn layer_not_matching_the_config_diff_id_is_refused() {
+    let mut img = image(vec![layer(
+        vec![LayerEntry::file("f", "x")],
+        Compression::Gzip,
+    )]);
+    let mut config: serde_json::Value = serde_json::from_slice(&img.config).unwrap();
+    let wrong = sessions_emulator::image::Digest::of(b"something else");
+    config["rootfs"]["diff_ids"][0] = serde_json::Value::String(wrong.to_string());
+    img.config = serde_json::to_vec(&config).unwrap();
+    img.config_digest = sessions_emulator::image::Digest::of(&img.config);
+    let mut manifest: serde_json::Value = serde_json::from_slice(&img.manifest).unwrap();
+    manifest["config"]["digest"] = serde_json::Value::String(img.config_digest.to_string());
+    manifest["config"]["size"] = serde_json::json!(img.config.len());
+    img.manifest = serde_json::to_vec(&manifest).unwrap();
+    img.manifest_digest = sessions_emulator::image::Digest::of(&img.manifest);
+    let (_dir, r) = load_layout(&img);
+    let msg = r.unwrap_err().to_string();
+    assert!(
+        msg.contains("diff_id") && msg.contains(wrong.as_str()),
+        "{msg}"
+    );
+}

@@ -279,6 +279,11 @@ impl ImageStore {
             &self.read_blob(&manifest.config.digest)?,
             &format!("config {}", manifest.config.digest),
         )?;
+        let diff_ids = config
+            .rootfs
+            .as_ref()
+            .map(|r| r.diff_ids.clone())
+            .filter(|d| d.len() == manifest.layers.len());
         let mut layers = Vec::new();
         for (i, l) in manifest.layers.iter().enumerate() {
             let p = self.blob_path(&l.digest);
@@ -292,7 +297,11 @@ impl ImageStore {
                     ),
                 ));
             }
-            layers.push((p, format!("{} ({})", i + 1, l.digest)));
+            layers.push(unpack::LayerFile {
+                path: p,
+                name: format!("{} ({})", i + 1, l.digest),
+                diff_id: diff_ids.as_ref().map(|d| d[i].clone()),
+            });
         }
         let tmp = self.tmp_path("rootfs");
         fs::create_dir(&tmp).map_err(ImageError::io("creating", &tmp))?;

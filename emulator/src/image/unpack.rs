@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use tar::EntryType;
 
+use super::digest::{Digest, HashingReader};
 use super::error::{ImageError, Result};
 
 /// Most symlinks followed while resolving one path (as the kernel's ELOOP limit).
@@ -73,18 +74,30 @@ pub fn open_layer(path: &Path) -> Result<Box<dyn Read>> {
     })
 }
 
-/// Unpacks `layers` (base first; `(blob path, name for errors)`) into the empty directory
-/// `root`, then returns the total size of regular files in the result.
-pub fn unpack_layers(root: &Path, layers: &[(PathBuf, String)]) -> Result<u64> {
+/// A layer to apply: its blob, a name for errors, and the expected digest of its
+/// uncompressed tar (the config's `diff_id`) when known.
+#[derive(Debug, Clone)]
+pub struct LayerFile {
+    /// Path of the (possibly compressed) layer blob.
+    pub path: PathBuf,
+    /// Name used in errors, e.g. `2 (sha256:...)`.
+    pub name: String,
+    /// Expected sha256 of the uncompressed tar.
+    pub diff_id: Option<Digest>,
+}
+
+/// Unpacks `layers` (base first) into the empty directory `root`, checking each layer's
+/// uncompressed digest, then returns the total size of regular files in the result.
+pub fn unpack_layers(root: &Path, layers: &[LayerFile]) -> Result<u64> {
     let mut u = Unpacker {
         root: root.to_path_buf(),
         layer: String::new(),
         dir_modes: Vec::new(),
         as_root: running_as_root(),
     };
-    for (path, name) in layers {
-        u.layer = name.clone();
-        u.apply(path)?;
+    for l in layers {
+        u.layer = l.name.clone();
+        u.apply(&l.path, l.diff_id.as_ref())?;
     }
     u.finish()?;
     tree_size(root)
@@ -263,7 +276,7 @@ impl Unpacker {
         p.display().to_string()
     }
 
-    fn apply(&mut self, path: &Path) -> Result<()> {
+    fn apply(&mut self, path: &Path, diff_id: Option<&Digest>) -> Result<()> {
         // Pass 1: whiteouts against the lower layers.
         let mut ar = tar::Archive::new(open_layer(path)?);
         let entries = ar.entries().map_err(self.io_err("(archive)"))?;
@@ -306,8 +319,8 @@ impl Unpacker {
             }
         }
 
-        // Pass 2: the entries themselves.
-        let mut ar = tar::Archive::new(open_layer(path)?);
+        // Pass 2: the entries themselves, hashing the uncompressed stream on the way.
+        let mut ar = tar::Archive::new(HashingReader::new(open_layer(path)?));
         ar.set_preserve_permissions(true);
         ar.set_preserve_ownerships(self.as_root);
         ar.set_preserve_mtime(true);
@@ -424,6 +437,21 @@ impl Unpacker {
                 continue;
             }
             entry.unpack(&dst).map_err(self.io_err(&p.display))?;
+        }
+        if let Some(expected) = diff_id {
+            let mut rest = ar.into_inner();
+            io::copy(&mut rest, &mut io::sink()).map_err(self.io_err("(end of archive)"))?;
+            let actual = rest.digest();
+            if &actual != expected {
+                return Err(ImageError::DigestMismatch {
+                    blob: format!(
+                        "layer {} (uncompressed content vs the config's diff_id)",
+                        self.layer
+                    ),
+                    expected: expected.to_string(),
+                    actual: actual.to_string(),
+                });
+            }
         }
         Ok(())
     }
