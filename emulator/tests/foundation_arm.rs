@@ -514,3 +514,56 @@ async fn correlation_id_is_echoed() {
     assert_eq!(resp.headers()["x-ms-client-request-id"], "client-1");
     assert!(resp.headers().contains_key("x-ms-request-id"));
 }
+
+#[tokio::test]
+async fn deleting_a_resource_group_stops_its_session_pools() {
+    let srv = TestServer::start().await;
+    let (s, _, _) = call(
+        &srv,
+        Method::PUT,
+        &rg_path("pools-rg"),
+        Some(json!({"location": "eastus"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let pool = format!(
+        "{}/resourceGroups/pools-rg/providers/Microsoft.App/sessionPools/rgpool",
+        sub()
+    );
+    let body = json!({
+        "location": "eastus",
+        "properties": {
+            "environmentId": defaults::environment_id(),
+            "poolManagementType": "Dynamic",
+            "containerType": "CustomContainer",
+            "scaleConfiguration": {"maxConcurrentSessions": 2, "readySessionInstances": 1},
+            "dynamicPoolConfiguration": {"lifecycleConfiguration": {"lifecycleType": "Timed", "cooldownPeriodInSeconds": 300}},
+            "customContainerTemplate": {
+                "containers": [{"image": "localhost/app:v1", "name": "app", "resources": {"cpu": 0.5, "memory": "1Gi"}}],
+                "ingress": {"targetPort": 8080}
+            }
+        }
+    });
+    let (s, _, created) = call(
+        &srv,
+        Method::PUT,
+        &format!("{pool}?api-version=2026-07-01"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let (s, _, _) = call(&srv, Method::DELETE, &rg_path("pools-rg"), None).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, _, _) = call(
+        &srv,
+        Method::GET,
+        &format!("{pool}?api-version=2026-07-01"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(
+        srv.state.pools().get(&pool).is_none(),
+        "the pool's actor is gone"
+    );
+}

@@ -1,5 +1,6 @@
 //! `Microsoft.Resources/resourceGroups`: PUT (201 create / 200 update), GET, HEAD, DELETE
-//! (202 + `Location`, deletes everything inside), list with `nextLink` paging.
+//! (202 + `Location`, deletes everything inside and stops the sessions of its pools), list
+//! with `nextLink` paging.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -20,6 +21,8 @@ use super::request::{opt_string, opt_tags, parse_object, ArmQuery};
 use crate::auth::Claims;
 use crate::state::AppState;
 use crate::store::{ListFilter, ResourceRecord};
+
+const SESSION_POOL_TYPE: &str = "Microsoft.App/sessionPools";
 
 /// api-versions accepted for resource groups.
 pub const API_VERSIONS: &[&str] = &[
@@ -188,6 +191,12 @@ async fn delete(
         .unwrap_or(crate::defaults::LOCATION)
         .to_string();
     let op = operations::begin(&state, &rec.id, &location, operations::DELETE).await?;
+    // Session pools inside own running sessions: stop them, then drop every row below.
+    for child in state.store().descendants(&rec.id).await? {
+        if child.resource_type.eq_ignore_ascii_case(SESSION_POOL_TYPE) {
+            crate::arm::session_pools::provision::deprovision(&state, &child.id).await;
+        }
+    }
     state.store().delete_tree(&rec.id).await?;
     operations::succeed(&state, &op.id).await?;
     Ok((
