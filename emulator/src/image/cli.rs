@@ -54,6 +54,9 @@ pub enum ImageCommand {
         /// Use plain HTTP (default: only for loopback registries).
         #[arg(long)]
         plain_http: bool,
+        /// Extra PEM CA certificates to trust for an HTTPS registry.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
     },
     /// Push an image from the store to a registry.
     Push {
@@ -76,6 +79,9 @@ pub enum ImageCommand {
         /// Use plain HTTP (default: only for loopback registries).
         #[arg(long)]
         plain_http: bool,
+        /// Extra PEM CA certificates to trust for an HTTPS registry.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
     },
 }
 
@@ -94,10 +100,14 @@ fn creds(
     }
 }
 
-fn opts(plain_http: bool) -> RegistryOptions {
-    RegistryOptions {
+fn opts(plain_http: bool, ca_file: Option<PathBuf>) -> anyhow::Result<RegistryOptions> {
+    let ca_pem = ca_file
+        .map(|p| std::fs::read(&p).with_context(|| format!("reading --ca-file {}", p.display())))
+        .transpose()?;
+    Ok(RegistryOptions {
         plain_http: plain_http.then_some(true),
-    }
+        ca_pem,
+    })
 }
 
 /// Runs an image subcommand against the store in `data_dir`.
@@ -179,12 +189,19 @@ pub async fn run(cmd: ImageCommand, data_dir: &Path) -> anyhow::Result<()> {
             username,
             password,
             plain_http,
+            ca_file,
         } => {
             let r = Reference::parse(&reference)?;
             let c = creds(&r, username, password);
             let mut progress = Progress::auto(format!("pulling {r}"));
-            let digest =
-                registry::pull(&store, &r, c.as_ref(), &opts(plain_http), &mut progress).await?;
+            let digest = registry::pull(
+                &store,
+                &r,
+                c.as_ref(),
+                &opts(plain_http, ca_file)?,
+                &mut progress,
+            )
+            .await?;
             progress.done("pulled");
             let s = store.clone();
             let name = r.to_string();
@@ -201,6 +218,7 @@ pub async fn run(cmd: ImageCommand, data_dir: &Path) -> anyhow::Result<()> {
             username,
             password,
             plain_http,
+            ca_file,
         } => {
             let src = Reference::parse(&reference)?;
             let dst = Reference::parse(to.as_deref().unwrap_or(&reference))?;
@@ -208,8 +226,14 @@ pub async fn run(cmd: ImageCommand, data_dir: &Path) -> anyhow::Result<()> {
                 .lookup_digest(&src)?
                 .ok_or_else(|| super::error::ImageError::NotFound(src.to_string()))?;
             let c = creds(&dst, username, password);
-            let pushed =
-                registry::push(&store, &digest, &dst, c.as_ref(), &opts(plain_http)).await?;
+            let pushed = registry::push(
+                &store,
+                &digest,
+                &dst,
+                c.as_ref(),
+                &opts(plain_http, ca_file)?,
+            )
+            .await?;
             println!("Pushed {dst} {pushed}");
         }
     }

@@ -26,6 +26,9 @@ pub struct RegistryOptions {
     /// Force plain HTTP (`Some(true)`) or HTTPS (`Some(false)`); `None`: plain HTTP only for
     /// loopback registries and those in `SESSIONS_EMULATOR_INSECURE_REGISTRIES` (comma-separated).
     pub plain_http: Option<bool>,
+    /// Extra PEM root certificates trusted for HTTPS registries (e.g. a local registry's own
+    /// CA); public CAs are always trusted.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl RegistryOptions {
@@ -72,9 +75,21 @@ impl RegistryClient {
             reference: reference.to_string(),
             reason: format!("registry URL {base_s} is invalid: {e}"),
         })?;
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("sessions-emulator/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(15))
+            .connect_timeout(std::time::Duration::from_secs(15));
+        if let Some(pem) = &opts.ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                ImageError::InvalidImage {
+                    source_desc: "registry CA certificates".into(),
+                    reason: format!("not valid PEM certificates: {e}"),
+                }
+            })?;
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        let http = builder
             .build()
             .map_err(|e| ImageError::http(base_s.clone(), e))?;
         Ok(Self {
