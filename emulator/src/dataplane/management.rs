@@ -80,7 +80,7 @@ pub async fn handle(
                 .find(|s| {
                     s.state == SessionState::Allocated && s.identifier.as_deref() == Some(&id)
                 })
-                .ok_or_else(|| DataPlaneError::SessionNotFound {
+                .ok_or(DataPlaneError::SessionNotFound {
                     pool: pool_name,
                     identifier: id,
                 })?;

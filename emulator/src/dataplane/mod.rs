@@ -21,7 +21,7 @@
 //! - [`routes`]: the axum routes, auth, pool lookup, allocation.
 //! - [`proxy`]: the streaming reverse proxy (hyper client with a keep-alive pool).
 //! - [`headers`]: header and query rewriting.
-//! - [`management`]: `.management/*`.
+//! - [`management`]: the `.management/*` operations.
 //! - [`identifier`]: the identifier rule; [`paging`]: api-versions, `skip`, `nextLink`.
 //! - [`error`]: the data-plane error table and envelope.
 

@@ -76,7 +76,7 @@ pub(crate) enum Command {
         identifier: String,
         reply: oneshot::Sender<Option<SessionId>>,
     },
-    Update(PoolSpec, Option<oneshot::Sender<u64>>),
+    Update(Box<PoolSpec>, Option<oneshot::Sender<u64>>),
     Delete,
     Shutdown,
     Leftovers(Vec<super::logs::LeftoverSession>),
@@ -153,14 +153,18 @@ impl PoolHandle {
 
     /// Applies a new spec (limits and/or template).
     pub fn update(&self, spec: PoolSpec) {
-        let _ = self.tx.send(Command::Update(spec, None));
+        let _ = self.tx.send(Command::Update(Box::new(spec), None));
     }
 
     /// Applies a new spec and waits for its outcome: `Succeeded` once the ready set of the (new)
     /// template is up, `Failed` when its sessions keep failing to start.
     pub async fn update_and_wait(&self, spec: PoolSpec) -> Provisioning {
         let (ack, rx) = oneshot::channel();
-        if self.tx.send(Command::Update(spec, Some(ack))).is_err() {
+        if self
+            .tx
+            .send(Command::Update(Box::new(spec), Some(ack)))
+            .is_err()
+        {
             return Provisioning::Deleting;
         }
         let Ok(n) = rx.await else {
@@ -395,7 +399,7 @@ impl Actor {
                 }
                 let template_changed = spec.template != self.spec.template;
                 let limits = spec.limits(self.scale);
-                self.spec = spec;
+                self.spec = *spec;
                 self.core.update(limits, template_changed, now);
                 self.templates
                     .insert(self.core.generation(), Arc::new(self.spec.template.clone()));

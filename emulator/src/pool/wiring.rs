@@ -53,12 +53,12 @@ pub fn time_scale_from_env() -> Result<TimeScale, TimeScaleError> {
     }
 }
 
+/// A backend and the image source that feeds it.
+pub type BackendParts = (Arc<dyn Backend>, Arc<dyn ImageSource>);
+
 /// The backend and image source for `kind`: the fake backend with placeholder images, or the
 /// (lazily started) qemu backend with the image store (cache first, then registry pulls).
-pub fn backend_for(
-    kind: BackendKind,
-    config: &Config,
-) -> Result<(Arc<dyn Backend>, Arc<dyn ImageSource>), WiringError> {
+pub fn backend_for(kind: BackendKind, config: &Config) -> Result<BackendParts, WiringError> {
     Ok(match kind {
         BackendKind::Fake => (
             FakeBackend::arc(FakeOptions::default()),
