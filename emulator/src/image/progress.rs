@@ -59,7 +59,12 @@ impl Progress {
     pub fn done(&mut self, summary: &str) {
         if self.enabled {
             let mut e = std::io::stderr();
-            let _ = writeln!(e, "\r\x1b[2K{}: {summary}", self.label);
+            let _ = writeln!(
+                e,
+                "\r\x1b[2K{}: {summary} ({})",
+                self.label,
+                human_bytes(self.bytes)
+            );
         }
     }
 
@@ -77,14 +82,18 @@ impl Progress {
         }
         self.last = Some(now);
         let mut e = std::io::stderr();
-        let _ = write!(
-            e,
-            "\r\x1b[2K{}: layer {}/{}, {}",
-            self.label,
-            self.layer,
-            self.layers_total,
-            human_bytes(self.bytes)
-        );
+        let _ = if self.layers_total == 0 {
+            write!(e, "\r\x1b[2K{}: {}", self.label, human_bytes(self.bytes))
+        } else {
+            write!(
+                e,
+                "\r\x1b[2K{}: layer {}/{}, {}",
+                self.label,
+                self.layer,
+                self.layers_total,
+                human_bytes(self.bytes)
+            )
+        };
         let _ = e.flush();
     }
 }
