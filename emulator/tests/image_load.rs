@@ -494,3 +494,21 @@ fn layer_not_matching_the_config_diff_id_is_refused() {
         "{msg}"
     );
 }
+
+#[test]
+fn docker_save_paths_cannot_point_outside_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("extracted");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(dir.path().join("outside.json"), b"{}").unwrap();
+    std::fs::write(
+        src.join("manifest.json"),
+        br#"[{"Config":"../outside.json","RepoTags":["localhost/x:1"],"Layers":[]}]"#,
+    )
+    .unwrap();
+    let store = ImageStore::open(&dir.path().join("data")).unwrap();
+    let msg = load_path(&store, &src, None, &mut Progress::quiet())
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("../outside.json"), "{msg}");
+}

@@ -58,8 +58,13 @@ impl Source {
         }
     }
 
+    /// Normalises `path` and follows tar symlinks; a path with `..` components (which could
+    /// point outside a layout directory) becomes one that never exists.
     fn resolve_link(&self, path: &str) -> String {
         let mut p = norm(path);
+        if p.split('/').any(|c| c == "..") || path.starts_with('/') {
+            return "\0invalid".into();
+        }
         if let Source::Tar { links, .. } = self {
             for _ in 0..8 {
                 match links.get(&p) {
