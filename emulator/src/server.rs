@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::arm::router(&state))
         .merge(crate::dataplane::router())
         .fallback(crate::arm::fallback)
+        .method_not_allowed_fallback(crate::arm::method_not_allowed)
         .with_state(state);
     let canonical = inner.map_request(crate::arm::path::canonicalize_request::<axum::body::Body>);
     Router::new().fallback_service(canonical)

@@ -567,3 +567,18 @@ async fn deleting_a_resource_group_stops_its_session_pools() {
         "the pool's actor is gone"
     );
 }
+
+#[tokio::test]
+async fn wrong_method_is_an_arm_405() {
+    let srv = TestServer::start().await;
+    let (s, h, err) = call(
+        &srv,
+        Method::POST,
+        &rg_path(defaults::RESOURCE_GROUP),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(err["error"]["code"], "MethodNotAllowed");
+    assert!(h.contains_key("x-ms-request-id"));
+}

@@ -85,6 +85,18 @@ pub async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     resp
 }
 
+/// Answer for a known path with an unsupported method: ARM's 405 body on ARM paths.
+pub async fn method_not_allowed(req: Request) -> Response {
+    let method = req.method().to_string();
+    let mut resp = ArmError::MethodNotAllowed(method).into_response();
+    if req.uri().path().starts_with("/subscriptions") {
+        let correlation = req.headers().get("x-ms-correlation-request-id").cloned();
+        let client_request = req.headers().get("x-ms-client-request-id").cloned();
+        headers::decorate(correlation, client_request, &mut resp);
+    }
+    resp
+}
+
 async fn extension_or_404(state: AppState, req: Request, path: &str) -> Response {
     match extensions::dispatch(state, req, path).await {
         Some(resp) => resp,
