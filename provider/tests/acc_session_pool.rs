@@ -261,3 +261,51 @@ async fn real_acc_dev_overrides_binary() {
     assert!(!acc.arm_exists(&pool_path("binpool"), API).await);
     acc.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_acc_write_only_secret_and_plan_validation() {
+    if terraform_missing() {
+        return;
+    }
+    let acc = Acc::reattach().await;
+    let work = acc.work();
+    // Plan-time validation names the attribute (ready must stay below max).
+    let bad = pool_config("badpool", "eastus", 10).replace(
+        "ready_session_instances      = 1",
+        "ready_session_instances      = 5",
+    );
+    acc.write_config(&work, &bad);
+    let out = acc.tf(&work, &["plan", "-input=false", "-no-color"]).await;
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(text.contains("ready_session_instances"), "{text}");
+
+    // A write-only secret (Terraform 1.11+) is sent but never stored in state.
+    let wo = pool_config("wopool", "eastus", 10).replace(
+        "value = \"not-so-secret\"",
+        "value_wo = \"write-only-secret\"\n    value_wo_version = 1",
+    );
+    acc.write_config(&work, &wo);
+    acc.apply(&work).await;
+    acc.expect_empty_plans(&work).await;
+    let raw = std::fs::read_to_string(work.join("terraform.tfstate")).expect("state file");
+    assert!(
+        !raw.contains("write-only-secret"),
+        "write-only value leaked into state"
+    );
+    // Bumping the version re-sends the value (an in-place update).
+    acc.write_config(
+        &work,
+        &wo.replace("value_wo_version = 1", "value_wo_version = 2"),
+    );
+    let plan = acc.apply(&work).await;
+    assert_eq!(actions(&plan, ADDR), vec!["update"]);
+    acc.expect_empty_plans(&work).await;
+    acc.ok(
+        &work,
+        &["destroy", "-auto-approve", "-input=false", "-no-color"],
+    )
+    .await;
+    acc.finish().await;
+}

@@ -34,6 +34,13 @@ pub fn plan(req: &PlanRequest) -> Planned {
             ..Default::default()
         };
     }
+    // Write-only values never appear in planned state (Terraform requires null); nulling them
+    // here also keeps them out of the "anything changed?" comparison below.
+    if let Value::List(secrets) = planned.get_mut("secret") {
+        for s in secrets.iter_mut() {
+            s.set_attr("value_wo", Value::Null);
+        }
+    }
     // "East US" -> "eastus" is no change.
     if let (Some(c), Some(p)) = (
         planned.get("location").as_str(),
