@@ -98,12 +98,18 @@ impl TokenError {
     }
 }
 
+/// Most tokens whose signature was verified that [`TokenService`] remembers.
+const VERIFIED_CACHE: usize = 1024;
+
 /// Issues and validates tokens for one tenant.
 #[derive(Debug)]
 pub struct TokenService {
     key: SigningKey,
     endpoint: String,
     clients: Vec<Client>,
+    /// Tokens whose signature already verified, with their claims (skips the RSA check on
+    /// repeated use; time window and audience are still checked every time).
+    verified: parking_lot::Mutex<std::collections::HashMap<String, Claims>>,
 }
 
 fn ts(secs: i64) -> String {
@@ -135,6 +141,7 @@ impl TokenService {
                 client_secret: defaults::CLIENT_SECRET.into(),
                 object_id: defaults::CLIENT_OBJECT_ID.into(),
             }],
+            verified: parking_lot::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -197,6 +204,24 @@ impl TokenService {
         expected_audience: &str,
         now: OffsetDateTime,
     ) -> Result<Claims, TokenError> {
+        let cached = self.verified.lock().get(token).cloned();
+        let claims = match cached {
+            Some(c) => c,
+            None => {
+                let c = self.verify_signature(token)?;
+                let mut cache = self.verified.lock();
+                if cache.len() >= VERIFIED_CACHE {
+                    cache.clear();
+                }
+                cache.insert(token.to_string(), c.clone());
+                c
+            }
+        };
+        Self::check_claims(claims, expected_audience, now)
+    }
+
+    /// Decodes `token` and verifies its RS256 signature; returns its claims.
+    fn verify_signature(&self, token: &str) -> Result<Claims, TokenError> {
         let mut parts = token.split('.');
         let (Some(h), Some(c), Some(s), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -220,8 +245,16 @@ impl TokenService {
         if !self.key.verify(signing_input.as_bytes(), &sig) {
             return Err(TokenError::BadSignature);
         }
-        let claims: Claims = serde_json::from_slice(&decode(c, "payload")?)
-            .map_err(|e| TokenError::Malformed(format!("the claims are invalid ({e})")))?;
+        serde_json::from_slice(&decode(c, "payload")?)
+            .map_err(|e| TokenError::Malformed(format!("the claims are invalid ({e})")))
+    }
+
+    /// Checks the time window and audience of verified claims.
+    fn check_claims(
+        claims: Claims,
+        expected_audience: &str,
+        now: OffsetDateTime,
+    ) -> Result<Claims, TokenError> {
         let now = now.unix_timestamp();
         if claims.exp <= now {
             return Err(TokenError::Expired(ts(claims.exp)));
@@ -296,6 +329,25 @@ mod tests {
         assert!(matches!(
             s.validate("abc", defaults::DATAPLANE_AUDIENCE, now),
             Err(TokenError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn cached_tokens_still_expire_and_check_audience() {
+        let s = service();
+        let now = OffsetDateTime::now_utc();
+        let client = s.client(defaults::CLIENT_ID).expect("client").clone();
+        let t = s.issue(&client, defaults::ARM_AUDIENCE, now);
+        assert!(s.validate(&t, defaults::ARM_AUDIENCE, now).is_ok());
+        assert!(s.validate(&t, defaults::ARM_AUDIENCE, now).is_ok());
+        assert!(matches!(
+            s.validate(&t, defaults::DATAPLANE_AUDIENCE, now),
+            Err(TokenError::WrongAudience { .. })
+        ));
+        let later = now + time::Duration::hours(2);
+        assert!(matches!(
+            s.validate(&t, defaults::ARM_AUDIENCE, later),
+            Err(TokenError::Expired(_))
         ));
     }
 
