@@ -13,6 +13,11 @@ use sessions_emulator::vm::qemu::{QemuBackend, QemuOptions, VmControl};
 use sessions_emulator::vm::sample::sample_image;
 use sessions_emulator::vm::{Backend, ContainerSpec, ExitStatus, LogStream, Session, SessionSpec};
 
+/// `make test-fast` sets this: real VM tests then return at once.
+fn skip() -> bool {
+    std::env::var_os("SESSIONS_TEST_FAST").is_some()
+}
+
 /// Generous bound for a TCG boot on a busy 2-core machine.
 const BOOT: Duration = Duration::from_secs(120);
 
@@ -89,6 +94,9 @@ fn qemu_pid(s: &Session) -> u32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_vm_boot_http_logs_and_exit_code() {
+    if skip() {
+        return;
+    }
     let f = fixture(false).await;
     let mut s = f
         .backend
@@ -141,6 +149,9 @@ async fn real_vm_boot_http_logs_and_exit_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_vm_stop_leaves_no_qemu_or_sockets() {
+    if skip() {
+        return;
+    }
     let f = fixture(false).await;
     let s = f
         .backend
@@ -172,6 +183,9 @@ async fn real_vm_stop_leaves_no_qemu_or_sockets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_vm_egress_disabled_blocks_guest_but_not_forward() {
+    if skip() {
+        return;
+    }
     let f = fixture(false).await;
     let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("host listener");
     let port = listener.local_addr().expect("addr").port();
@@ -206,6 +220,9 @@ async fn real_vm_egress_disabled_blocks_guest_but_not_forward() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_vm_template_clones_have_distinct_randomness() {
+    if skip() {
+        return;
+    }
     let f = fixture(true).await;
     let a = f
         .backend
@@ -260,6 +277,9 @@ async fn real_vm_sigkill_helper() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_vm_sigkilled_parent_takes_qemu_along() {
+    if skip() {
+        return;
+    }
     use std::io::BufRead;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
@@ -271,7 +291,7 @@ async fn real_vm_sigkilled_parent_takes_qemu_along() {
         ])
         .env(HELPER_ENV, dir.path())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("helper");
     let stdout = child.stdout.take().expect("stdout");
