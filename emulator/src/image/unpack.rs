@@ -344,6 +344,11 @@ impl Unpacker {
                 | EntryType::Directory
                 | EntryType::Symlink
                 | EntryType::Link => {}
+                // Metadata records (pax/GNU) that carry no file of their own.
+                EntryType::XGlobalHeader
+                | EntryType::XHeader
+                | EntryType::GNULongName
+                | EntryType::GNULongLink => continue,
                 EntryType::Char | EntryType::Block => {
                     return Err(self.unsafe_entry(
                         &p.display,
