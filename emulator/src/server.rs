@@ -23,6 +23,19 @@ async fn health() -> &'static str {
     "ok"
 }
 
+/// Logs every request at debug level (`RUST_LOG=sessions_emulator=debug`).
+async fn log_request(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::debug!(%method, %path, status = resp.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
+    resp
+}
+
 /// The whole emulator as one router: `/health`, the token endpoint and discovery, ARM, the
 /// pool data plane (`/pools/...`).
 /// ARM paths are canonicalised (case-insensitive keywords) before routing.
@@ -34,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::dataplane::router())
         .fallback(crate::arm::fallback)
         .method_not_allowed_fallback(crate::arm::method_not_allowed)
+        .layer(axum::middleware::from_fn(log_request))
         .with_state(state);
     let canonical = inner.map_request(crate::arm::path::canonicalize_request::<axum::body::Body>);
     Router::new().fallback_service(canonical)
