@@ -302,7 +302,8 @@ async fn real_vm_sigkilled_parent_takes_qemu_along() {
             .map_while(Result::ok)
         {
             if let Some(pid) = line
-                .strip_prefix("QEMU_PID=")
+                .split("QEMU_PID=")
+                .nth(1)
                 .and_then(|p| p.trim().parse::<u32>().ok())
             {
                 let _ = tx.send(pid);
