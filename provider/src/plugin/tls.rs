@@ -266,7 +266,9 @@ mod tests {
     fn p521_signatures_are_verified() {
         use p521::ecdsa::signature::Signer;
         // A fixed P-521 key; a certificate-shaped DER carrying its public key.
-        let sk = p521::ecdsa::SigningKey::from_slice(&[7u8; 66]).unwrap();
+        let mut secret = [7u8; 66];
+        secret[0] = 0; // below the group order
+        let sk = p521::ecdsa::SigningKey::from_slice(&secret).unwrap();
         let vk = p521::ecdsa::VerifyingKey::from(&sk);
         let point = vk.to_encoded_point(false);
         let cert = fake_cert(point.as_bytes());

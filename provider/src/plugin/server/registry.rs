@@ -72,6 +72,34 @@ impl Registry {
         }
     }
 
+    /// Checks every schema against Terraform's rules and the `<provider>_` name prefix;
+    /// returns one message per problem (empty = all good). Run it in a test.
+    pub fn problems(&self, provider_name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let prefix = format!("{provider_name}_");
+        let mut check = |kind: &str, name: &str, schema: &Schema| {
+            if !name.starts_with(&prefix) {
+                out.push(format!(
+                    "{kind} {name}: type name must start with {prefix:?}"
+                ));
+            }
+            if let Err(e) = schema.validate() {
+                out.push(format!("{kind} {name}: {e}"));
+            }
+        };
+        check("provider", &prefix, &self.provider_schema);
+        for (n, e) in &self.resources {
+            check("resource", n, &e.schema);
+        }
+        for (n, e) in &self.data_sources {
+            check("data source", n, &e.schema);
+        }
+        for (n, e) in &self.actions {
+            check("action", n, &e.schema);
+        }
+        out
+    }
+
     /// A managed resource type, or an error diagnostic listing the known ones.
     pub fn resource(&self, name: &str) -> Result<&Entry<dyn Resource>, Diagnostics> {
         lookup(&self.resources, name, "managed resource")
