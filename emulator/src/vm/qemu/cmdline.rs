@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+/// TCG translation-block cache size in MiB.
+pub const TCG_TB_MIB: u32 = 32;
+
 /// Which accelerator to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -88,7 +91,12 @@ impl VmLaunch {
             // PVM-style hosts abort on arch-capabilities; real KVM does not need it either.
             Accel::Kvm => "host,-arch-capabilities",
         };
-        push(&["-M", &machine, "-accel", self.accel.as_str(), "-cpu", cpu]);
+        // A smaller TCG translation cache keeps idle clones' RSS down (about 30 MiB each).
+        let accel = match self.accel {
+            Accel::Tcg => format!("tcg,tb-size={TCG_TB_MIB}"),
+            Accel::Kvm => "kvm".to_string(),
+        };
+        push(&["-M", &machine, "-accel", &accel, "-cpu", cpu]);
         push(&[
             "-m",
             &format!("{}M", self.memory_mib),
