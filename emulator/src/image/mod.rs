@@ -14,6 +14,13 @@
 //! - [`auth`]: registry credentials and `WWW-Authenticate` challenges.
 //! - [`registry`]: OCI distribution client: pull and push.
 //! - [`progress`]: terminal progress for loads and pulls.
+//! - `resolve`: [`ImageStore::resolve`] with its [`PullPolicy`].
+//! - [`cli`]: `sessions-emulator image load|ls|rm|pull|push`.
+//! - `prepared`: the [`PreparedImage`] hand-off type.
+//!
+//! Safety: every blob is verified against its digest (and each layer's uncompressed tar against
+//! the config's `diff_id`); layers never write outside the rootfs (see [`unpack`]); the store
+//! is written by temp-file-then-rename so readers and crashes never see half a file.
 
 pub mod auth;
 pub mod cli;
