@@ -32,7 +32,7 @@ pub struct StoredPoolError(#[from] serde_json::Error);
 impl StoredPool {
     /// Reads a stored row body.
     pub fn from_body(body: &Value) -> Result<Self, StoredPoolError> {
-        Ok(serde_json::from_value(body.clone())?)
+        Ok(StoredPool::deserialize(body)?)
     }
 
     /// The row body to store.
