@@ -215,12 +215,19 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 async fn serve_async(args: ServeArgs, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
-    let listen: SocketAddr = args.listen.parse().with_context(|| {
-        format!(
-            "--listen must be IP:PORT (e.g. 127.0.0.1:7443), got '{}'",
-            args.listen
-        )
-    })?;
+    let listen: SocketAddr = match args.listen.parse() {
+        Ok(a) => a,
+        Err(_) => tokio::net::lookup_host(&args.listen)
+            .await
+            .ok()
+            .and_then(|mut it| it.next())
+            .with_context(|| {
+                format!(
+                    "--listen must be HOST:PORT (e.g. 127.0.0.1:7443), got '{}'",
+                    args.listen
+                )
+            })?,
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}; is another emulator running? Use --listen 127.0.0.1:0 for a free port"))?;
