@@ -44,7 +44,6 @@ fn test_resource_wire_schema() {
 #[test]
 fn every_registered_schema_is_valid() {
     use terraform_provider_azuresessions::plugin::server::Registry;
-    use terraform_provider_azuresessions::plugin::Provider;
     for provider in [
         terraform_provider_azuresessions::provider(),
         std::sync::Arc::new(plugin_support::TestProvider::default()) as _,
