@@ -5,7 +5,7 @@
 //!
 //! - [`backend`]: `trait Backend`, [`SessionSpec`], [`Session`], [`LogLine`], [`ExitStatus`].
 //! - [`resources`]: cpu/memory parsing and their mapping to vCPUs and MiB.
-//! - [`error`]: [`BackendError`].
+//! - [`error`]: the one error type of this layer, [`BackendError`].
 //! - [`sample`]: the sample session image built by hand (VM tests, benchmarks).
 //! - [`qemu`]: QEMU microVM sessions (boot media, accelerator, templates, agent protocol).
 //! - [`fake`]: each session is a tokio HTTP server on 127.0.0.1:0 behaving like the sample image.
