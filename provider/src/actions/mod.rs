@@ -1,5 +1,5 @@
 //! Terraform actions, one file per type.
 //!
-//! - [`stop_session`]: `azuresessions_stop_session`.
+//! - [`stop_session`] — `azuresessions_stop_session`.
 
 pub mod stop_session;

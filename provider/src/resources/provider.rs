@@ -16,10 +16,13 @@ use crate::plugin::schema::{Attribute, Block};
 /// Provider type name.
 pub const PROVIDER_NAME: &str = "azuresessions";
 
+/// Looks up an environment variable (injectable for tests).
+pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// The provider.
 #[derive(Default)]
 pub struct AzureSessionsProvider {
-    env: Option<Arc<dyn Fn(&str) -> Option<String> + Send + Sync>>,
+    env: Option<EnvLookup>,
 }
 
 impl std::fmt::Debug for AzureSessionsProvider {

@@ -142,7 +142,11 @@ impl TokenSource for ClientCredentials {
             .map_err(|e| AuthError::Unreachable {
                 flow: self.flow(),
                 url: self.token_url.clone(),
-                detail: e.to_string(),
+                detail: format!(
+                    "{}; check `authority_host` and, for a private CA such as the emulator's, \
+                     `ca_certificate_file`",
+                    super::error_chain(&e)
+                ),
             })?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| AuthError::Unreachable {

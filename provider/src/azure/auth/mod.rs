@@ -103,6 +103,18 @@ impl TokenSource for StaticToken {
     }
 }
 
+/// An error with its sources, e.g. "error sending request: invalid peer certificate: UnknownIssuer".
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
 /// Converts a scope (`https://x/.default`) into the v1 `resource` form (`https://x/`) that the
 /// Azure CLI and IMDS take.
 pub fn scope_to_resource(scope: &str) -> String {
