@@ -247,8 +247,9 @@ impl Backend for QemuBackend {
     }
 
     async fn forget(&self, image_digest: &str) {
-        let _ = image_digest;
-        // Templates are keyed by initramfs path; media stay cached on disk by digest.
-        let _ = &self.templates;
+        // Boot media stay cached on disk (keyed by digest); templates made from them go.
+        let key = media::media_key(image_digest, &self.rt.agent_hash, &self.rt.kernel);
+        self.templates
+            .forget_media(&self.rt.media_dir.join(format!("{key}.cpio")));
     }
 }
