@@ -113,7 +113,7 @@ impl SessionPoolResource {
         let flat = flatten::flatten(&remote, planned, &id.path(), &id.name, &id.resource_group);
         let mut state = flatten::overlay_known(planned, flat);
         // Write-only values never reach state.
-        if let Value::List(secrets) = state.get_mut("secret") {
+        if let Some(Value::List(secrets)) = state.at_mut(&AttributePath::attr("secret")) {
             for s in secrets.iter_mut() {
                 s.set_attr("value_wo", Value::Null);
             }

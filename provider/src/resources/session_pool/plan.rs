@@ -36,7 +36,7 @@ pub fn plan(req: &PlanRequest) -> Planned {
     }
     // Write-only values never appear in planned state (Terraform requires null); nulling them
     // here also keeps them out of the "anything changed?" comparison below.
-    if let Value::List(secrets) = planned.get_mut("secret") {
+    if let Some(Value::List(secrets)) = planned.at_mut(&AttributePath::attr("secret")) {
         for s in secrets.iter_mut() {
             s.set_attr("value_wo", Value::Null);
         }
