@@ -73,7 +73,7 @@ pub async fn handle(
         }
         "getSession" => {
             let id = required_identifier(query)?;
-            let snap = pool.snapshot();
+            let snap = pool.fresh_snapshot().await;
             let s = snap
                 .sessions
                 .iter()
@@ -88,7 +88,7 @@ pub async fn handle(
         }
         _ => {
             let skip = parse_skip(query_param(query, "skip").as_deref())?;
-            let snap = pool.snapshot();
+            let snap = pool.fresh_snapshot().await;
             let mut allocated: Vec<&Session> = snap
                 .sessions
                 .iter()

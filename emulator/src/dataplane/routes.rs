@@ -34,6 +34,46 @@ pub fn router() -> Router<AppState> {
         .route("/pools/{sub}/{rg}/{pool}/{*rest}", any(handle))
 }
 
+/// Validated data-plane tokens: (emulator endpoint, token) -> `exp`. A token is verified once
+/// (signature, audience) and afterwards only its expiry is checked, keeping RSA verification
+/// off the per-request path. Cleared when it grows past [`TOKEN_CACHE_MAX`].
+type TokenCache = parking_lot::Mutex<std::collections::HashMap<(String, String), i64>>;
+
+/// Most cached tokens.
+pub const TOKEN_CACHE_MAX: usize = 4096;
+
+fn token_cache() -> &'static TokenCache {
+    static CACHE: std::sync::OnceLock<TokenCache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// 401/403 unless the request carries a valid `https://dynamicsessions.io` token.
+fn authorize(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), DataPlaneError> {
+    let now = state.now().unix_timestamp();
+    let token = crate::auth::tokens::bearer_token(headers).ok();
+    if let Some(t) = token {
+        let key = (state.endpoint().to_string(), t.to_string());
+        if token_cache().lock().get(&key).is_some_and(|exp| *exp > now) {
+            return Ok(());
+        }
+    }
+    let claims = check_bearer(state, headers, DATAPLANE_AUDIENCE).map_err(|e| {
+        if e.is_forbidden() {
+            DataPlaneError::Forbidden(e.to_string())
+        } else {
+            DataPlaneError::Unauthorized(e.to_string())
+        }
+    })?;
+    if let Some(t) = token {
+        let mut cache = token_cache().lock();
+        if cache.len() >= TOKEN_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert((state.endpoint().to_string(), t.to_string()), claims.exp);
+    }
+    Ok(())
+}
+
 fn proxy_client() -> &'static ProxyClient {
     static CLIENT: std::sync::OnceLock<ProxyClient> = std::sync::OnceLock::new();
     CLIENT.get_or_init(ProxyClient::new)
@@ -58,13 +98,7 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
 }
 
 async fn serve(state: &AppState, req: Request) -> Result<Response, DataPlaneError> {
-    check_bearer(state, req.headers(), DATAPLANE_AUDIENCE).map_err(|e| {
-        if e.is_forbidden() {
-            DataPlaneError::Forbidden(e.to_string())
-        } else {
-            DataPlaneError::Unauthorized(e.to_string())
-        }
-    })?;
+    authorize(state, req.headers())?;
     let path = req.uri().path().to_string();
     let (sub, rg, name, rest) =
         split_path(&path).ok_or_else(|| DataPlaneError::PoolNotFound(path.clone()))?;

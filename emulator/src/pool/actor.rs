@@ -79,6 +79,7 @@ pub(crate) enum Command {
     Update(Box<PoolSpec>, Option<oneshot::Sender<u64>>),
     Delete,
     Shutdown,
+    Sync(oneshot::Sender<()>),
     Leftovers(Vec<super::logs::LeftoverSession>),
 }
 
@@ -110,6 +111,16 @@ impl PoolHandle {
     /// A receiver of snapshots (for waiting on conditions).
     pub fn subscribe(&self) -> watch::Receiver<Arc<PoolSnapshot>> {
         self.snapshot.clone()
+    }
+
+    /// A snapshot that includes every command sent before this call (e.g. the last request
+    /// times recorded by [`Self::touch`], which do not publish on their own).
+    pub async fn fresh_snapshot(&self) -> Arc<PoolSnapshot> {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Command::Sync(tx)).is_ok() {
+            let _ = rx.await;
+        }
+        self.snapshot()
     }
 
     /// The address of the session bound to `identifier` (fast path, no actor round trip).
@@ -256,6 +267,7 @@ pub fn start(ctx: Arc<PoolContext>, spec: PoolSpec, deps: SupDeps) -> PoolHandle
         snap_tx,
         last_error: None,
         updates: 0,
+        syncs: Vec::new(),
     };
     tokio::spawn(actor.run(rx, sup_rx, now));
     PoolHandle {
@@ -281,6 +293,7 @@ struct Actor {
     snap_tx: watch::Sender<Arc<PoolSnapshot>>,
     last_error: Option<String>,
     updates: u64,
+    syncs: Vec<oneshot::Sender<()>>,
 }
 
 impl Actor {
@@ -315,6 +328,12 @@ impl Actor {
                         self.shutdown(&mut sup_rx).await;
                         break;
                     }
+                    Some(Command::Touch(identifier)) => {
+                        // Hot path: no snapshot rebuild per request (see `fresh_snapshot`).
+                        let now = self.deps.clock.now();
+                        self.core.touch(&identifier, now);
+                        continue;
+                    }
                     Some(c) => self.command(c),
                     None => {
                         // Every handle is gone: treat as delete.
@@ -333,6 +352,9 @@ impl Actor {
             self.serve_waiters();
             self.apply();
             self.publish();
+            for s in self.syncs.drain(..) {
+                let _ = s.send(());
+            }
             if self.core.is_drained() {
                 break;
             }
@@ -428,6 +450,7 @@ impl Actor {
                 }
             }
             Command::Shutdown => {}
+            Command::Sync(reply) => self.syncs.push(reply),
             Command::Leftovers(list) => {
                 for l in list {
                     let log = format!(
