@@ -287,6 +287,11 @@ async fn main() {
         eprintln!("bench: the data plane did not answer 200; is the emulator healthy?");
         std::process::exit(1);
     }
+    let _ = tokio::time::timeout(
+        Duration::from_secs(10),
+        pool.wait_for(|s| s.bindings.contains_key("bench-bound")),
+    )
+    .await;
     let Some((_, addr)) = pool.route("bench-bound") else {
         eprintln!("bench: the bound session has no address");
         std::process::exit(1);
