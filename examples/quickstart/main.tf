@@ -1,7 +1,7 @@
 # Quickstart against the local emulator:
 #
 #   eval "$(sessions-emulator env)"
-#   terraform init && terraform apply
+#   terraform apply    # provider installed via dev_overrides: see docs/guides/emulator-quickstart.md
 #
 # The emulator is seeded with the subscription, resource group "sessions-dev", the managed
 # environment "sessions-env" (eastus) and the workspace "sessions-logs" used below.
