@@ -219,6 +219,37 @@ async fn real_vm_egress_disabled_blocks_guest_but_not_forward() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_vm_session_cannot_reach_another_sessions_forward() {
+    if skip() {
+        return;
+    }
+    let f = fixture(false).await;
+    // Both with egress enabled: the most permissive case.
+    let a = f
+        .backend
+        .start_with(spec(&f, "iso-a", true), false)
+        .await
+        .expect("start a");
+    let b = f
+        .backend
+        .start_with(spec(&f, "iso-b", true), false)
+        .await
+        .expect("start b");
+    http_ok(&a, "/").await;
+    http_ok(&b, "/").await;
+    // From inside A, the host is the slirp gateway; B's forward must not be reachable there.
+    let b_via_gateway = SocketAddrV4::new(Ipv4Addr::new(10, 0, 2, 2), b.addr.port());
+    let reached = probe(&a).guest_connect(b_via_gateway).await;
+    assert!(
+        reached.is_err(),
+        "session A reached session B's forwarded port {}: {reached:?}",
+        b.addr
+    );
+    a.control.kill().await;
+    b.control.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_vm_template_clones_have_distinct_randomness() {
     if skip() {
         return;

@@ -55,7 +55,7 @@ pub struct VmLaunch {
     pub memory_mib: u64,
     /// RAM backing.
     pub memory: Memory,
-    /// Host port on 127.0.0.1 forwarded to `target_port`.
+    /// Host port on [`super::launch::FORWARD_ADDR`] forwarded to `target_port`.
     pub host_port: u16,
     /// Guest port.
     pub target_port: u16,
@@ -141,8 +141,10 @@ impl VmLaunch {
             "chardev:con",
         ]);
         let mut netdev = format!(
-            "user,id=n0,hostfwd=tcp:127.0.0.1:{}-:{}",
-            self.host_port, self.target_port
+            "user,id=n0,hostfwd=tcp:{}:{}-:{}",
+            super::launch::FORWARD_ADDR,
+            self.host_port,
+            self.target_port
         );
         if !self.egress {
             netdev.push_str(",restrict=on");
@@ -208,7 +210,7 @@ mod tests {
     fn egress_disabled_restricts_slirp() {
         let args = launch(Memory::Anonymous, false).args().join(" ");
         assert!(
-            args.contains("hostfwd=tcp:127.0.0.1:40000-:8080,restrict=on"),
+            args.contains("hostfwd=tcp:127.0.0.2:40000-:8080,restrict=on"),
             "{args}"
         );
     }

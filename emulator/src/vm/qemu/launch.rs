@@ -38,9 +38,17 @@ pub struct Launched {
     pub dir: RunDir,
 }
 
-/// Picks a free port on 127.0.0.1 (closed again; QEMU binds it a moment later).
+/// Host address every session's port forward binds to.
+///
+/// Not 127.0.0.1 on purpose: slirp maps a guest's connections to its gateway (10.0.2.2) onto
+/// the host's 127.0.0.1, so a session with egress enabled could otherwise reach every other
+/// session's forwarded port. Forwards on 127.0.0.2 are unreachable from any guest, which keeps
+/// sessions isolated from each other as they are in Azure.
+pub const FORWARD_ADDR: std::net::Ipv4Addr = std::net::Ipv4Addr::new(127, 0, 0, 2);
+
+/// Picks a free port on [`FORWARD_ADDR`] (closed again; QEMU binds it a moment later).
 pub fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind(("127.0.0.1", 0))
+    let l = std::net::TcpListener::bind((FORWARD_ADDR, 0))
         .map_err(|e| BackendError::io("finding a free port", e))?;
     l.local_addr()
         .map(|a| a.port())

@@ -26,7 +26,7 @@ pub mod qmp;
 pub mod rundir;
 pub mod template;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -198,7 +198,7 @@ impl QemuBackend {
             from_template,
             host_pid: Some(vm.process.pid()),
         };
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, vm.host_port));
+        let addr = SocketAddr::from((launch::FORWARD_ADDR, vm.host_port));
         let id = spec.session_id.clone();
         tokio::spawn(driver::drive(
             vm,
