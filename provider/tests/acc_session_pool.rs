@@ -242,6 +242,40 @@ async fn real_acc_quickstart_applies_and_destroys() {
     acc.finish().await;
 }
 
+/// Every example under `examples/` that Terraform 1.11 can run (all but the action), applied
+/// together as one configuration and destroyed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_acc_examples_apply_and_destroy() {
+    if terraform_missing() {
+        return;
+    }
+    let acc = Acc::reattach().await;
+    let work = acc.work();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/");
+    let config: String = [
+        "provider/provider.tf",
+        "resources/azuresessions_session_pool/resource.tf",
+        "resources/azuresessions_diagnostic_setting/resource.tf",
+        "data-sources/azuresessions_session_pool/data-source.tf",
+        "data-sources/azuresessions_sessions/data-source.tf",
+    ]
+    .iter()
+    .map(|f| std::fs::read_to_string(format!("{root}{f}")).expect(f))
+    .collect::<Vec<_>>()
+    .join("\n");
+    acc.write_config(&work, &config);
+    acc.apply(&work).await;
+    let path = pool_path("examplepool");
+    assert!(acc.arm_exists(&path, API).await);
+    acc.ok(
+        &work,
+        &["destroy", "-auto-approve", "-input=false", "-no-color"],
+    )
+    .await;
+    assert!(!acc.arm_exists(&path, API).await);
+    acc.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_dev_overrides_binary() {
     if terraform_missing() {
