@@ -35,7 +35,10 @@ pub fn resource_group_id() -> String {
 
 /// ARM id of the seeded managed environment.
 pub fn environment_id() -> String {
-    format!("{}/providers/Microsoft.App/managedEnvironments/{ENVIRONMENT}", resource_group_id())
+    format!(
+        "{}/providers/Microsoft.App/managedEnvironments/{ENVIRONMENT}",
+        resource_group_id()
+    )
 }
 
 /// ARM id of the seeded Log Analytics workspace.
