@@ -125,13 +125,8 @@ impl ArmClient {
         api_version: &str,
         body: &Value,
     ) -> Result<Value, AzureError> {
-        let first = self
-            .send(ctx, Method::PUT, path, api_version, Some(body))
-            .await?;
-        if !first.status.is_success() {
-            return Err(first.into_error(&Method::PUT, path));
-        }
-        self.finish_put(ctx, path, api_version, first).await
+        self.write_and_poll(ctx, Method::PUT, path, api_version, body)
+            .await
     }
 
     /// PATCH a resource (JSON merge patch) and wait for its long-running operation.
@@ -142,11 +137,24 @@ impl ArmClient {
         api_version: &str,
         body: &Value,
     ) -> Result<Value, AzureError> {
+        self.write_and_poll(ctx, Method::PATCH, path, api_version, body)
+            .await
+    }
+
+    /// Sends a PUT or PATCH and waits for the long-running operation it starts.
+    async fn write_and_poll(
+        &self,
+        ctx: &OpContext,
+        method: Method,
+        path: &str,
+        api_version: &str,
+        body: &Value,
+    ) -> Result<Value, AzureError> {
         let first = self
-            .send(ctx, Method::PATCH, path, api_version, Some(body))
+            .send(ctx, method.clone(), path, api_version, Some(body))
             .await?;
         if !first.status.is_success() {
-            return Err(first.into_error(&Method::PATCH, path));
+            return Err(first.into_error(&method, path));
         }
         self.finish_put(ctx, path, api_version, first).await
     }
