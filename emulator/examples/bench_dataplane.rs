@@ -13,6 +13,7 @@
 //! `target/session-image/oci` or `SESSIONS_SAMPLE_IMAGE`).
 
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -145,6 +146,11 @@ struct Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // nginx's worker outlives a killed master, so kill the process group made at spawn.
+        if let Ok(pgid) = i32::try_from(self.child.id()) {
+            // SAFETY: kill(2) on -pgid only signals the process group created for this nginx.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -177,6 +183,7 @@ async fn start_nginx(upstream: SocketAddr) -> Option<Nginx> {
     let path = dir.path().join("nginx.conf");
     std::fs::write(&path, conf).ok()?;
     let child = std::process::Command::new(bin)
+        .process_group(0)
         .arg("-p")
         .arg(dir.path())
         .arg("-c")
