@@ -238,3 +238,37 @@ async fn client_post(s: &Session, path: &str) {
         .await
         .expect("request");
 }
+
+#[tokio::test]
+async fn extra_ports_reach_the_same_container() {
+    let mut s = spec("s-ports", &[]);
+    s.container.extra_ports = vec![9090, 8080, 9090];
+    let session = FakeBackend::default().start(s).await.expect("start");
+    session.wait_running(WAIT).await.expect("running");
+    assert_eq!(session.addr_for(8080), Some(session.addr));
+    let other = session.addr_for(9090).expect("port 9090 is forwarded");
+    assert_ne!(other, session.addr);
+    assert_eq!(session.ports.len(), 2, "{:?}", session.ports);
+    assert_eq!(session.addr_for(1234), None);
+    let client = reqwest::Client::new();
+    let get = |addr: std::net::SocketAddr| {
+        let client = client.clone();
+        async move {
+            client
+                .get(format!("http://{addr}/"))
+                .send()
+                .await
+                .expect("request")
+                .json::<serde_json::Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let (a, b) = (get(session.addr).await, get(other).await);
+    assert_eq!(a["random"], b["random"], "one container behind both ports");
+    session.control.kill().await;
+    assert!(
+        reqwest::get(format!("http://{other}/")).await.is_err(),
+        "the extra port closes with the session"
+    );
+}

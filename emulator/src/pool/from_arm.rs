@@ -221,6 +221,7 @@ pub fn pool_spec(pool: &SessionPool) -> Result<PoolSpec, SpecError> {
                 resources,
                 target_port,
                 egress_enabled,
+                extra_ports: Vec::new(),
             },
             probes,
             registry,

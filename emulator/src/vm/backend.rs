@@ -18,6 +18,7 @@
 //! 5. [`SessionControl::stop`] sends SIGTERM, waits up to the grace period, then kills;
 //!    [`SessionControl::kill`] kills at once. Dropping the [`Session`] also kills it.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +47,24 @@ pub struct ContainerSpec {
     pub target_port: u16,
     /// Whether the session may open outbound connections (`sessionNetworkConfiguration`).
     pub egress_enabled: bool,
+    /// Other container ports the host must reach besides `target_port` (e.g. the ports probes
+    /// name). Each gets its own host address ([`Session::addr_for`]); callers never reach
+    /// them through the data plane.
+    pub extra_ports: Vec<u16>,
+}
+
+impl ContainerSpec {
+    /// Every container port the host reaches: the target port first, then the distinct extra
+    /// ports (without the target port).
+    pub fn forwarded_ports(&self) -> Vec<u16> {
+        let mut ports = vec![self.target_port];
+        for p in &self.extra_ports {
+            if !ports.contains(p) {
+                ports.push(*p);
+            }
+        }
+        ports
+    }
 }
 
 impl Default for ContainerSpec {
@@ -57,6 +76,7 @@ impl Default for ContainerSpec {
             resources: Resources::default(),
             target_port: 8080,
             egress_enabled: true,
+            extra_ports: Vec::new(),
         }
     }
 }
@@ -173,6 +193,9 @@ pub struct Session {
     pub id: String,
     /// Host address (on 127.0.0.1) that reaches the container's target port.
     pub addr: SocketAddr,
+    /// Host address of every forwarded container port (the target port and
+    /// [`ContainerSpec::extra_ports`]), by container port.
+    pub ports: BTreeMap<u16, SocketAddr>,
     /// Lifecycle of the container process; ends in [`RunState::Exited`].
     pub state: watch::Receiver<RunState>,
     /// Container stdout/stderr lines. Taken by whoever forwards logs; bounded, lines are
@@ -209,6 +232,12 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
+    /// The host address that reaches container port `port`, when the backend forwards it
+    /// (the target port and [`ContainerSpec::extra_ports`]).
+    pub fn addr_for(&self, port: u16) -> Option<SocketAddr> {
+        self.ports.get(&port).copied()
+    }
+
     /// Waits until the container process runs. Fails when it exits first or `timeout` passes.
     pub async fn wait_running(&self, timeout: Duration) -> Result<u32> {
         let mut state = self.state.clone();

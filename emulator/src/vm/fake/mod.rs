@@ -47,6 +47,7 @@ impl Backend for FakeBackend {
                 message: "the fake backend was told to fail (SESSIONS_FAKE_FAIL_START)".into(),
             });
         }
-        session::start(spec.session_id, options).await
+        let ports = spec.container.forwarded_ports();
+        session::start(spec.session_id, options, &ports).await
     }
 }

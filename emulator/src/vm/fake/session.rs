@@ -1,6 +1,10 @@
-//! One fake session: binds `127.0.0.1:0`, serves [`super::app`] after the configured delay,
-//! and turns `/exit`, stop and kill into a final [`RunState::Exited`].
+//! One fake session: binds `127.0.0.1:0` for the target port (and one more listener per extra
+//! forwarded port, all serving the same app, as one container listening on several ports
+//! would), serves [`super::app`] after the configured delay, and turns `/exit`, stop and kill
+//! into a final [`RunState::Exited`].
 
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,17 +63,38 @@ async fn wait_exited(mut state: watch::Receiver<RunState>) -> ExitStatus {
     }
 }
 
-/// Binds and launches one fake session.
-pub(super) async fn start(session_id: String, options: FakeOptions) -> Result<Session> {
+async fn bind(session_id: &str) -> Result<(TcpListener, SocketAddr)> {
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .await
         .map_err(|e| BackendError::Start {
-            session: session_id.clone(),
+            session: session_id.to_owned(),
             message: format!("could not bind 127.0.0.1:0: {e}"),
         })?;
     let addr = listener
         .local_addr()
         .map_err(|e| BackendError::io("reading the fake session's address", e))?;
+    Ok((listener, addr))
+}
+
+/// Binds and launches one fake session. `ports` are the container ports to expose, the
+/// target port first (see [`crate::vm::ContainerSpec::forwarded_ports`]).
+pub(super) async fn start(
+    session_id: String,
+    options: FakeOptions,
+    ports: &[u16],
+) -> Result<Session> {
+    let (listener, addr) = bind(&session_id).await?;
+    let mut port_addrs = BTreeMap::new();
+    let mut extra = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        if i == 0 {
+            port_addrs.insert(*port, addr);
+        } else {
+            let (l, a) = bind(&session_id).await?;
+            port_addrs.insert(*port, a);
+            extra.push(l);
+        }
+    }
     let (logs_tx, logs_rx) = mpsc::channel(LOG_BUFFER);
     let (exit_tx, exit_rx) = mpsc::unbounded_channel();
     let (state_tx, state_rx) = watch::channel(RunState::Starting);
@@ -86,6 +111,7 @@ pub(super) async fn start(session_id: String, options: FakeOptions) -> Result<Se
     });
     tokio::spawn(run(
         listener,
+        extra,
         app,
         options.ready_delay,
         state_tx,
@@ -95,6 +121,7 @@ pub(super) async fn start(session_id: String, options: FakeOptions) -> Result<Se
     Ok(Session {
         id: session_id,
         addr,
+        ports: port_addrs,
         state: state_rx.clone(),
         logs: Some(logs_rx),
         control: Arc::new(Control {
@@ -110,6 +137,7 @@ pub(super) async fn start(session_id: String, options: FakeOptions) -> Result<Se
 
 async fn run(
     listener: TcpListener,
+    extra: Vec<TcpListener>,
     app: Arc<App>,
     ready_delay: Duration,
     state: watch::Sender<RunState>,
@@ -133,25 +161,43 @@ async fn run(
     let router = app::router(app);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
-    let (status, drain) = loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let service = TowerToHyperService::new(router.clone());
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service);
-                let watched = graceful.watch(conn);
-                connections.spawn(async move {
-                    let _ = watched.await;
-                });
+    // Extra ports feed their connections into the one accept loop below.
+    let (extra_tx, mut extra_rx) = mpsc::channel::<tokio::net::TcpStream>(64);
+    let mut acceptors = JoinSet::new();
+    for l in extra {
+        let tx = extra_tx.clone();
+        acceptors.spawn(async move {
+            while let Ok((stream, _)) = l.accept().await {
+                if tx.send(stream).await.is_err() {
+                    break;
+                }
             }
+        });
+    }
+    drop(extra_tx);
+    let (status, drain) = loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => Some(stream),
+                Err(_) => None,
+            },
+            Some(stream) = extra_rx.recv() => Some(stream),
             Some(code) = exits.recv() => break (ExitStatus::Code { code }, true),
             command = commands.recv() => match command {
                 Some(Command::Stop) => break (ExitStatus::Signal { signal: SIGTERM }, true),
                 Some(Command::Kill) | None => break (ExitStatus::Killed, false),
             },
-        }
+        };
+        let Some(stream) = stream else { continue };
+        let service = TowerToHyperService::new(router.clone());
+        let conn = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service);
+        let watched = graceful.watch(conn);
+        connections.spawn(async move {
+            let _ = watched.await;
+        });
     };
+    acceptors.abort_all();
     drop(listener);
     if drain {
         let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;

@@ -6,6 +6,15 @@ use std::path::PathBuf;
 /// TCG translation-block cache size in MiB.
 pub const TCG_TB_MIB: u32 = 32;
 
+/// Guest kernel arguments that make boots cheaper (each measured under TCG): no clocksource
+/// watchdog (it marks the TSC unstable on a busy host, and microvm has no HPET to fall back
+/// to), no crypto self-tests, one UART to probe, no IO-APIC timer check, no lockup detectors,
+/// no audit. `mitigations=off` drops the guest's own Spectre/Meltdown work (page-table
+/// isolation costs a TLB flush per syscall under TCG); it only concerns processes inside one
+/// session's VM, never the boundary between sessions or to the host.
+pub const GUEST_KERNEL_ARGS: &str = "tsc=reliable cryptomgr.notests 8250.nr_uarts=1 \
+     no_timer_check nowatchdog audit=0 mitigations=off";
+
 /// Which accelerator to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -59,6 +68,9 @@ pub struct VmLaunch {
     pub host_port: u16,
     /// Guest port.
     pub target_port: u16,
+    /// More forwards (host port on [`super::launch::FORWARD_ADDR`], guest port), e.g. for
+    /// probes on other container ports.
+    pub extra_forwards: Vec<(u16, u16)>,
     /// Whether the guest may open outbound connections (`restrict=on` when not).
     pub egress: bool,
     /// Unix sockets QEMU connects to (we listen): QMP, control, stdout, stderr.
@@ -122,7 +134,7 @@ impl VmLaunch {
                 ]);
             }
         }
-        let mut append = String::from("console=ttyS0 quiet panic=-1");
+        let mut append = format!("console=ttyS0 quiet panic=-1 {GUEST_KERNEL_ARGS}");
         if let Some(khz) = self.tsc_khz {
             append.push_str(&format!(" tsc_early_khz={khz}"));
         }
@@ -146,6 +158,12 @@ impl VmLaunch {
             self.host_port,
             self.target_port
         );
+        for (host, guest) in &self.extra_forwards {
+            netdev.push_str(&format!(
+                ",hostfwd=tcp:{}:{host}-:{guest}",
+                super::launch::FORWARD_ADDR
+            ));
+        }
         if !self.egress {
             netdev.push_str(",restrict=on");
         }
@@ -191,6 +209,7 @@ mod tests {
             memory,
             host_port: 40000,
             target_port: 8080,
+            extra_forwards: Vec::new(),
             egress,
             qmp_socket: "/r/qmp".into(),
             control_socket: "/r/control".into(),
@@ -211,6 +230,19 @@ mod tests {
         let args = launch(Memory::Anonymous, false).args().join(" ");
         assert!(
             args.contains("hostfwd=tcp:127.0.0.2:40000-:8080,restrict=on"),
+            "{args}"
+        );
+    }
+
+    #[test]
+    fn extra_ports_get_their_own_forwards() {
+        let mut l = launch(Memory::Anonymous, false);
+        l.extra_forwards = vec![(40001, 9090)];
+        let args = l.args().join(" ");
+        assert!(
+            args.contains(
+                "hostfwd=tcp:127.0.0.2:40000-:8080,hostfwd=tcp:127.0.0.2:40001-:9090,restrict=on"
+            ),
             "{args}"
         );
     }

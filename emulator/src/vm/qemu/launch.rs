@@ -32,6 +32,8 @@ pub struct Launched {
     pub stderr: UnixStream,
     /// Host port forwarded to the target port.
     pub host_port: u16,
+    /// Every forward as (container port, host port), the target port first.
+    pub forwards: Vec<(u16, u16)>,
     /// Serial console log (for error messages).
     pub console_log: PathBuf,
     /// Runtime dir (removed on drop; declared last so the process dies first).
@@ -83,6 +85,12 @@ pub async fn launch(
         bind("stderr")?,
     );
     let host_port = free_port()?;
+    let mut extra_forwards = Vec::new();
+    for guest in spec.forwarded_ports().into_iter().skip(1) {
+        extra_forwards.push((free_port()?, guest));
+    }
+    let mut forwards = vec![(spec.target_port, host_port)];
+    forwards.extend(extra_forwards.iter().map(|(h, g)| (*g, *h)));
     let vm = VmLaunch {
         kernel: rt.kernel.image.clone(),
         initrd,
@@ -93,6 +101,7 @@ pub async fn launch(
         memory,
         host_port,
         target_port: spec.target_port,
+        extra_forwards,
         egress: spec.egress_enabled,
         qmp_socket: sock("qmp"),
         control_socket: sock("control"),
@@ -132,6 +141,7 @@ pub async fn launch(
         stdout,
         stderr,
         host_port,
+        forwards,
         console_log: vm.console_log,
         dir,
     })

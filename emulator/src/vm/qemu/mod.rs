@@ -12,6 +12,7 @@
 //! - [`qmp`], [`channel`]: QMP client; agent control protocol and log lines.
 //! - [`template`]: template snapshots and copy-on-write clones.
 //! - [`driver`]: the task owning a running session VM.
+//! - [`vmlinux`]: the uncompressed kernel for PVH boot (no in-guest decompression).
 
 pub mod accel;
 pub mod channel;
@@ -25,6 +26,7 @@ pub mod process;
 pub mod qmp;
 pub mod rundir;
 pub mod template;
+pub mod vmlinux;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -90,6 +92,40 @@ pub struct Runtime {
     pub media_dir: PathBuf,
 }
 
+/// The kernel file QEMU boots: the cached PVH `vmlinux` extracted from the bzImage when that
+/// works (much faster under TCG, less memory per VM), else the bzImage itself.
+async fn boot_image(kernel: &GuestKernel) -> PathBuf {
+    let (image, version) = (kernel.image.clone(), kernel.version.clone());
+    let extracted = tokio::task::spawn_blocking(move || {
+        let mut magic = [0u8; 4];
+        let is_elf = std::fs::File::open(&image)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+            .is_ok_and(|()| &magic == b"\x7fELF");
+        if is_elf {
+            return Ok(image); // already an uncompressed kernel
+        }
+        vmlinux::prepare(&image, &version, &rundir::root().join("kernel"))
+    })
+    .await;
+    match extracted {
+        Ok(Ok(path)) => {
+            tracing::debug!(kernel = %path.display(), "booting the uncompressed kernel (PVH)");
+            path
+        }
+        Ok(Err(e)) => {
+            tracing::info!(
+                kernel = %kernel.image.display(),
+                "booting the compressed kernel (slower): no PVH vmlinux: {e}"
+            );
+            kernel.image.clone()
+        }
+        Err(e) => {
+            tracing::warn!("kernel extraction task failed: {e}");
+            kernel.image.clone()
+        }
+    }
+}
+
 /// The QEMU microVM backend.
 pub struct QemuBackend {
     rt: Arc<Runtime>,
@@ -110,6 +146,7 @@ impl QemuBackend {
         if let Some(image) = options.kernel {
             kernel.image = image;
         }
+        kernel.image = boot_image(&kernel).await;
         let agent = match options.agent {
             Some(a) => a,
             None => host::find_agent()?,
@@ -199,6 +236,11 @@ impl QemuBackend {
             host_pid: Some(vm.process.pid()),
         };
         let addr = SocketAddr::from((launch::FORWARD_ADDR, vm.host_port));
+        let ports = vm
+            .forwards
+            .iter()
+            .map(|(guest, host)| (*guest, SocketAddr::from((launch::FORWARD_ADDR, *host))))
+            .collect();
         let id = spec.session_id.clone();
         tokio::spawn(driver::drive(
             vm,
@@ -211,6 +253,7 @@ impl QemuBackend {
         Ok(Session {
             id,
             addr,
+            ports,
             state: state_rx.clone(),
             logs: Some(logs_rx),
             control: Arc::new(VmControl {
