@@ -11,6 +11,12 @@ use crate::sys;
 pub const MODULES_DIR: &str = "/.vm/modules";
 /// How long to wait for the virtio devices to show up after loading the drivers.
 const DEVICE_WAIT: Duration = Duration::from_secs(10);
+/// Present (as `<fstype> <device>`) when the rootfs is on a disk rather than in the initramfs.
+pub const DISK_MARKER: &str = "/.vm/rootfs";
+/// Where the disk root is assembled before it becomes `/`.
+const NEW_ROOT: &str = "/.vm/root";
+/// The pseudo file systems carried over into the disk root.
+const CARRIED_MOUNTS: [&str; 5] = ["/proc", "/sys", "/dev", "/tmp", "/run"];
 
 /// The device paths of the named virtio-serial ports.
 #[derive(Debug, Clone)]
@@ -23,15 +29,25 @@ pub struct Ports {
     pub stderr: PathBuf,
 }
 
-/// Runs the whole boot sequence and returns the ports.
+/// Runs the whole boot sequence and returns the ports. Prints one line of phase timings
+/// (milliseconds since the kernel started) on the console, for profiling boots.
 pub fn boot() -> io::Result<Ports> {
+    let start = sys::boottime_ms();
     mount_all();
+    let mounted = sys::boottime_ms();
     load_modules();
+    disk_root()?;
+    let loaded = sys::boottime_ms();
     let ports = wait_ports()?;
+    let found = sys::boottime_ms();
     if let Err(e) = network() {
         eprintln!("sessions-agent: network setup failed: {e}");
     }
     write_etc();
+    eprintln!(
+        "sessions-agent: boot ms since kernel start: init={start} mounts={mounted} modules={loaded} ports={found} net={}",
+        sys::boottime_ms()
+    );
     Ok(ports)
 }
 
@@ -88,6 +104,47 @@ fn load_modules() {
             eprintln!("sessions-agent: {e}");
         }
     }
+}
+
+/// Large images: mounts the read-only root disk named by [`DISK_MARKER`] under a tmpfs-backed
+/// overlay (writes stay in guest RAM) and makes that the root. Nothing to do without the
+/// marker.
+fn disk_root() -> io::Result<()> {
+    let Ok(marker) = std::fs::read_to_string(DISK_MARKER) else {
+        return Ok(());
+    };
+    let mut words = marker.split_whitespace();
+    let (Some(fstype), Some(device)) = (words.next(), words.next()) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{DISK_MARKER}: expected `<fstype> <device>`, got {marker:?}"),
+        ));
+    };
+    let deadline = Instant::now() + DEVICE_WAIT;
+    while !Path::new(device).exists() {
+        if Instant::now() > deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("root disk {device} did not appear (virtio_blk missing?)"),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    sys::mount(device, "/.vm/lower", fstype, libc::MS_RDONLY, "")?;
+    sys::mount("tmpfs", "/.vm/rw", "tmpfs", 0, "mode=0755")?;
+    std::fs::create_dir_all("/.vm/rw/upper")?;
+    std::fs::create_dir_all("/.vm/rw/work")?;
+    sys::mount(
+        "overlay",
+        NEW_ROOT,
+        "overlay",
+        0,
+        "lowerdir=/.vm/lower,upperdir=/.vm/rw/upper,workdir=/.vm/rw/work",
+    )?;
+    for m in CARRIED_MOUNTS {
+        sys::move_mount(m, &format!("{NEW_ROOT}{m}"))?;
+    }
+    sys::switch_root(NEW_ROOT)
 }
 
 fn port_names() -> BTreeMap<String, PathBuf> {

@@ -38,6 +38,44 @@ pub fn mount(
     check(ret, &format!("mount {fstype} on {target}"))
 }
 
+/// Moves the mount at `from` to `to` (created if missing), with everything mounted below it.
+pub fn move_mount(from: &str, to: &str) -> io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    let (f, t) = (cstr(from)?, cstr(to)?);
+    // SAFETY: valid NUL-terminated paths; MS_MOVE ignores fstype and data (null).
+    let ret = unsafe {
+        libc::mount(
+            f.as_ptr(),
+            t.as_ptr(),
+            std::ptr::null(),
+            libc::MS_MOVE,
+            std::ptr::null(),
+        )
+    };
+    check(ret, &format!("move mount {from} to {to}"))
+}
+
+/// Makes the mount point `new_root` the root directory (what `switch_root` does for an
+/// initramfs, which cannot be pivoted away).
+pub fn switch_root(new_root: &str) -> io::Result<()> {
+    std::env::set_current_dir(new_root)?;
+    let (dot, slash) = (cstr(".")?, cstr("/")?);
+    // SAFETY: valid NUL-terminated paths; MS_MOVE ignores fstype and data (null).
+    let ret = unsafe {
+        libc::mount(
+            dot.as_ptr(),
+            slash.as_ptr(),
+            std::ptr::null(),
+            libc::MS_MOVE,
+            std::ptr::null(),
+        )
+    };
+    check(ret, &format!("move {new_root} onto /"))?;
+    // SAFETY: valid NUL-terminated path.
+    check(unsafe { libc::chroot(dot.as_ptr()) }, "chroot")?;
+    std::env::set_current_dir("/")
+}
+
 /// Loads a kernel module from a file. EEXIST (already loaded or built in) is not an error.
 pub fn load_module(path: &Path) -> io::Result<()> {
     let file = File::open(path)?;
@@ -205,6 +243,18 @@ pub fn add_entropy(seed: &[u8]) -> io::Result<()> {
     // SAFETY: RNDRESEEDCRNG takes no argument.
     let ret = unsafe { libc::ioctl(file.as_raw_fd(), RNDRESEEDCRNG as _) };
     check(ret, "RNDRESEEDCRNG")
+}
+
+/// Milliseconds since the kernel started (`CLOCK_BOOTTIME`).
+pub fn boottime_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    u64::try_from(ts.tv_sec).unwrap_or(0) * 1000
+        + u64::try_from(ts.tv_nsec).unwrap_or(0) / 1_000_000
 }
 
 /// Sets the wall clock to `unix_ms` milliseconds since the epoch.

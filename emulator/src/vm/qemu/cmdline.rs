@@ -54,6 +54,8 @@ pub struct VmLaunch {
     pub kernel: PathBuf,
     /// Initramfs.
     pub initrd: PathBuf,
+    /// Read-only erofs root disk (large images; see [`super::media`]).
+    pub disk: Option<PathBuf>,
     /// Accelerator.
     pub accel: Accel,
     /// Host TSC frequency in kHz (`tsc_early_khz`, needed by microvm under TCG).
@@ -146,6 +148,17 @@ impl VmLaunch {
             "-append",
             &append,
         ]);
+        if let Some(disk) = &self.disk {
+            push(&[
+                "-drive",
+                &format!(
+                    "file={},if=none,id=rootdisk,format=raw,readonly=on",
+                    p(disk)
+                ),
+                "-device",
+                "virtio-blk-device,drive=rootdisk",
+            ]);
+        }
         push(&[
             "-chardev",
             &format!("file,id=con,path={}", p(&self.console_log)),
@@ -202,6 +215,7 @@ mod tests {
         VmLaunch {
             kernel: "/boot/vmlinuz".into(),
             initrd: "/d/initrd.cpio".into(),
+            disk: None,
             accel: Accel::Tcg,
             tsc_khz: Some(2_100_000),
             vcpus: 1,
@@ -223,6 +237,20 @@ mod tests {
     fn cold_boot_command_line() {
         let args = launch(Memory::Anonymous, true).args().join(" ");
         insta::assert_snapshot!(args);
+    }
+
+    #[test]
+    fn large_rootfs_disk_is_a_read_only_virtio_blk() {
+        let mut l = launch(Memory::Anonymous, true);
+        l.disk = Some("/d/root.erofs".into());
+        let args = l.args().join(" ");
+        assert!(
+            args.contains(
+                "-drive file=/d/root.erofs,if=none,id=rootdisk,format=raw,readonly=on \
+                 -device virtio-blk-device,drive=rootdisk"
+            ),
+            "{args}"
+        );
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub fn config_message(spec: &SessionSpec) -> Value {
 pub async fn drive(
     vm: Launched,
     spec: Arc<SessionSpec>,
-    send_hello: bool,
+    from_template: bool,
     state: watch::Sender<RunState>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     logs: mpsc::Sender<LogLine>,
@@ -125,12 +125,24 @@ pub async fn drive(
     spawn_log_reader(stdout, LogStream::Stdout, logs.clone());
     spawn_log_reader(stderr, LogStream::Stderr, logs);
     let mut exit = process.exit();
-    if send_hello {
-        let _ = agent.send("hello", json!({})).await;
-    }
-    let mut configured = false;
     let mut final_status: Option<ExitStatus> = None;
     let mut kill_at: Option<tokio::time::Instant> = None;
+    // A clone's agent is already waiting for its config (the template was saved right after
+    // `ready`), so config and start go out at once instead of after a hello/ready round trip.
+    let mut configured = from_template;
+    if from_template {
+        let sent = async {
+            agent.send("config", config_message(&spec)).await?;
+            agent.send("start", json!({})).await
+        }
+        .await;
+        if let Err(e) = sent {
+            final_status = Some(ExitStatus::Failed {
+                reason: e.to_string(),
+            });
+            kill_at = Some(tokio::time::Instant::now());
+        }
+    }
     let mut pending_connects: Vec<oneshot::Sender<Result<(), String>>> = Vec::new();
     let mut last_error = String::new();
     let mut events_closed = false;

@@ -17,6 +17,15 @@ pub const GUEST_MODULES: &[&str] = &[
     "drivers/char/virtio_console",
 ];
 
+/// Extra modules for images whose rootfs is on an erofs disk (see [`super::media`]), loaded
+/// after [`GUEST_MODULES`].
+pub const DISK_MODULES: &[&str] = &[
+    "drivers/block/virtio_blk",
+    "lib/libcrc32c",
+    "fs/erofs/erofs",
+    "fs/overlayfs/overlay",
+];
+
 /// The guest kernel and its module tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestKernel {

@@ -93,6 +93,7 @@ pub async fn launch(
     forwards.extend(extra_forwards.iter().map(|(h, g)| (*g, *h)));
     let vm = VmLaunch {
         kernel: rt.kernel.image.clone(),
+        disk: super::media::disk_for(&initrd),
         initrd,
         accel: rt.accel.accel,
         tsc_khz: rt.tsc_khz,

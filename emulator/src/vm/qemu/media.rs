@@ -1,12 +1,18 @@
-//! Boot media per image: an uncompressed newc initramfs holding the image rootfs, our agent as
-//! `/init`, the guest kernel modules under `/.vm/modules` (with their load `order`) and
-//! `/dev/console`. Cached in `<data>/vm/media/` keyed by (image digest, agent hash, kernel
-//! version, format version); built into a temp file and renamed, so readers never see a
-//! partial file.
+//! Boot media per image, cached in `<data>/vm/media/` keyed by (image digest, agent hash,
+//! kernel version, format version); each file is built into a temp file and renamed, so readers
+//! never see a partial file.
 //!
-//! Large rootfs (above [`DISK_THRESHOLD_BYTES`]) are meant to go on an erofs image on
-//! virtio-blk with a tiny initramfs that mounts it; until that lands they also use the
-//! initramfs (slower to load, same behaviour).
+//! - Small rootfs: `<key>.cpio`, an uncompressed newc initramfs holding the image rootfs, our
+//!   agent as `/init`, the guest kernel modules under `/.vm/modules` (with their load `order`)
+//!   and `/dev/console`. The kernel unpacks it into a tmpfs-like rootfs: fast, but every byte
+//!   is copied into guest RAM at each cold boot.
+//! - Rootfs above the threshold ([`DISK_THRESHOLD_BYTES`] unless configured): the rootfs goes
+//!   into `<key>.erofs`, a read-only erofs image (`mkfs.erofs`, uncompressed) that QEMU attaches
+//!   as a read-only virtio-blk disk, and `<key>.cpio` holds only the agent, the modules (plus
+//!   `virtio_blk`, `erofs`, `overlay`) and the marker `/.vm/rootfs`. The agent mounts the disk
+//!   under a tmpfs-backed overlay (writes stay in guest RAM, nothing is copied up front) and
+//!   switches root to it before starting the container. [`disk_for`] finds the disk image
+//!   that belongs to an initramfs.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -14,14 +20,16 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::cpio::CpioWriter;
-use super::host::{GuestKernel, GUEST_MODULES};
+use super::host::{GuestKernel, DISK_MODULES, GUEST_MODULES};
 use crate::image::PreparedImage;
 use crate::vm::error::{BackendError, Result};
 
 /// Bump when the media layout changes so stale caches are rebuilt.
-const FORMAT: u32 = 1;
-/// Rootfs size above which a disk image would be preferable.
+const FORMAT: u32 = 2;
+/// Default rootfs size above which the rootfs goes on an erofs disk image.
 pub const DISK_THRESHOLD_BYTES: u64 = 64 * 1024 * 1024;
+/// The marker file telling the agent to mount its root from the virtio-blk disk.
+pub const DISK_MARKER: &str = ".vm/rootfs";
 
 /// Hex sha256 of a file (the agent build hash).
 pub fn file_hash(path: &Path) -> Result<String> {
@@ -40,65 +48,111 @@ pub fn media_key(digest: &str, agent_hash: &str, kernel: &GuestKernel) -> String
     hex::encode(&h.finalize()[..12])
 }
 
-/// Returns the cached initramfs for `image`, building it first when missing.
+/// The erofs disk image that goes with the initramfs `initrd`, when the image has one.
+pub fn disk_for(initrd: &Path) -> Option<PathBuf> {
+    let disk = initrd.with_extension("erofs");
+    disk.is_file().then_some(disk)
+}
+
+/// Returns the cached initramfs for `image` (with its erofs disk image beside it when the
+/// rootfs is larger than `disk_threshold` bytes), building them first when missing.
 pub fn initramfs(
     cache_dir: &Path,
     image: &PreparedImage,
     agent: &Path,
     agent_hash: &str,
     kernel: &GuestKernel,
+    disk_threshold: u64,
 ) -> Result<PathBuf> {
+    let on_disk = image.rootfs_bytes > disk_threshold;
     let key = media_key(&image.digest, agent_hash, kernel);
+    let key = if on_disk { format!("{key}-disk") } else { key };
     let path = cache_dir.join(format!("{key}.cpio"));
-    if path.is_file() {
+    let disk = path.with_extension("erofs");
+    if path.is_file() && (!on_disk || disk.is_file()) {
         return Ok(path);
     }
-    if image.rootfs_bytes > DISK_THRESHOLD_BYTES {
-        tracing::info!(
-            digest = %image.digest,
-            bytes = image.rootfs_bytes,
-            "large rootfs packed as initramfs (disk-image boot media not implemented yet)"
-        );
+    if !image.rootfs.is_dir() {
+        return Err(BackendError::BootMedia {
+            digest: image.digest.clone(),
+            message: format!("rootfs {} is not a directory", image.rootfs.display()),
+        });
     }
     std::fs::create_dir_all(cache_dir)
         .map_err(|e| BackendError::io(format!("creating {}", cache_dir.display()), e))?;
+    let fail = |message: String| BackendError::BootMedia {
+        digest: image.digest.clone(),
+        message,
+    };
+    if on_disk {
+        tracing::info!(
+            digest = %image.digest,
+            bytes = image.rootfs_bytes,
+            threshold = disk_threshold,
+            "large rootfs: building an erofs disk image"
+        );
+        let tmp = cache_dir.join(format!(".{key}.{}.erofs.tmp", std::process::id()));
+        if let Err(message) = write_erofs(&tmp, &image.rootfs) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(fail(message));
+        }
+        std::fs::rename(&tmp, &disk)
+            .map_err(|e| BackendError::io(format!("renaming {}", tmp.display()), e))?;
+    }
     let tmp = cache_dir.join(format!(".{key}.{}.tmp", std::process::id()));
-    let built = write_initramfs(&tmp, image, agent, kernel);
-    if let Err(message) = built {
+    let rootfs = (!on_disk).then_some(image.rootfs.as_path());
+    if let Err(message) = write_initramfs(&tmp, rootfs, agent, kernel) {
         let _ = std::fs::remove_file(&tmp);
-        return Err(BackendError::BootMedia {
-            digest: image.digest.clone(),
-            message,
-        });
+        return Err(fail(message));
     }
     std::fs::rename(&tmp, &path)
         .map_err(|e| BackendError::io(format!("renaming {}", tmp.display()), e))?;
     Ok(path)
 }
 
+/// Packs `rootfs` into an uncompressed erofs image with `mkfs.erofs`.
+fn write_erofs(out: &Path, rootfs: &Path) -> std::result::Result<(), String> {
+    let output = std::process::Command::new("mkfs.erofs")
+        .arg("--quiet")
+        .arg("-T0")
+        .arg(out)
+        .arg(rootfs)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            format!("could not run mkfs.erofs ({e}); install erofs-utils (scripts/setup does)")
+        })?;
+    if !output.status.success() {
+        return Err(format!(
+            "mkfs.erofs {} failed ({}): {}",
+            rootfs.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
 fn write_initramfs(
     out: &Path,
-    image: &PreparedImage,
+    rootfs: Option<&Path>,
     agent: &Path,
     kernel: &GuestKernel,
 ) -> std::result::Result<(), String> {
     let file = std::fs::File::create(out).map_err(|e| format!("create {}: {e}", out.display()))?;
     let mut w = CpioWriter::new(BufWriter::new(file));
-    if !image.rootfs.is_dir() {
-        return Err(format!(
-            "rootfs {} is not a directory",
-            image.rootfs.display()
-        ));
+    if let Some(rootfs) = rootfs {
+        w.tree(rootfs, "")
+            .map_err(|e| format!("packing rootfs {}: {e}", rootfs.display()))?;
     }
-    w.tree(&image.rootfs, "")
-        .map_err(|e| format!("packing rootfs {}: {e}", image.rootfs.display()))?;
     let io = |e: std::io::Error| format!("writing initramfs: {e}");
     w.dir("dev", 0o755, 0, 0).map_err(io)?;
     w.char_device("dev/console", 0o600, 5, 1).map_err(io)?;
     w.dir(".vm", 0o700, 0, 0).map_err(io)?;
     w.dir(".vm/modules", 0o700, 0, 0).map_err(io)?;
     let mut order = String::new();
-    for rel in GUEST_MODULES {
+    let disk_modules = if rootfs.is_none() { DISK_MODULES } else { &[] };
+    for rel in GUEST_MODULES.iter().chain(disk_modules) {
         let src = kernel.modules.join("kernel").join(format!("{rel}.ko"));
         let Ok(mut f) = std::fs::File::open(&src) else {
             continue;
@@ -119,6 +173,18 @@ fn write_initramfs(
         &mut order.as_bytes(),
     )
     .map_err(io)?;
+    if rootfs.is_none() {
+        let marker = b"erofs /dev/vda\n";
+        w.file(
+            DISK_MARKER,
+            0o600,
+            0,
+            0,
+            marker.len() as u64,
+            &mut &marker[..],
+        )
+        .map_err(io)?;
+    }
     let mut a =
         std::fs::File::open(agent).map_err(|e| format!("open agent {}: {e}", agent.display()))?;
     let size = a.metadata().map_err(io)?.len();

@@ -59,6 +59,9 @@ pub struct QemuOptions {
     pub agent: Option<PathBuf>,
     /// Start sessions as clones of template snapshots (default true).
     pub templates: bool,
+    /// Rootfs size in bytes above which the rootfs boots from an erofs disk image instead of
+    /// the initramfs (default [`media::DISK_THRESHOLD_BYTES`]).
+    pub disk_threshold_bytes: u64,
 }
 
 impl QemuOptions {
@@ -69,6 +72,7 @@ impl QemuOptions {
             kernel: None,
             agent: None,
             templates: true,
+            disk_threshold_bytes: media::DISK_THRESHOLD_BYTES,
         }
     }
 }
@@ -90,6 +94,8 @@ pub struct Runtime {
     pub tsc_khz: Option<u64>,
     /// Boot media cache.
     pub media_dir: PathBuf,
+    /// Rootfs size above which boot media put the rootfs on an erofs disk.
+    pub disk_threshold: u64,
 }
 
 /// The kernel file QEMU boots: the cached PVH `vmlinux` extracted from the bzImage when that
@@ -164,6 +170,7 @@ impl QemuBackend {
             accel,
             tsc_khz,
             media_dir: vm_dir.join("media"),
+            disk_threshold: options.disk_threshold_bytes,
         };
         Ok(Self {
             rt: Arc::new(rt),
@@ -181,7 +188,14 @@ impl QemuBackend {
         let rt = self.rt.clone();
         let image = spec.image.clone();
         tokio::task::spawn_blocking(move || {
-            media::initramfs(&rt.media_dir, &image, &rt.agent, &rt.agent_hash, &rt.kernel)
+            media::initramfs(
+                &rt.media_dir,
+                &image,
+                &rt.agent,
+                &rt.agent_hash,
+                &rt.kernel,
+                rt.disk_threshold,
+            )
         })
         .await
         .map_err(|e| BackendError::BootMedia {
