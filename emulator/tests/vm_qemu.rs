@@ -282,6 +282,63 @@ async fn real_vm_template_clones_have_distinct_randomness() {
     b.control.kill().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_vm_large_rootfs_boots_from_an_erofs_disk() {
+    if skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rootfs = dir.path().join("rootfs");
+    let mut image = sample_image(&rootfs).expect("sample image (run `make guest` first)");
+    // A rootfs above the (lowered) threshold: 4 MiB of data the app never reads.
+    std::fs::write(rootfs.join("filler.bin"), vec![7u8; 4 << 20]).expect("filler");
+    image.rootfs_bytes += 4 << 20;
+    let mut options = QemuOptions::new(dir.path().join("data"));
+    options.disk_threshold_bytes = 1 << 20;
+    let backend = QemuBackend::new(options).await.expect("qemu backend");
+    let f = Fixture {
+        _dir: dir,
+        backend,
+        image,
+    };
+    let cold = f
+        .backend
+        .start_with(spec(&f, "disk-cold", true), false)
+        .await
+        .expect("start cold");
+    let echo = http_ok(&cold, "/").await;
+    assert_eq!(echo["hostname"], "disk-cold", "{echo}");
+    let media = f._dir.path().join("data/vm/media");
+    let disks: Vec<_> = std::fs::read_dir(&media)
+        .expect("media dir")
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "erofs"))
+        .collect();
+    assert_eq!(
+        disks.len(),
+        1,
+        "one erofs image expected in {}",
+        media.display()
+    );
+    let initrd = disks[0].path().with_extension("cpio");
+    let initrd_bytes = std::fs::metadata(&initrd).expect("initramfs").len();
+    assert!(
+        initrd_bytes < 4 << 20,
+        "the rootfs went into the initramfs too ({initrd_bytes} bytes)"
+    );
+    cold.control.kill().await;
+    // Clones of a disk-booted template work the same way.
+    let clone = f
+        .backend
+        .start_with(spec(&f, "disk-clone", true), true)
+        .await
+        .expect("start clone");
+    assert!(clone.info.from_template, "{:?}", clone.info);
+    let echo = http_ok(&clone, "/").await;
+    assert_eq!(echo["hostname"], "disk-clone", "{echo}");
+    clone.control.kill().await;
+}
+
 /// Environment variable that turns [`real_vm_sigkill_helper`] into the helper process.
 const HELPER_ENV: &str = "SESSIONS_VM_TEST_HELPER";
 
