@@ -7,6 +7,13 @@
 //! `nginx` is not installed). Latency: sequential requests on one keep-alive connection;
 //! throughput: `CONCURRENCY` parallel connections for `DURATION`.
 //!
+//! Fairness: (a), (b) and (d) use the same client code (one hyper client per row, keep-alive,
+//! `TCP_NODELAY`), the same request (`GET /` with the same data-plane `Authorization` header, so
+//! every row carries the same bytes; nginx and the session ignore it), the same number of
+//! requests, warm-up and concurrency, and the same upstream: the one bound session at its
+//! forwarded address. nginx runs one worker with an upstream keep-alive pool and no buffering,
+//! i.e. configured as a low-latency plain reverse proxy.
+//!
 //! Environment: `BENCH_REQUESTS` (default 2000), `BENCH_NEW_IDS` (default 200; 3 with qemu),
 //! `BENCH_SECONDS` (default 3), `BENCH_CONCURRENCY` (default 32), `BENCH_BACKEND` (`fake`, or
 //! `qemu`: sessions are microVMs of the sample image from `make session-image`, found at
@@ -308,7 +315,7 @@ async fn main() {
         bench_fixed(
             "(a) direct to session port",
             &format!("http://{addr}/"),
-            None,
+            Some(&token),
             n,
             conc,
             dur,
@@ -330,7 +337,9 @@ async fn main() {
     match start_nginx(addr).await {
         Some(ng) => {
             let url = format!("http://127.0.0.1:{}/", ng.port);
-            rows.push(bench_fixed("(d) nginx reverse proxy", &url, None, n, conc, dur).await);
+            rows.push(
+                bench_fixed("(d) nginx reverse proxy", &url, Some(&token), n, conc, dur).await,
+            );
         }
         None => eprintln!("bench: nginx not found or did not start; row (d) skipped"),
     }
@@ -361,8 +370,9 @@ async fn main() {
     }
     if let (Some(b), Some(d)) = (rows.get(1), rows.get(3)) {
         println!(
-            "(b) / (d) p50: {:.2}x (target <= 1.2x)",
-            b.p50.as_secs_f64() / d.p50.as_secs_f64().max(1e-9)
+            "(b) / (d) p50: {:.2}x, p99: {:.2}x (target <= 1.2x)",
+            b.p50.as_secs_f64() / d.p50.as_secs_f64().max(1e-9),
+            b.p99.as_secs_f64() / d.p99.as_secs_f64().max(1e-9)
         );
     }
     if let Some(c) = rows.get(2) {

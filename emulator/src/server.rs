@@ -39,7 +39,14 @@ async fn log_request(
 /// The whole emulator as one router: `/health`, the token endpoint and discovery, ARM, the
 /// pool data plane (`/pools/...`).
 /// ARM paths are canonicalised (case-insensitive keywords) before routing.
+///
+/// Data-plane fast path: a path of a pool endpoint
+/// ([`crate::dataplane::routes::is_dataplane_path`]) goes straight to the data-plane handler,
+/// skipping ARM canonicalisation, the route table and the logging middleware (the handler logs
+/// its requests itself). It is the same handler the route table would reach, so behaviour
+/// (auth, errors, streaming, headers) is identical.
 pub fn router(state: AppState) -> Router {
+    let dataplane_state = state.clone();
     let inner: Router = Router::new()
         .route("/health", get(health))
         .merge(crate::auth::routes())
@@ -50,7 +57,18 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state);
     let canonical = inner.map_request(crate::arm::path::canonicalize_request::<axum::body::Body>);
-    Router::new().fallback_service(canonical)
+    let svc = tower::service_fn(move |req: axum::extract::Request| {
+        let fast = crate::dataplane::routes::is_dataplane_path(req.uri().path())
+            .then(|| dataplane_state.clone());
+        let canonical = canonical.clone();
+        async move {
+            match fast {
+                Some(state) => Ok(crate::dataplane::routes::serve_request(state, req).await),
+                None => canonical.oneshot(req).await,
+            }
+        }
+    });
+    Router::new().fallback_service(svc)
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves. With `tls` every connection is a

@@ -12,14 +12,15 @@
 //! Method, path after the endpoint root, every query parameter except `identifier` and
 //! `api-version`, every header except the hop-by-hop set (`Connection` and the headers it names,
 //! `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`), `Authorization`
-//! and `Host`; plus `X-Forwarded-For` (caller address appended), `X-Forwarded-Proto` and
+//! and `Host` (replaced by the session's address); plus `X-Forwarded-For` (caller address appended), `X-Forwarded-Proto` and
 //! `X-Forwarded-Host` (the caller's `Host`). The body streams through unchanged. The response
 //! (status, headers minus hop-by-hop, body) comes back unchanged.
 //!
 //! # Layout
 //!
 //! - [`routes`]: the axum routes, auth, pool lookup, allocation.
-//! - [`proxy`]: the streaming reverse proxy (hyper client with a keep-alive pool).
+//! - [`proxy`]: the streaming reverse proxy; [`upstream`]: its keep-alive connections to
+//!   sessions, driven by the serving task.
 //! - [`headers`]: header and query rewriting.
 //! - [`management`]: the `.management/*` operations.
 //! - [`identifier`]: the identifier rule; [`paging`]: api-versions, `skip`, `nextLink`.
@@ -32,6 +33,7 @@ pub mod management;
 pub mod paging;
 pub mod proxy;
 pub mod routes;
+pub mod upstream;
 
 pub use routes::router;
 

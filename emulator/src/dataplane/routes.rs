@@ -1,6 +1,10 @@
 //! Routes of every pool's management endpoint `{endpoint}/pools/{subscriptionId}/{resourceGroup}/{poolName}`
 //! (see [`super::pool_endpoint`]): authentication, pool lookup, `.management/*` or the proxy
 //! with allocation.
+//!
+//! The emulator's server sends every path that [`is_dataplane_path`] accepts straight to
+//! [`serve_request`] (no ARM canonicalisation, no route table); [`router`] serves the same
+//! handler for routers built without that fast path.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -34,10 +38,12 @@ pub fn router() -> Router<AppState> {
         .route("/pools/{sub}/{rg}/{pool}/{*rest}", any(handle))
 }
 
-/// Validated data-plane tokens: (emulator endpoint, token) -> `exp`. A token is verified once
+/// Validated data-plane tokens: emulator endpoint -> token -> `exp`. A token is verified once
 /// (signature, audience) and afterwards only its expiry is checked, keeping RSA verification
-/// off the per-request path. Cleared when it grows past [`TOKEN_CACHE_MAX`].
-type TokenCache = parking_lot::Mutex<std::collections::HashMap<(String, String), i64>>;
+/// off the per-request path; a hit allocates nothing. Cleared when it grows past
+/// [`TOKEN_CACHE_MAX`] tokens.
+type TokenCache =
+    parking_lot::Mutex<std::collections::HashMap<String, std::collections::HashMap<String, i64>>>;
 
 /// Most cached tokens.
 pub const TOKEN_CACHE_MAX: usize = 4096;
@@ -52,8 +58,12 @@ fn authorize(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), Da
     let now = state.now().unix_timestamp();
     let token = crate::auth::tokens::bearer_token(headers).ok();
     if let Some(t) = token {
-        let key = (state.endpoint().to_string(), t.to_string());
-        if token_cache().lock().get(&key).is_some_and(|exp| *exp > now) {
+        let cache = token_cache().lock();
+        let hit = cache
+            .get(state.endpoint())
+            .and_then(|tokens| tokens.get(t))
+            .is_some_and(|exp| *exp > now);
+        if hit {
             return Ok(());
         }
     }
@@ -66,10 +76,13 @@ fn authorize(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), Da
     })?;
     if let Some(t) = token {
         let mut cache = token_cache().lock();
-        if cache.len() >= TOKEN_CACHE_MAX {
+        if cache.values().map(|tokens| tokens.len()).sum::<usize>() >= TOKEN_CACHE_MAX {
             cache.clear();
         }
-        cache.insert((state.endpoint().to_string(), t.to_string()), claims.exp);
+        cache
+            .entry(state.endpoint().to_string())
+            .or_default()
+            .insert(t.to_string(), claims.exp);
     }
     Ok(())
 }
@@ -90,11 +103,31 @@ pub fn split_path(path: &str) -> Option<(&str, &str, &str, &str)> {
     Some((sub, rg, pool, rest))
 }
 
+/// True for the paths [`router`] serves: `/pools/{sub}/{rg}/{pool}` with three non-empty
+/// segments, optionally followed by `/` and anything.
+pub fn is_dataplane_path(path: &str) -> bool {
+    split_path(path)
+        .is_some_and(|(sub, rg, pool, _)| !sub.is_empty() && !rg.is_empty() && !pool.is_empty())
+}
+
 async fn handle(State(state): State<AppState>, req: Request) -> Response {
     match serve(&state, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
+}
+
+/// Serves one data-plane request (the server's fast path; see the module docs). Logs it at
+/// debug level like the rest of the emulator's requests.
+pub async fn serve_request(state: AppState, req: Request) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let log = tracing::enabled!(tracing::Level::DEBUG).then(|| req.uri().path().to_string());
+    let resp = handle(State(state), req).await;
+    if let Some(path) = log {
+        tracing::debug!(%method, %path, status = resp.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
+    }
+    resp
 }
 
 async fn serve(state: &AppState, req: Request) -> Result<Response, DataPlaneError> {
@@ -182,5 +215,16 @@ mod tests {
         assert_eq!(split_path("/pools/s/rg/p"), Some(("s", "rg", "p", "")));
         assert_eq!(split_path("/pools/s/rg"), None);
         assert_eq!(split_path("/other"), None);
+    }
+
+    #[test]
+    fn dataplane_paths_need_three_segments() {
+        assert!(is_dataplane_path("/pools/s/rg/p"));
+        assert!(is_dataplane_path("/pools/s/rg/p/"));
+        assert!(is_dataplane_path("/pools/s/rg/p/api/x"));
+        assert!(!is_dataplane_path("/pools/s/rg/"));
+        assert!(!is_dataplane_path("/pools/s//p"));
+        assert!(!is_dataplane_path("/pools/s/rg"));
+        assert!(!is_dataplane_path("/subscriptions/s"));
     }
 }

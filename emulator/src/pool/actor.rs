@@ -2,6 +2,15 @@
 //! [`PoolSnapshot`]s through a `watch` channel, supervisors report over a second channel. No
 //! lock is held across an `.await`. The actor executes the core's [`Effect`]s (spawning and
 //! stopping supervisors, writing log rows) and serves allocation waiters as sessions get ready.
+//!
+//! # Request times (the data-plane hot path)
+//!
+//! A request to a bound identifier must not cost an actor round trip. [`PoolHandle::touch`]
+//! writes the request time into a small shared board (one short mutex, no allocation for an
+//! identifier already on it, no wake-up of the actor). The actor folds the board into the core
+//! whenever it wakes, and it always wakes before an expiry it would act on (the expiry deadline
+//! can only be pushed out by a touch), so a request is never lost and a session never expires
+//! while a request newer than its cooldown is on the board.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -71,7 +80,6 @@ pub(crate) enum Command {
         identifier: String,
         reply: oneshot::Sender<Result<Binding, AllocError>>,
     },
-    Touch(String),
     Stop {
         identifier: String,
         reply: oneshot::Sender<Option<SessionId>>,
@@ -83,12 +91,53 @@ pub(crate) enum Command {
     Leftovers(Vec<super::logs::LeftoverSession>),
 }
 
+/// Request times recorded by the data plane, not yet folded into the core (see the module
+/// docs): identifier -> time of its latest request.
+#[derive(Debug, Default)]
+struct TouchBoard {
+    latest: Mutex<HashMap<String, OffsetDateTime>>,
+}
+
+impl TouchBoard {
+    fn record(&self, identifier: &str, at: OffsetDateTime) {
+        let mut latest = self.latest.lock();
+        match latest.get_mut(identifier) {
+            Some(t) => {
+                if at > *t {
+                    *t = at;
+                }
+            }
+            None => {
+                latest.insert(identifier.to_string(), at);
+            }
+        }
+    }
+
+    fn take(&self) -> HashMap<String, OffsetDateTime> {
+        let mut latest = self.latest.lock();
+        if latest.is_empty() {
+            return HashMap::new();
+        }
+        std::mem::take(&mut *latest)
+    }
+}
+
 /// A handle to a running pool actor. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct PoolHandle {
     ctx: Arc<PoolContext>,
     tx: mpsc::UnboundedSender<Command>,
     snapshot: watch::Receiver<Arc<PoolSnapshot>>,
+    touches: Arc<TouchBoard>,
+    clock: super::clock::SharedClock,
+}
+
+impl std::fmt::Debug for PoolHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolHandle")
+            .field("ctx", &self.ctx)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Command {
@@ -128,9 +177,10 @@ impl PoolHandle {
         self.snapshot.borrow().bindings.get(identifier).cloned()
     }
 
-    /// Records a request for `identifier` (pushes a Timed session's expiry out).
+    /// Records a request for `identifier` now (pushes a Timed session's expiry out). Costs one
+    /// short lock; the actor picks it up the next time it wakes (see the module docs).
     pub fn touch(&self, identifier: &str) {
-        let _ = self.tx.send(Command::Touch(identifier.to_string()));
+        self.touches.record(identifier, self.clock.now());
     }
 
     /// Binds `identifier` to a session (or returns the bound one), waiting up to `wait` for a
@@ -253,8 +303,11 @@ pub fn start(ctx: Arc<PoolContext>, spec: PoolSpec, deps: SupDeps) -> PoolHandle
     }));
     let mut templates = HashMap::new();
     templates.insert(core.generation(), Arc::new(spec.template.clone()));
+    let touches = Arc::new(TouchBoard::default());
+    let clock = deps.clock.clone();
     let actor = Actor {
         ctx: ctx.clone(),
+        touches: touches.clone(),
         deps,
         scale,
         core,
@@ -274,6 +327,8 @@ pub fn start(ctx: Arc<PoolContext>, spec: PoolSpec, deps: SupDeps) -> PoolHandle
         ctx,
         tx,
         snapshot: snap_rx,
+        touches,
+        clock,
     }
 }
 
@@ -281,6 +336,7 @@ type Waiter = (String, oneshot::Sender<Result<Binding, AllocError>>);
 
 struct Actor {
     ctx: Arc<PoolContext>,
+    touches: Arc<TouchBoard>,
     deps: SupDeps,
     scale: TimeScale,
     core: PoolCore,
@@ -309,7 +365,6 @@ impl Actor {
             Level::Info,
             "session pool created; booting the ready set".into(),
         );
-        self.warn_probe_ports(now);
         self.core.reconcile(now);
         self.apply();
         let mut commands_open = true;
@@ -328,13 +383,10 @@ impl Actor {
                         self.shutdown(&mut sup_rx).await;
                         break;
                     }
-                    Some(Command::Touch(identifier)) => {
-                        // Hot path: no snapshot rebuild per request (see `fresh_snapshot`).
-                        let now = self.deps.clock.now();
-                        self.core.touch(&identifier, now);
-                        continue;
+                    Some(c) => {
+                        self.fold_touches();
+                        self.command(c);
                     }
-                    Some(c) => self.command(c),
                     None => {
                         // Every handle is gone: treat as delete.
                         commands_open = false;
@@ -342,8 +394,12 @@ impl Actor {
                         self.core.delete(now);
                     }
                 },
-                Some((id, ev)) = sup_rx.recv() => self.supervisor(id, ev),
+                Some((id, ev)) = sup_rx.recv() => {
+                    self.fold_touches();
+                    self.supervisor(id, ev);
+                }
                 _ = timer => {
+                    self.fold_touches();
                     let now = self.deps.clock.now();
                     self.core.tick(now);
                 }
@@ -408,9 +464,6 @@ impl Actor {
                     let _ = reply.send(Err(e));
                 }
             },
-            Command::Touch(identifier) => {
-                self.core.touch(&identifier, now);
-            }
             Command::Stop { identifier, reply } => {
                 let _ = reply.send(self.core.stop(&identifier, now));
             }
@@ -425,7 +478,6 @@ impl Actor {
                 self.core.update(limits, template_changed, now);
                 self.templates
                     .insert(self.core.generation(), Arc::new(self.spec.template.clone()));
-                self.warn_probe_ports(now);
                 self.pool_event(
                     now,
                     "PoolUpdated",
@@ -480,6 +532,21 @@ impl Actor {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// Applies the request times recorded by [`PoolHandle::touch`] since the last call.
+    /// A time older than the bound session's last recorded access (e.g. one that belongs to an
+    /// earlier session of the identifier) changes nothing.
+    fn fold_touches(&mut self) {
+        for (identifier, at) in self.touches.take() {
+            let current = self
+                .core
+                .bound(&identifier)
+                .is_some_and(|s| s.last_accessed_at.is_none_or(|l| at > l));
+            if current {
+                self.core.touch(&identifier, at);
             }
         }
     }
@@ -699,25 +766,6 @@ impl Actor {
                 format!("sessions of the pool keep failing to start: {message}"),
             ),
             Provisioning::InProgress | Provisioning::Deleting => {}
-        }
-    }
-
-    /// Probes reach the session through its one forwarded port (the target port).
-    fn warn_probe_ports(&self, now: OffsetDateTime) {
-        let target = self.spec.template.container.target_port;
-        for p in &self.spec.template.probes {
-            if p.action.port() != target {
-                self.pool_event(
-                    now,
-                    "ProbeConfiguration",
-                    Level::Warning,
-                    format!(
-                        "the {:?} probe names port {}, but only the target port {target} is reachable from the emulator; the probe is sent to port {target}",
-                        p.kind,
-                        p.action.port()
-                    ),
-                );
-            }
         }
     }
 

@@ -8,6 +8,15 @@
 //! - [`restore_all`]: at start-up, every stored pool gets its actor again (sessions left from
 //!   the previous run are logged as ended with `EmulatorRestart` and the ready set is rebuilt);
 //!   nothing in the control plane changes.
+//! - [`node_count`]: the live `nodeCount` of a pool, read from its snapshot when ARM renders
+//!   the pool (nothing is written per request or per session change).
+//!
+//! # `nodeCount`
+//!
+//! The emulator runs every session in its own microVM, so a "node" is one session VM:
+//! `nodeCount` is the number of sessions of the pool that are booting, ready or allocated
+//! (sessions being stopped are not counted). It follows the pool as it runs: allocations,
+//! refills, expiries and stops change it, and it is 0 once the pool is being deleted.
 
 use crate::arm::error::ArmError;
 use crate::arm::session_pools::model::SessionPool;
@@ -89,6 +98,15 @@ pub async fn provision(state: &AppState, resource_id: &str, pool: &SessionPool) 
             "The session pool was deleted while it was being provisioned.".into(),
         )),
     }
+}
+
+/// The live `nodeCount` of the pool `resource_id` (see the module docs), or `None` when no
+/// pool actor runs for it (the stored value is shown then).
+pub fn node_count(state: &AppState, resource_id: &str) -> Option<i32> {
+    let handle = state.pools().get(resource_id)?;
+    let snap = handle.snapshot();
+    let n = if snap.deleted { 0 } else { snap.node_count() };
+    Some(i32::try_from(n).unwrap_or(i32::MAX))
 }
 
 /// Unregisters the pool at once and stops its sessions in the background (the ARM row is

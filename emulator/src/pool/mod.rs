@@ -7,7 +7,8 @@
 //!   `--time-scale` factor.
 //! - [`session`]: session states, end reasons, the per-session record.
 //! - [`core`]: the pure per-pool state machine (capacity rule, expiry, roll-out, backoff).
-//! - [`probe`]: Startup/Liveness settings, threshold counting, HTTP/TCP checks.
+//! - [`probe`]: Startup/Liveness settings, threshold counting, HTTP/TCP checks;
+//!   [`probe_tls`]: the certificate-blind TLS client of HTTPS probes.
 //! - [`spec`]: [`spec::PoolSpec`], what the manager knows about a pool; [`from_arm`] builds it
 //!   from the ARM model.
 //! - [`supervisor`]: one task per session (boot, readiness, liveness, exit, stop, console).
@@ -29,6 +30,7 @@ pub mod lazy_qemu;
 pub mod logs;
 pub mod manager;
 pub mod probe;
+pub mod probe_tls;
 pub mod session;
 pub mod spec;
 pub mod supervisor;

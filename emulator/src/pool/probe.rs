@@ -3,15 +3,17 @@
 //!
 //! # Ports
 //!
-//! A backend forwards exactly one host port to the container's `targetPort`, so every probe is
-//! sent to the session's forwarded address. A probe naming another container port is still sent
-//! there (and a pool event says so): write probes against the target port.
+//! Every probe is sent to the container port it names: sessions are started with each probe
+//! port forwarded besides the target port ([`super::spec::Template::session_container`]), and
+//! the supervisor sends the probe to that port's host address. Probe-only ports are never
+//! reachable through the data plane.
 //!
 //! # HTTP probes
 //!
 //! `GET {path}` with `Host: {host or the address}`, the probe's `httpHeaders`, `Connection:
-//! close`; a status 200-399 is a success (as in Kubernetes). `HTTPS` probes are reduced to the
-//! TCP check (no TLS handshake).
+//! close`; a status 200-399 is a success (as in Kubernetes). `HTTPS` probes do the same request
+//! over TLS after a handshake that does not verify the container's certificate (like the
+//! kubelet: any certificate, self-signed or expired, is accepted; see [`super::probe_tls`]).
 //!
 //! # Without probes
 //!
@@ -22,7 +24,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::clock::TimeScale;
@@ -210,12 +212,6 @@ pub async fn check(
 }
 
 async fn check_inner(action: &ProbeAction, addr: SocketAddr) -> Result<(), String> {
-    if let ProbeAction::Tcp { .. } | ProbeAction::Http { https: true, .. } = action {
-        return tcp_accepts(addr).await;
-    }
-    let mut stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect to {addr} failed: {e}"))?;
     let ProbeAction::Http {
         path,
         headers,
@@ -224,17 +220,36 @@ async fn check_inner(action: &ProbeAction, addr: SocketAddr) -> Result<(), Strin
         ..
     } = action
     else {
-        return Ok(());
-    };
-    if *https {
         return tcp_accepts(addr).await;
-    }
+    };
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect to {addr} failed: {e}"))?;
+    let _ = stream.set_nodelay(true);
     let path = if path.starts_with('/') {
         path.clone()
     } else {
         format!("/{path}")
     };
-    let host = host.clone().unwrap_or_else(|| addr.to_string());
+    let host_header = host.clone().unwrap_or_else(|| addr.to_string());
+    let request = http_request(&path, &host_header, headers);
+    let status = if *https {
+        let tls = super::probe_tls::connect(stream, host.as_deref(), addr).await?;
+        exchange(tls, &request).await?
+    } else {
+        exchange(stream, &request).await?
+    };
+    if (200..400).contains(&status) {
+        Ok(())
+    } else {
+        Err(format!("HTTP probe {path} returned status {status}"))
+    }
+}
+
+/// The probe's request: `GET {path}` with `Host`, the kubelet's `User-Agent` and `Accept`,
+/// `Connection: close` and the probe's headers (a `Host` among them or a header with a line
+/// break is skipped).
+fn http_request(path: &str, host: &str, headers: &[(String, String)]) -> String {
     let mut req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: kube-probe/1.30\r\nAccept: */*\r\nConnection: close\r\n");
     for (k, v) in headers {
         if k.eq_ignore_ascii_case("host") || k.contains(['\r', '\n']) || v.contains(['\r', '\n']) {
@@ -243,8 +258,20 @@ async fn check_inner(action: &ProbeAction, addr: SocketAddr) -> Result<(), Strin
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
+    req
+}
+
+/// Sends `request` on `stream` and returns the status code of the response.
+async fn exchange<S>(mut stream: S, request: &str) -> Result<u16, String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     stream
-        .write_all(req.as_bytes())
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| format!("sending the probe request failed: {e}"))?;
+    stream
+        .flush()
         .await
         .map_err(|e| format!("sending the probe request failed: {e}"))?;
     let mut buf = Vec::with_capacity(64);
@@ -260,17 +287,12 @@ async fn check_inner(action: &ProbeAction, addr: SocketAddr) -> Result<(), Strin
         buf.extend_from_slice(&chunk[..n]);
     }
     let line = String::from_utf8_lossy(&buf);
-    let status = parse_status(&line).ok_or_else(|| {
+    parse_status(&line).ok_or_else(|| {
         format!(
             "not an HTTP response: {:?}",
             line.lines().next().unwrap_or_default()
         )
-    })?;
-    if (200..400).contains(&status) {
-        Ok(())
-    } else {
-        Err(format!("HTTP probe {path} returned status {status}"))
-    }
+    })
 }
 
 /// The status code of an HTTP/1.x status line.
@@ -370,6 +392,107 @@ mod tests {
         )
         .await
         .is_err());
+    }
+
+    /// A TLS server with a fresh self-signed certificate (expired, wrong name: the probe must
+    /// not care) answering each connection with `status`; records each request head.
+    async fn tls_server(
+        statuses: Vec<u16>,
+    ) -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params =
+            rcgen::CertificateParams::new(vec!["somewhere.else".to_string()]).expect("params");
+        params.not_before = rcgen::date_time_ymd(2001, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2002, 1, 1);
+        let cert = params.self_signed(&key).expect("cert");
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(cert.der().to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            for status in statuses {
+                let Ok((s, _)) = listener.accept().await else {
+                    return;
+                };
+                let Ok(mut tls) = acceptor.accept(s).await else {
+                    let _ = tx.send("handshake failed".to_string());
+                    continue;
+                };
+                let mut buf = vec![0u8; 4096];
+                let n = tls.read(&mut buf).await.unwrap_or(0);
+                let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+                let _ = tls
+                    .write_all(
+                        format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+                    )
+                    .await;
+                let _ = tls.shutdown().await;
+            }
+        });
+        (addr, rx)
+    }
+
+    #[tokio::test]
+    async fn https_probe_does_a_tls_handshake_without_verifying_the_certificate() {
+        let (addr, mut requests) = tls_server(vec![204, 500]).await;
+        let https = ProbeAction::Http {
+            path: "/healthz".into(),
+            port: 8443,
+            https: true,
+            headers: vec![("X-Probe".into(), "tls".into())],
+            host: Some("app.internal".into()),
+        };
+        assert_eq!(check(&https, addr, Duration::from_secs(10)).await, Ok(()));
+        let head = requests.recv().await.expect("request");
+        assert!(head.starts_with("GET /healthz HTTP/1.1\r\n"), "{head}");
+        assert!(head.contains("Host: app.internal\r\n"), "{head}");
+        assert!(head.contains("X-Probe: tls\r\n"), "{head}");
+        let err = check(&https, addr, Duration::from_secs(10))
+            .await
+            .expect_err("500 is a failure");
+        assert!(err.contains("500"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn https_probe_against_a_plain_http_port_fails_the_handshake() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        });
+        let https = ProbeAction::Http {
+            path: "/".into(),
+            port: 80,
+            https: true,
+            headers: Vec::new(),
+            host: None,
+        };
+        let err = check(&https, addr, Duration::from_secs(10))
+            .await
+            .expect_err("no TLS there");
+        assert!(err.contains("TLS handshake"), "{err}");
     }
 
     proptest! {

@@ -61,6 +61,19 @@ impl Template {
     pub fn liveness_probe(&self) -> Option<&ProbeSpec> {
         self.probes.iter().find(|p| p.kind == ProbeKind::Liveness)
     }
+
+    /// The container spec a session is started with: [`Self::container`] plus, as
+    /// `extra_ports`, every port a probe names besides the target port (so each probe reaches
+    /// the container port it names; the data plane still only reaches the target port).
+    pub fn session_container(&self) -> ContainerSpec {
+        let mut c = self.container.clone();
+        for port in self.probes.iter().map(|p| p.action.port()) {
+            if port != c.target_port && !c.extra_ports.contains(&port) {
+                c.extra_ports.push(port);
+            }
+        }
+        c
+    }
 }
 
 /// A pool as the manager sees it.
@@ -127,5 +140,26 @@ impl PoolSpec {
                 stop_grace: DEFAULT_STOP_GRACE,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::probe::ProbeAction;
+
+    #[test]
+    fn session_container_forwards_the_ports_probes_name() {
+        let mut spec = PoolSpec::simple("img:1", 8080, 2, 1);
+        spec.template.probes = vec![
+            ProbeSpec::new(ProbeKind::Startup, ProbeAction::Tcp { port: 8080 }),
+            ProbeSpec::new(ProbeKind::Liveness, ProbeAction::Tcp { port: 9090 }),
+        ];
+        let c = spec.template.session_container();
+        assert_eq!(c.target_port, 8080);
+        assert_eq!(c.extra_ports, vec![9090]);
+        assert_eq!(c.forwarded_ports(), vec![8080, 9090]);
+        spec.template.probes.clear();
+        assert!(spec.template.session_container().extra_ports.is_empty());
     }
 }

@@ -113,13 +113,16 @@ pub fn spawn(
             ));
         }
         let addr = session.addr;
+        let liveness_addr = template
+            .liveness_probe()
+            .map_or(addr, |p| probe_addr(&session, p));
         let terminal = tokio::select! {
             r = readiness(&deps, &template, &session, &report) => match r {
                 Ok(()) => {
                     report(SupEvent::Ready(addr));
                     tokio::select! {
                         status = session.wait_exit() => Some(SupEvent::Exited(status)),
-                        msg = liveness(&deps, &template, addr, &report) => Some(SupEvent::Unhealthy(msg)),
+                        msg = liveness(&deps, &template, liveness_addr, &report) => Some(SupEvent::Unhealthy(msg)),
                         _ = &mut stop => None,
                     }
                 }
@@ -142,6 +145,15 @@ pub fn spawn(
     });
 }
 
+/// The host address of the container port `probe` names (the backend forwards every probe
+/// port, see [`super::spec::Template::session_container`]); the target port's address if the
+/// backend did not forward it.
+fn probe_addr(session: &Session, probe: &ProbeSpec) -> SocketAddr {
+    session
+        .addr_for(probe.action.port())
+        .unwrap_or(session.addr)
+}
+
 /// A short text for an exit status.
 pub fn describe(status: &ExitStatus) -> String {
     match status {
@@ -160,7 +172,7 @@ async fn boot(deps: &SupDeps, template: &Template, session_id: &str) -> Result<S
     let spec = SessionSpec {
         session_id: session_id.to_string(),
         image,
-        container: template.container.clone(),
+        container: template.session_container(),
     };
     deps.backend
         .start(spec)
@@ -179,7 +191,7 @@ async fn readiness(
         .await
         .map_err(|e| format!("the container process did not start: {e}"))?;
     match template.startup_probe() {
-        Some(p) => startup(deps, p, session.addr, report).await,
+        Some(p) => startup(deps, p, probe_addr(session, p), report).await,
         None => {
             let deadline = tokio::time::Instant::now() + deps.boot_timeout;
             loop {

@@ -109,6 +109,8 @@ fn render(state: &AppState, rec_id: &str, stored: &StoredPool, v: ApiVersion) ->
     let mut status = stored.status.clone();
     status.pool_management_endpoint =
         pool_management_endpoint(state.endpoint(), &sub, &rg, &stored.name);
+    status.node_count =
+        crate::pool::arm_hook::node_count(state, rec_id).unwrap_or(status.node_count);
     render_resource(rec_id, &stored.name, &stored.pool, &status, v)
 }
 
