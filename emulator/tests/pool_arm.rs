@@ -282,3 +282,67 @@ async fn pool_arm_update_waits_for_the_new_ready_set() {
     let status = put_and_wait(&srv, "rollpool", &body(env, vec![])).await;
     assert_eq!(status["status"], "Failed", "{status}");
 }
+
+/// `nodeCount` of a GET follows the running pool: one node per live session VM.
+#[tokio::test]
+async fn pool_arm_node_count_follows_the_sessions() {
+    let srv = TestServer::start().await;
+    let status = put_and_wait(&srv, "nodepool", &body(vec![], vec![])).await;
+    assert_eq!(status["status"], "Succeeded", "{status}");
+    let get = || async {
+        let pool: Value = srv
+            .arm(Method::GET, &pool_path("nodepool"))
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        pool
+    };
+    let pool = get().await;
+    assert_eq!(pool["properties"]["nodeCount"], 1, "the ready session");
+    let ep = pool["properties"]["poolManagementEndpoint"]
+        .as_str()
+        .expect("endpoint")
+        .to_string();
+    let token = srv.token_for(defaults::DATAPLANE_AUDIENCE);
+    for id in ["node-user-1", "node-user-2"] {
+        let r = srv
+            .client
+            .get(format!("{ep}/?identifier={id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("proxy");
+        assert_eq!(r.status(), 200);
+    }
+    // Two allocated plus one ready (the pool's maximum is 3), each its own session VM.
+    let mut last = Value::Null;
+    for _ in 0..400 {
+        last = get().await["properties"]["nodeCount"].clone();
+        if last == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(last, 3, "two allocated sessions and one ready session");
+    let r = srv
+        .client
+        .post(format!(
+            "{ep}/.management/stopSession?identifier=node-user-1&api-version=2025-02-02-preview"
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("stop");
+    assert_eq!(r.status(), 200);
+    for _ in 0..400 {
+        last = get().await["properties"]["nodeCount"].clone();
+        if last == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(last, 2, "the stopped session's VM is gone");
+}
