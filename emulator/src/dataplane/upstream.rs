@@ -309,3 +309,103 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A raw HTTP/1.1 server: answers each request with `body`; closes the connection after
+    /// each response when `close_after` (without saying so when `silent`). Counts connections.
+    async fn server(
+        close_after: bool,
+        silent: bool,
+    ) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let conns = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let c = conns.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 1024];
+                    loop {
+                        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match s.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        buf.clear();
+                        let conn = if close_after && !silent {
+                            "Connection: close\r\n"
+                        } else {
+                            ""
+                        };
+                        let resp = format!("HTTP/1.1 200 OK\r\n{conn}Content-Length: 2\r\n\r\nok");
+                        if s.write_all(resp.as_bytes()).await.is_err() || close_after {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (addr, conns)
+    }
+
+    async fn get(up: &Upstream, addr: SocketAddr) -> String {
+        let req = Request::get("/x")
+            .header(http::header::HOST, addr.to_string())
+            .body(Body::empty())
+            .expect("request");
+        let resp = up.send(addr, req).await.expect("response");
+        assert_eq!(resp.status(), 200);
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        String::from_utf8_lossy(&body).into_owned()
+    }
+
+    #[tokio::test]
+    async fn keep_alive_connections_are_reused() {
+        let (addr, conns) = server(false, false).await;
+        let up = Upstream::new();
+        for _ in 0..5 {
+            assert_eq!(get(&up, addr).await, "ok");
+        }
+        assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn connection_close_and_silently_closed_connections_are_not_reused() {
+        for silent in [false, true] {
+            let (addr, conns) = server(true, silent).await;
+            let up = Upstream::new();
+            for _ in 0..3 {
+                assert_eq!(get(&up, addr).await, "ok", "silent: {silent}");
+                // Let the close reach us before the next request (it may also race: then the
+                // request is retried on a new connection).
+                tokio::task::yield_now().await;
+            }
+            assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 3);
+        }
+    }
+
+    #[tokio::test]
+    async fn nothing_listening_is_a_connect_error() {
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = closed.local_addr().expect("addr");
+        drop(closed);
+        let req = Request::get("/").body(Body::empty()).expect("request");
+        let err = Upstream::new()
+            .send(addr, req)
+            .await
+            .expect_err("nothing listens");
+        assert!(matches!(err, UpstreamError::Connect { .. }), "{err}");
+    }
+}
