@@ -29,7 +29,11 @@ fn spec(image: &sessions_emulator::image::PreparedImage, id: String) -> SessionS
     }
 }
 
+/// Waits for the container process to start (as the pool does before probing), then polls
+/// until the first HTTP 200. Polling earlier would measure slirp, not the VM: a connection
+/// made while the guest has no network yet hangs until slirp retransmits its SYN (seconds).
 async fn first_200(client: &reqwest::Client, s: &Session) -> anyhow::Result<()> {
+    s.wait_running(BOOT).await?;
     let url = format!("http://{}/", s.addr);
     let deadline = Instant::now() + BOOT;
     loop {
@@ -98,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
     let backend = QemuBackend::new(QemuOptions::new(dir.path().join("data"))).await?;
     let accel = backend.accel().clone();
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
+        .timeout(Duration::from_millis(500))
         .build()?;
     let mut n = 0u32;
     let mut next_id = || {

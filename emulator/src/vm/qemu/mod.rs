@@ -217,15 +217,11 @@ impl QemuBackend {
         };
         let (vm, from_template) = match &template {
             Some(t) => {
-                let mut vm = launch::launch(
-                    &self.rt,
-                    &spec.session_id,
-                    t.initrd.clone(),
-                    &spec.container,
-                    Memory::Clone(t.ram.clone()),
-                )
-                .await?;
-                template::restore(&mut vm, t).await?;
+                let mut vm = self
+                    .templates
+                    .clone_vm(&self.rt, t, &spec.session_id, &spec.container)
+                    .await?;
+                template::resume(&mut vm).await?;
                 (vm, true)
             }
             None => (

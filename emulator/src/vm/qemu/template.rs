@@ -3,6 +3,13 @@
 //! shared file (`x-ignore-shared`), and start sessions as copy-on-write clones of it. Command,
 //! args and env are not part of the key: they reach each clone in its `config` message, with
 //! fresh entropy, so no two sessions share random state.
+//!
+//! Spares: after a clone starts, the next clone of the same template is launched ahead of
+//! need (QEMU started, device state loaded, still paused) and parked, one per template and
+//! set of forwarded ports. Taking it costs only `cont`, which takes QEMU start-up and state
+//! loading off the start path. A spare is never resumed before it is taken, so it has no
+//! state of its own; it gets its config and entropy like every clone. It costs one paused
+//! QEMU per template and goes when its template is forgotten or the backend is dropped.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -43,10 +50,30 @@ pub struct Template {
 
 type Slot = Arc<OnceCell<std::result::Result<Arc<Template>, String>>>;
 
-/// Templates made by this process.
+/// A clone launched ahead of need: state loaded, paused.
+struct Spare {
+    template: Arc<Template>,
+    vm: Launched,
+}
+
+type Spares = Arc<Mutex<HashMap<String, Spare>>>;
+
+/// Templates made by this process, and their parked spare clones.
 #[derive(Default)]
 pub struct TemplateStore {
     slots: Mutex<HashMap<String, Slot>>,
+    spares: Spares,
+    /// Spare keys being launched right now (at most one launch per key at a time).
+    launching: Arc<Mutex<std::collections::HashSet<String>>>,
+}
+
+fn spare_key(template: &Template, spec: &ContainerSpec) -> String {
+    format!(
+        "{}|{:?}|{}",
+        template.state.display(),
+        spec.forwarded_ports(),
+        template_key(&template.initrd, spec)
+    )
 }
 
 /// The template key of a session.
@@ -91,11 +118,61 @@ impl TemplateStore {
     }
 
     /// Drops every template whose initramfs is `initrd` (their files go with the last clone
-    /// that still maps them).
+    /// that still maps them), and their spares.
     pub fn forget_media(&self, initrd: &std::path::Path) {
         self.slots.lock().retain(|_, slot| match slot.get() {
             Some(Ok(t)) => t.initrd != initrd,
             _ => true,
+        });
+        self.spares
+            .lock()
+            .retain(|_, s| s.template.initrd != initrd);
+    }
+
+    /// A clone of `template` ready to resume: the parked spare when there is one, else a
+    /// freshly launched clone with its state loaded. Either way a new spare is launched in the
+    /// background for the next caller.
+    pub async fn clone_vm(
+        &self,
+        rt: &Arc<Runtime>,
+        template: &Arc<Template>,
+        label: &str,
+        spec: &ContainerSpec,
+    ) -> Result<Launched> {
+        let key = spare_key(template, spec);
+        let parked = self.spares.lock().remove(&key);
+        let vm = match parked {
+            // A spare whose QEMU died meanwhile is useless; launch afresh.
+            Some(spare) if spare.vm.process.exit().borrow().is_none() => Some(spare.vm),
+            _ => None,
+        };
+        self.refill(rt, template, spec, key);
+        match vm {
+            Some(vm) => Ok(vm),
+            None => launch_clone(rt, template, label, spec).await,
+        }
+    }
+
+    fn refill(
+        &self,
+        rt: &Arc<Runtime>,
+        template: &Arc<Template>,
+        spec: &ContainerSpec,
+        key: String,
+    ) {
+        if !self.launching.lock().insert(key.clone()) {
+            return;
+        }
+        let (rt, template, spec) = (rt.clone(), template.clone(), spec.clone());
+        let (spares, launching) = (self.spares.clone(), self.launching.clone());
+        tokio::spawn(async move {
+            match launch_clone(&rt, &template, "spare", &spec).await {
+                Ok(vm) => {
+                    spares.lock().insert(key.clone(), Spare { template, vm });
+                }
+                Err(e) => tracing::debug!("spare clone could not be launched: {e}"),
+            }
+            launching.lock().remove(&key);
         });
     }
 }
@@ -195,8 +272,32 @@ async fn wait_ready(vm: &mut Launched) -> Result<()> {
     }
 }
 
-/// Loads a template's state into a freshly launched clone and resumes it.
-pub async fn restore(vm: &mut Launched, template: &Template) -> Result<()> {
+/// Launches a clone of `template` and loads its state (left paused).
+async fn launch_clone(
+    rt: &Arc<Runtime>,
+    template: &Template,
+    label: &str,
+    spec: &ContainerSpec,
+) -> Result<Launched> {
+    let mut vm = launch(
+        rt,
+        label,
+        template.initrd.clone(),
+        spec,
+        Memory::Clone(template.ram.clone()),
+    )
+    .await?;
+    load(&mut vm, template).await?;
+    Ok(vm)
+}
+
+/// Resumes a clone whose state is loaded.
+pub async fn resume(vm: &mut Launched) -> Result<()> {
+    vm.qmp.execute("cont", json!({})).await.map(|_| ())
+}
+
+/// Loads a template's state into a freshly launched clone (left paused).
+pub async fn load(vm: &mut Launched, template: &Template) -> Result<()> {
     vm.qmp
         .execute(
             "migrate-set-capabilities",
@@ -222,8 +323,7 @@ pub async fn restore(vm: &mut Launched, template: &Template) -> Result<()> {
                     message: format!("not loaded after {MIGRATE_TIMEOUT:?}"),
                 })
             }
-            "paused" | "postmigrate" | "prelaunch" => break,
-            "running" => return Ok(()),
+            "paused" | "postmigrate" | "prelaunch" | "running" => return Ok(()),
             other => {
                 return Err(BackendError::Qmp {
                     command: "migrate-incoming".into(),
@@ -232,6 +332,4 @@ pub async fn restore(vm: &mut Launched, template: &Template) -> Result<()> {
             }
         }
     }
-    vm.qmp.execute("cont", json!({})).await?;
-    Ok(())
 }
