@@ -3,7 +3,8 @@
 //! accelerator named. Prints one table; never asserts.
 //!
 //! Tunables: `BENCH_VM_RUNS` (default 5), `BENCH_VM_IDLE` (idle clones measured, default 5),
-//! `BENCH_VM_BATCH` (sessions in the batch, default 10), `BENCH_VM_BATCH_RUNS` (default 3).
+//! `BENCH_VM_BATCH` (sessions in the batch, default 10), `BENCH_VM_BATCH_RUNS` (default 3),
+//! `BENCH_VM_SPARES=0` (no spare clones).
 //! Needs `make guest` (static agent + sample session) and scripts/setup's packages.
 
 use std::time::{Duration, Instant};
@@ -99,7 +100,9 @@ async fn main() -> anyhow::Result<()> {
     let batch_runs = env_usize("BENCH_VM_BATCH_RUNS", 3);
     let dir = tempfile::tempdir()?;
     let image = sample_image(&dir.path().join("rootfs"))?;
-    let backend = QemuBackend::new(QemuOptions::new(dir.path().join("data"))).await?;
+    let mut options = QemuOptions::new(dir.path().join("data"));
+    options.spare_clones = std::env::var("BENCH_VM_SPARES").map_or(true, |v| v != "0");
+    let backend = QemuBackend::new(options).await?;
     let accel = backend.accel().clone();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_millis(500))

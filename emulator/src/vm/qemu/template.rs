@@ -65,6 +65,8 @@ pub struct TemplateStore {
     spares: Spares,
     /// Spare keys being launched right now (at most one launch per key at a time).
     launching: Arc<Mutex<std::collections::HashSet<String>>>,
+    /// Whether spares are parked at all.
+    no_spares: bool,
 }
 
 fn spare_key(template: &Template, spec: &ContainerSpec) -> String {
@@ -91,6 +93,14 @@ pub fn template_key(initrd: &std::path::Path, spec: &ContainerSpec) -> String {
 }
 
 impl TemplateStore {
+    /// A store; `spares` decides whether spare clones are parked.
+    pub fn new(spares: bool) -> Self {
+        Self {
+            no_spares: !spares,
+            ..Self::default()
+        }
+    }
+
     /// The template for this key, made on first use. Errors are remembered (no retry storms).
     pub async fn get(
         &self,
@@ -146,21 +156,30 @@ impl TemplateStore {
             Some(spare) if spare.vm.process.exit().borrow().is_none() => Some(spare.vm),
             _ => None,
         };
-        self.refill(rt, template, spec, key);
+        self.launch_spare(rt, template, spec, key);
         match vm {
             Some(vm) => Ok(vm),
             None => launch_clone(rt, template, label, spec).await,
         }
     }
 
-    fn refill(
+    /// Launches a spare clone of `template` in the background unless one is parked or on
+    /// its way (so even the first start after [`TemplateStore::get`] is only a `cont`).
+    pub fn park_spare(&self, rt: &Arc<Runtime>, template: &Arc<Template>, spec: &ContainerSpec) {
+        let key = spare_key(template, spec);
+        if !self.spares.lock().contains_key(&key) {
+            self.launch_spare(rt, template, spec, key);
+        }
+    }
+
+    fn launch_spare(
         &self,
         rt: &Arc<Runtime>,
         template: &Arc<Template>,
         spec: &ContainerSpec,
         key: String,
     ) {
-        if !self.launching.lock().insert(key.clone()) {
+        if self.no_spares || !self.launching.lock().insert(key.clone()) {
             return;
         }
         let (rt, template, spec) = (rt.clone(), template.clone(), spec.clone());
