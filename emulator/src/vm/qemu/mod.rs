@@ -321,7 +321,8 @@ impl Backend for QemuBackend {
     async fn forget(&self, image_digest: &str) {
         // Boot media stay cached on disk (keyed by digest); templates made from them go.
         let key = media::media_key(image_digest, &self.rt.agent_hash, &self.rt.kernel);
-        self.templates
-            .forget_media(&self.rt.media_dir.join(format!("{key}.cpio")));
+        for name in [format!("{key}.cpio"), format!("{key}-disk.cpio")] {
+            self.templates.forget_media(&self.rt.media_dir.join(name));
+        }
     }
 }
