@@ -17,7 +17,8 @@
 //! Environment: `BENCH_REQUESTS` (default 2000), `BENCH_NEW_IDS` (default 200; 3 with qemu),
 //! `BENCH_SECONDS` (default 3), `BENCH_CONCURRENCY` (default 32), `BENCH_BACKEND` (`fake`, or
 //! `qemu`: sessions are microVMs of the sample image from `make session-image`, found at
-//! `target/session-image/oci` or `SESSIONS_SAMPLE_IMAGE`).
+//! `target/session-image/oci` or `SESSIONS_SAMPLE_IMAGE`), `RUST_LOG` (e.g.
+//! `sessions_emulator::dataplane=debug`: per-request timings on stderr).
 
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
@@ -243,6 +244,14 @@ fn load_sample_image(srv: &TestServer) -> Result<String, String> {
 
 #[tokio::main]
 async fn main() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        // Profiling aid: e.g. RUST_LOG=sessions_emulator::dataplane=debug shows per-request
+        // timings (allocation wait, upstream connect, total) on stderr.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let n = env_num("BENCH_REQUESTS", 2000) as usize;
     let new_ids = env_num("BENCH_NEW_IDS", 200) as u32;
     let dur = Duration::from_secs(env_num("BENCH_SECONDS", 3));

@@ -187,8 +187,12 @@ async fn resolve(pool: &PoolHandle, id: &str) -> Result<SocketAddr, DataPlaneErr
         Duration::ZERO
     };
     let name = pool.context().name.clone();
+    let started = std::time::Instant::now();
     match pool.allocate(id, wait).await {
-        Ok(b) => Ok(b.address),
+        Ok(b) => {
+            tracing::debug!(pool = %name, identifier = id, session = %b.session, new = b.new, wait_us = started.elapsed().as_micros() as u64, "allocated");
+            Ok(b.address)
+        }
         Err(AllocError::PoolFull { max }) => Err(DataPlaneError::PoolFull { pool: name, max }),
         Err(AllocError::NoneReady) => Err(DataPlaneError::NotReady {
             pool: name,

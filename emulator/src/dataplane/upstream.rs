@@ -175,6 +175,7 @@ enum Failed {
 }
 
 async fn connect(addr: SocketAddr) -> Result<Conn, UpstreamError> {
+    let started = Instant::now();
     let err = |reason: String| UpstreamError::Connect { addr, reason };
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
         .await
@@ -190,6 +191,7 @@ async fn connect(addr: SocketAddr) -> Result<Conn, UpstreamError> {
         .handshake(TokioIo::new(stream))
         .await
         .map_err(|e| err(e.to_string()))?;
+    tracing::debug!(%addr, connect_us = started.elapsed().as_micros() as u64, "new upstream connection");
     Ok(Conn {
         sender,
         driver: Box::pin(driver),

@@ -3,6 +3,15 @@
 //! lock is held across an `.await`. The actor executes the core's [`Effect`]s (spawning and
 //! stopping supervisors, writing log rows) and serves allocation waiters as sessions get ready.
 //!
+//! # Refills wait for a quiet moment
+//!
+//! A refill boot requested right after an allocation starts [`REFILL_DELAY`] (real time) after
+//! that allocation, as long as other sessions of the pool are ready: booting a session (above
+//! all a TCG microVM) takes a whole CPU for a while, and starting it at once would compete with
+//! the first request of the session just allocated. The session counts as booting from the
+//! start (nothing boots twice, the capacity rule is unchanged); a pool without a ready session
+//! (someone may be waiting) boots at once.
+//!
 //! # Request times (the data-plane hot path)
 //!
 //! A request to a bound identifier must not cost an actor round trip. [`PoolHandle::touch`]
@@ -27,6 +36,9 @@ use super::logs::{EventTable, Level, LogRow, PoolContext};
 use super::session::{EndReason, Session, SessionId, SessionState};
 use super::spec::{PoolSpec, Template};
 use super::supervisor::{self, describe, SupDeps, SupEvent};
+
+/// How long a refill boot waits after an allocation (see the module docs).
+pub const REFILL_DELAY: Duration = Duration::from_millis(300);
 
 /// A successful allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -321,6 +333,7 @@ pub fn start(ctx: Arc<PoolContext>, spec: PoolSpec, deps: SupDeps) -> PoolHandle
         last_error: None,
         updates: 0,
         syncs: Vec::new(),
+        last_allocation: None,
     };
     tokio::spawn(actor.run(rx, sup_rx, now));
     PoolHandle {
@@ -350,6 +363,8 @@ struct Actor {
     last_error: Option<String>,
     updates: u64,
     syncs: Vec<oneshot::Sender<()>>,
+    /// When the latest new binding was made (real time; see [`REFILL_DELAY`]).
+    last_allocation: Option<std::time::Instant>,
 }
 
 impl Actor {
@@ -457,6 +472,9 @@ impl Actor {
         match c {
             Command::Allocate { identifier, reply } => match self.core.allocate(&identifier, now) {
                 Ok((session, new)) => {
+                    if new {
+                        self.last_allocation = Some(std::time::Instant::now());
+                    }
                     let _ = reply.send(self.binding(&session, new));
                 }
                 Err(AllocError::NoneReady) => self.waiters.push_back((identifier, reply)),
@@ -580,6 +598,9 @@ impl Actor {
             }
             match self.core.allocate(&identifier, now) {
                 Ok((session, new)) => {
+                    if new {
+                        self.last_allocation = Some(std::time::Instant::now());
+                    }
                     let _ = reply.send(self.binding(&session, new));
                 }
                 Err(AllocError::NoneReady) => {
@@ -673,7 +694,13 @@ impl Actor {
         let identifier = Arc::new(Mutex::new(None));
         self.stops.insert(session.clone(), stop_tx);
         self.identifiers.insert(session.clone(), identifier.clone());
+        let others_ready = self.core.count(SessionState::Ready) > 0 && self.waiters.is_empty();
+        let start_delay = match self.last_allocation {
+            Some(at) if others_ready => REFILL_DELAY.saturating_sub(at.elapsed()),
+            _ => Duration::ZERO,
+        };
         supervisor::spawn(
+            start_delay,
             self.deps.clone(),
             self.ctx.clone(),
             template,

@@ -15,6 +15,16 @@
 //! over TLS after a handshake that does not verify the container's certificate (like the
 //! kubelet: any certificate, self-signed or expired, is accepted; see [`super::probe_tls`]).
 //!
+//! # Warm-up
+//!
+//! Once a session passes its readiness check, and unless an HTTP Startup probe has already
+//! talked HTTP to its target port, it gets one `OPTIONS * HTTP/1.1` request on the target port
+//! ([`warm_up`]): HTTP's no-op "ping" (RFC 9110 section 9.3.7). The answer is read and ignored
+//! (any status, or none, within [`WARM_UP_TIMEOUT`]). It runs the guest's network and HTTP
+//! paths once before the first caller arrives: a microVM cloned from a template runs every code
+//! path for the first time, which under TCG costs tens of milliseconds. The container sees this
+//! one request.
+//!
 //! # Without probes
 //!
 //! A session is ready when the backend reports the process started and the target port accepts
@@ -51,6 +61,26 @@ pub async fn tcp_accepts(addr: SocketAddr) -> Result<(), String> {
         )),
         Ok(Err(e)) => Err(format!("the connection to {addr} failed: {e}")),
     }
+}
+
+/// Bound for the warm-up exchange.
+pub const WARM_UP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Sends `OPTIONS * HTTP/1.1` to `addr` and reads the answer to its end (see the module docs);
+/// the outcome is ignored.
+pub async fn warm_up(addr: SocketAddr) {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.ok()?;
+        let _ = stream.set_nodelay(true);
+        let req = format!(
+            "OPTIONS * HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: sessions-emulator-warm-up\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(req.as_bytes()).await.ok()?;
+        let mut buf = [0u8; 4096];
+        while stream.read(&mut buf).await.ok()? > 0 {}
+        Some(())
+    };
+    let _ = tokio::time::timeout(WARM_UP_TIMEOUT, exchange).await;
 }
 
 /// Which probe.

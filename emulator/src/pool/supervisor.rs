@@ -68,8 +68,11 @@ impl std::fmt::Debug for SupDeps {
     }
 }
 
-/// Starts the supervisor of one session.
+/// Starts the supervisor of one session; the backend is asked to start it after
+/// `start_delay` (real time; a stop request during the delay ends it without starting).
+#[allow(clippy::too_many_arguments)]
 pub fn spawn(
+    start_delay: Duration,
     deps: SupDeps,
     pool: Arc<PoolContext>,
     template: Arc<Template>,
@@ -83,8 +86,12 @@ pub fn spawn(
             let _ = events.send((session_id.clone(), e));
         };
         let mut stop = stop;
+        let delayed_boot = async {
+            tokio::time::sleep(start_delay).await;
+            tokio::time::timeout(deps.boot_timeout, boot(&deps, &template, &session_id)).await
+        };
         let started = tokio::select! {
-            r = tokio::time::timeout(deps.boot_timeout, boot(&deps, &template, &session_id)) => match r {
+            r = delayed_boot => match r {
                 Ok(r) => r,
                 Err(_) => Err(format!("the session did not start within {} s", deps.boot_timeout.as_secs())),
             },
@@ -190,6 +197,23 @@ async fn readiness(
         .wait_running(deps.boot_timeout)
         .await
         .map_err(|e| format!("the container process did not start: {e}"))?;
+    readiness_check(deps, template, session, report).await?;
+    let http_startup_on_target = template.startup_probe().is_some_and(|p| {
+        matches!(p.action, probe::ProbeAction::Http { port, .. } if port == template.container.target_port)
+    });
+    if !http_startup_on_target {
+        probe::warm_up(session.addr).await;
+    }
+    Ok(())
+}
+
+/// The Startup probe, or without one the target-port check.
+async fn readiness_check(
+    deps: &SupDeps,
+    template: &Template,
+    session: &Session,
+    report: &impl Fn(SupEvent),
+) -> Result<(), String> {
     match template.startup_probe() {
         Some(p) => startup(deps, p, probe_addr(session, p), report).await,
         None => {
