@@ -6,6 +6,17 @@
 //! that inserts them in batches (one transaction per batch); it ends when every sink is dropped.
 //! [`LogSink::flush`] waits until everything sent so far is on disk (tests, shutdown).
 //!
+//! # Guarantee (what an allocation waits for)
+//!
+//! Binding an identifier waits for no disk write: the pool actor binds in memory and answers
+//! the data plane at once; the `SessionAllocated` rows (lifecycle and pool event) and the
+//! session's `pool_live_sessions` row are queued in that same actor step, in order, and the
+//! writer commits them in its next batch, usually within milliseconds. Every queued row is
+//! written before the writer ends, and emulator shutdown ([`crate::pool::PoolManager::shutdown`])
+//! flushes before it returns, so nothing is lost on a normal stop (SIGINT/SIGTERM). Only a hard
+//! kill can lose the rows still queued at that instant (the batch being committed is atomic);
+//! the sessions themselves die with the emulator either way.
+//!
 //! # Tables (created here with `CREATE TABLE IF NOT EXISTS`)
 //!
 //! `session_lifecycle_logs` and `session_pool_event_logs` have the same columns:
