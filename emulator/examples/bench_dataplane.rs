@@ -12,7 +12,9 @@
 //! every row carries the same bytes; nginx and the session ignore it), the same number of
 //! requests, warm-up and concurrency, and the same upstream: the one bound session at its
 //! forwarded address. nginx runs one worker with an upstream keep-alive pool and no buffering,
-//! i.e. configured as a low-latency plain reverse proxy.
+//! i.e. configured as a low-latency plain reverse proxy. The emulator (with its fake sessions)
+//! runs on a runtime of its own, apart from the client's, as it would in its own process: no
+//! row shares the client's threads with the server side.
 //!
 //! Environment: `BENCH_REQUESTS` (default 2000), `BENCH_NEW_IDS` (default 200; 3 with qemu),
 //! `BENCH_SECONDS` (default 3), `BENCH_CONCURRENCY` (default 32), `BENCH_BACKEND` (`fake`, or
@@ -263,45 +265,66 @@ async fn main() {
     } else {
         new_ids
     };
-    let srv = if qemu {
-        TestServer::start_with(
-            |c| c.backend = sessions_emulator::config::BackendKind::Qemu,
-            None,
-        )
-        .await
-    } else {
-        TestServer::start().await
-    };
-    let image = if qemu {
-        match load_sample_image(&srv) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("bench: {e}");
-                std::process::exit(1);
-            }
+    // The emulator runs on its own runtime (its own threads), as it would in its own process;
+    // the client below runs on this one. nginx is a process of its own too.
+    let server_rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("emulator")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("bench: could not start the emulator runtime: {e}");
+            std::process::exit(1);
         }
-    } else {
-        "bench:1".to_string()
     };
     let (sub, rg, name) = (
         "00000000-0000-4000-8000-000000000001",
         "bench-rg",
         "benchpool",
     );
-    let ctx = PoolContext {
-        resource_id: format!(
-            "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.App/sessionPools/{name}"
-        ),
-        subscription_id: sub.into(),
-        resource_group: rg.into(),
-        name: name.into(),
-        ..Default::default()
+    let started = server_rt.spawn(async move {
+        let srv = if qemu {
+            TestServer::start_with(
+                |c| c.backend = sessions_emulator::config::BackendKind::Qemu,
+                None,
+            )
+            .await
+        } else {
+            TestServer::start().await
+        };
+        let image = if qemu {
+            load_sample_image(&srv)?
+        } else {
+            "bench:1".to_string()
+        };
+        let ctx = PoolContext {
+            resource_id: format!(
+                "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.App/sessionPools/{name}"
+            ),
+            subscription_id: sub.into(),
+            resource_group: rg.into(),
+            name: name.into(),
+            ..Default::default()
+        };
+        let pool = srv
+            .state
+            .pools()
+            .apply(ctx, PoolSpec::simple(&image, 8080, 600, new_ids + 1));
+        let _ = pool.wait_provisioned().await;
+        Ok::<_, String>((srv, pool))
+    });
+    let (srv, pool) = match started.await {
+        Ok(Ok(x)) => x,
+        Ok(Err(e)) => {
+            eprintln!("bench: {e}");
+            std::process::exit(1);
+        }
+        Err(e) => {
+            eprintln!("bench: the emulator did not start: {e}");
+            std::process::exit(1);
+        }
     };
-    let pool = srv
-        .state
-        .pools()
-        .apply(ctx, PoolSpec::simple(&image, 8080, 600, new_ids + 1));
-    let _ = pool.wait_provisioned().await;
     let ep = pool_endpoint(&srv.endpoint, sub, rg, name);
     let token = srv.token_for(DATAPLANE_AUDIENCE);
     let c = client(4);
@@ -390,5 +413,11 @@ async fn main() {
             c.p50.as_secs_f64() * 1e3
         );
     }
-    srv.state.pools().shutdown().await;
+    let _ = server_rt
+        .spawn(async move {
+            srv.state.pools().shutdown().await;
+            drop(srv);
+        })
+        .await;
+    server_rt.shutdown_background();
 }
