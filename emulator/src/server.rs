@@ -88,10 +88,18 @@ pub async fn run(
     let pools = state.pools().clone();
     let app = router(state);
     let served = match tls {
-        None => axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(ServeError::from),
+        None => {
+            // TCP_NODELAY as on the TLS path: a streamed response writes its head and its body
+            // separately, and with Nagle's algorithm the body would wait for the caller's
+            // delayed ACK (up to 40 ms).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(ServeError::from)
+        }
         Some(cfg) => crate::tls::serve_tls(listener, app, cfg, shutdown).await,
     };
     pools.shutdown().await;
