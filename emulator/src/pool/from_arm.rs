@@ -223,6 +223,7 @@ pub fn pool_spec(pool: &SessionPool) -> Result<PoolSpec, SpecError> {
                 egress_enabled,
                 extra_ports: Vec::new(),
             },
+            warm_up: matches!(lifecycle, LifecycleSpec::Timed { .. }),
             probes,
             registry,
             stop_grace: grace,

@@ -17,13 +17,16 @@
 //!
 //! # Warm-up
 //!
-//! Once a session passes its readiness check, and unless an HTTP Startup probe has already
-//! talked HTTP to its target port, it gets one `OPTIONS * HTTP/1.1` request on the target port
-//! ([`warm_up`]): HTTP's no-op "ping" (RFC 9110 section 9.3.7). The answer is read and ignored
-//! (any status, or none, within [`WARM_UP_TIMEOUT`]). It runs the guest's network and HTTP
-//! paths once before the first caller arrives: a microVM cloned from a template runs every code
-//! path for the first time, which under TCG costs tens of milliseconds. The container sees this
-//! one request.
+//! Only for microVMs under TCG (software emulation; never with KVM or the fake backend), only
+//! in `Timed` pools, and unless an HTTP Startup probe has already talked HTTP to its target
+//! port: once a session passes its readiness check it gets one `OPTIONS * HTTP/1.1` request on
+//! the target port ([`warm_up`]), HTTP's no-op "ping" (RFC 9110 section 9.3.7). The answer is
+//! read and ignored (any status, or none, within [`WARM_UP_TIMEOUT`]). It runs the guest's
+//! network and HTTP paths once before the first caller arrives: a microVM cloned from a
+//! template runs every code path for the first time, which under TCG costs tens of
+//! milliseconds. The container sees this one request (Azure sends none; it is the price of
+//! emulating the CPU in software). `OnContainerExit` pools never get it, so a container that
+//! ends after its work sees only its callers' requests.
 //!
 //! # Without probes
 //!

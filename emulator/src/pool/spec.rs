@@ -49,6 +49,10 @@ pub struct Template {
     pub registry: Option<RegistryAuth>,
     /// Stop grace period.
     pub stop_grace: Duration,
+    /// Whether a session that just became ready may get the TCG warm-up request
+    /// ([`super::probe::warm_up`]). False for `OnContainerExit` pools: a container that ends
+    /// after its work must see only its callers' requests.
+    pub warm_up: bool,
 }
 
 impl Template {
@@ -138,6 +142,7 @@ impl PoolSpec {
                 probes: Vec::new(),
                 registry: None,
                 stop_grace: DEFAULT_STOP_GRACE,
+                warm_up: true,
             },
         }
     }

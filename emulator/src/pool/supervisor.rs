@@ -201,7 +201,9 @@ async fn readiness(
     let http_startup_on_target = template.startup_probe().is_some_and(|p| {
         matches!(p.action, probe::ProbeAction::Http { port, .. } if port == template.container.target_port)
     });
-    if !http_startup_on_target {
+    // Only software-emulated guests pay for first-time code paths; KVM guests and the fake
+    // backend get no extra request.
+    if template.warm_up && session.info.accelerator == "tcg" && !http_startup_on_target {
         probe::warm_up(session.addr).await;
     }
     Ok(())
