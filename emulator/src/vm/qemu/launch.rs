@@ -48,13 +48,44 @@ pub struct Launched {
 /// sessions isolated from each other as they are in Azure.
 pub const FORWARD_ADDR: std::net::Ipv4Addr = std::net::Ipv4Addr::new(127, 0, 0, 2);
 
-/// Picks a free port on [`FORWARD_ADDR`] (closed again; QEMU binds it a moment later).
+/// Ports handed out lately: between [`free_port`] closing its probe socket and QEMU binding the
+/// port, the kernel may offer the same port again, and two VMs started together would then fight
+/// over it (the loser exits at start-up). A port is not handed out again while it is in here.
+const RECENT_PORTS: usize = 1024;
+
+fn recent_ports() -> &'static parking_lot::Mutex<std::collections::VecDeque<u16>> {
+    static RECENT: std::sync::OnceLock<parking_lot::Mutex<std::collections::VecDeque<u16>>> =
+        std::sync::OnceLock::new();
+    RECENT.get_or_init(Default::default)
+}
+
+/// Picks a free port on [`FORWARD_ADDR`] (closed again; QEMU binds it a moment later), never
+/// one handed out in the last [`RECENT_PORTS`] calls.
 pub fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind((FORWARD_ADDR, 0))
-        .map_err(|e| BackendError::io("finding a free port", e))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| BackendError::io("finding a free port", e))
+    for _ in 0..64 {
+        let l = std::net::TcpListener::bind((FORWARD_ADDR, 0))
+            .map_err(|e| BackendError::io("finding a free port", e))?;
+        let port = l
+            .local_addr()
+            .map(|a| a.port())
+            .map_err(|e| BackendError::io("finding a free port", e))?;
+        let mut recent = recent_ports().lock();
+        if recent.contains(&port) {
+            continue;
+        }
+        if recent.len() >= RECENT_PORTS {
+            recent.pop_front();
+        }
+        recent.push_back(port);
+        return Ok(port);
+    }
+    Err(BackendError::io(
+        "finding a free port",
+        std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            "the kernel kept offering recently used ports",
+        ),
+    ))
 }
 
 /// Last lines of the console log, for error messages.
@@ -134,7 +165,21 @@ pub async fn launch(
             return Err(failed(why));
         }
     };
-    let (qmp, control, stdout, stderr) = connected?;
+    let (qmp, control, stdout, stderr) = match connected {
+        Ok(c) => c,
+        Err(e) => {
+            // QEMU that closes its sockets at start-up is exiting: report its own reason.
+            let exited =
+                tokio::time::timeout(Duration::from_secs(2), exit.wait_for(Option::is_some)).await;
+            if let Ok(Ok(reason)) = exited {
+                let why = reason.clone().unwrap_or_default();
+                if !why.is_empty() {
+                    return Err(failed(why));
+                }
+            }
+            return Err(e);
+        }
+    };
     Ok(Launched {
         process,
         qmp,
@@ -150,4 +195,16 @@ pub async fn launch(
 
 async fn accept(listener: &UnixListener) -> std::io::Result<UnixStream> {
     listener.accept().await.map(|(stream, _)| stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_are_not_handed_out_twice_in_a_row() {
+        let ports: Vec<u16> = (0..300).map(|_| free_port().expect("free port")).collect();
+        let distinct: std::collections::HashSet<u16> = ports.iter().copied().collect();
+        assert_eq!(distinct.len(), ports.len());
+    }
 }
