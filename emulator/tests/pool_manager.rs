@@ -14,6 +14,10 @@ use sessions_emulator::pool::spec::{LifecycleSpec, PoolSpec};
 use sessions_emulator::pool::{ManagerConfig, PoolHandle, PoolManager, PoolSnapshot};
 use sessions_emulator::vm::fake::{FakeBackend, FakeOptions};
 
+/// Probes naming a port other than the target port (shares this file's helpers).
+#[path = "pool_manager/probe_ports.rs"]
+mod probe_ports;
+
 const WAIT: Duration = Duration::from_secs(20);
 
 fn manager(clock: &ManualClock) -> PoolManager {

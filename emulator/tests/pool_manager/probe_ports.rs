@@ -15,16 +15,16 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use sessions_emulator::pool::clock::{ManualClock, TimeScale};
 use sessions_emulator::pool::images::PlaceholderImages;
-use sessions_emulator::pool::logs::PoolContext;
 use sessions_emulator::pool::probe::{ProbeAction, ProbeKind, ProbeSpec};
 use sessions_emulator::pool::session::SessionState;
 use sessions_emulator::pool::spec::PoolSpec;
-use sessions_emulator::pool::{ManagerConfig, PoolHandle, PoolManager, PoolSnapshot};
+use sessions_emulator::pool::{ManagerConfig, PoolManager};
 use sessions_emulator::vm::fake::{FakeBackend, FakeOptions};
 use sessions_emulator::vm::{Backend, Session, SessionSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const WAIT: Duration = Duration::from_secs(20);
+use super::{ctx, until, WAIT};
+
 const PROBE_PORT: u16 = 9090;
 
 /// The probe port's stand-in: answers 200 while `healthy`, else 503; counts requests.
@@ -93,29 +93,6 @@ impl Backend for Redirecting {
             session.ports.insert(PROBE_PORT, self.probe_addr);
         }
         Ok(session)
-    }
-}
-
-fn ctx(name: &str) -> PoolContext {
-    PoolContext {
-        resource_id: format!(
-            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.App/sessionPools/{name}"
-        ),
-        subscription_id: "s".into(),
-        resource_group: "rg".into(),
-        name: name.into(),
-        location: "eastus".into(),
-        environment_id: "/env".into(),
-        tenant_id: "t".into(),
-    }
-}
-
-async fn until(pool: &PoolHandle, what: &str, f: impl Fn(&PoolSnapshot) -> bool) {
-    if tokio::time::timeout(WAIT, pool.wait_for(f)).await != Ok(true) {
-        panic!(
-            "timed out waiting for: {what}; snapshot: {:#?}",
-            pool.snapshot()
-        );
     }
 }
 
