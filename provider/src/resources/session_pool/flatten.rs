@@ -157,6 +157,10 @@ pub fn flatten(remote: &m::SessionPool, prior: &Value, id: &str, name: &str, rg:
         ),
         ("node_count", int(p.node_count)),
         (
+            "provisioning_state",
+            exact(p.provisioning_state.as_deref()),
+        ),
+        (
             "custom_container_template",
             Value::List(
                 p.custom_container_template
