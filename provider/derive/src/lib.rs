@@ -249,7 +249,10 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
     let root = quote!(::terraform_provider_azuresessions);
     let ident = &input.ident;
     let Data::Struct(data) = &input.data else {
-        return Err(syn::Error::new_spanned(ident, "Model is derived for structs"));
+        return Err(syn::Error::new_spanned(
+            ident,
+            "Model is derived for structs",
+        ));
     };
     let Fields::Named(named) = &data.fields else {
         return Err(syn::Error::new_spanned(

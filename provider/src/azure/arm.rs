@@ -150,7 +150,9 @@ impl ArmClient {
         api_version: &str,
         body: &Value,
     ) -> Result<Value, AzureError> {
-        let first = self.begin_write(ctx, method, path, api_version, body).await?;
+        let first = self
+            .begin_write(ctx, method, path, api_version, body)
+            .await?;
         self.finish_put(ctx, path, api_version, first).await
     }
 

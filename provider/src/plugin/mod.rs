@@ -5,7 +5,7 @@
 //!
 //! - [`types`]: Terraform types and their JSON form.
 //! - [`value`]: decoded values ([`Value`], [`Number`], unknown refinements).
-//! - [`path`]: [`AttributePath`].
+//! - [`path`]: attribute paths ([`AttributePath`]).
 //! - [`diagnostics`]: [`Diagnostics`] and [`TfResult`].
 //! - [`schema`]: the schema builder ("schemas are data").
 //! - [`model`]: typed models (`#[derive(Model)]`): one struct per block, schema + decode +

@@ -57,6 +57,8 @@ pub enum Tf<T> {
     Known(T),
 }
 
+// Not derived: `#[derive(Default)]` would require `T: Default`.
+#[allow(clippy::derivable_impls)]
 impl<T> Default for Tf<T> {
     fn default() -> Self {
         Tf::Null
@@ -178,10 +180,7 @@ impl<T: Clone> Tf<Vec<T>> {
 impl<T> Tf<Vec<Tf<T>>> {
     /// The known elements of a known list (unknown elements skipped).
     pub fn known_items(&self) -> impl Iterator<Item = &T> {
-        self.known()
-            .into_iter()
-            .flatten()
-            .filter_map(Tf::known)
+        self.known().into_iter().flatten().filter_map(Tf::known)
     }
 }
 

@@ -221,7 +221,8 @@ mod tests {
                 .attribute(Attribute::bool("egress").default_value(Value::from(false)))
                 .block(NestedBlock::list(
                     "probe",
-                    Block::new().attribute(Attribute::number("period").default_value(Value::from(10))),
+                    Block::new()
+                        .attribute(Attribute::number("period").default_value(Value::from(10))),
                 )),
         );
         let prior = Value::object([

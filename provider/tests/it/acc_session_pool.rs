@@ -362,12 +362,18 @@ async fn real_acc_failed_create_is_tainted_and_replaced() {
     let work = acc.work();
     let config = pool_config("taintpool", "eastus", 10)
         .replace("localhost/sample-session:latest", IMAGE)
-        .replace("max_concurrent_sessions      = 5", "max_concurrent_sessions      = 2");
+        .replace(
+            "max_concurrent_sessions      = 5",
+            "max_concurrent_sessions      = 2",
+        );
     acc.write_config(&work, &config);
 
     // The image is not in the store: the create fails, the pool exists, Terraform keeps it.
     let out = acc
-        .tf(&work, &["apply", "-input=false", "-no-color", "-auto-approve"])
+        .tf(
+            &work,
+            &["apply", "-input=false", "-no-color", "-auto-approve"],
+        )
         .await;
     let text = crate::support::terraform::text(&out);
     assert!(!out.status.success(), "apply should fail:\n{text}");

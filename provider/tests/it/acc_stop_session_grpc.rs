@@ -103,8 +103,7 @@ async fn stop_session_action_and_sessions_data_source_over_grpc() {
         env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
     });
     let handle = serve_reattach(Arc::new(p)).await.unwrap();
-    let mut client =
-        pb::provider_client::ProviderClient::new(unix_channel(handle.socket()).await);
+    let mut client = pb::provider_client::ProviderClient::new(unix_channel(handle.socket()).await);
 
     let pschema = provider::schema();
     let resp = client

@@ -378,7 +378,10 @@ async fn failed_create_returns_state_with_the_error() {
     );
     let state = val(applied.new_state.as_ref(), &s);
     assert_eq!(state.get("id").as_str(), Some("things/half"));
-    assert!(state.get("secret").is_null(), "write-only stays out of state");
+    assert!(
+        state.get("secret").is_null(),
+        "write-only stays out of state"
+    );
     h.shutdown().await;
 }
 

@@ -51,7 +51,10 @@ async fn terraform(dir: &Path, reattach: &str, args: &[&str]) -> (i32, String) {
         .arg("-no-color")
         .env("PLUGIN_UNIX_SOCKET_DIR", &sockets);
     let out = support::terraform::output(cmd, args).await;
-    (out.status.code().unwrap_or(-1), support::terraform::text(&out))
+    (
+        out.status.code().unwrap_or(-1),
+        support::terraform::text(&out),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
