@@ -273,38 +273,47 @@ pub trait Resource: Send + Sync {
         version: i64,
         raw: serde_json::Value,
     ) -> TfResult<Value> {
-        let schema = self.schema();
-        if version > schema.version {
-            return Err(Diagnostic::error(
-                "State from a newer provider",
-                format!(
-                    "The stored state of this {} has schema version {version}, but this provider \
-                     only knows up to version {}. Upgrade the provider.",
-                    self.type_name(),
-                    schema.version
-                ),
-            )
-            .into());
-        }
-        if version < schema.version {
-            return Err(Diagnostic::error(
-                "Cannot upgrade state",
-                format!(
-                    "The stored state of this {} has schema version {version} and the provider \
-                     has no upgrade to version {}.",
-                    self.type_name(),
-                    schema.version
-                ),
-            )
-            .into());
-        }
-        codec::from_json_value_lenient(&raw, &schema.implied_type()).map_err(|e| {
-            Diagnostics::from(Diagnostic::error(
-                "Stored state does not match the schema",
-                e.to_string(),
-            ))
-        })
+        decode_stored_state(self.type_name(), &self.schema(), version, &raw)
     }
+}
+
+/// The default state upgrade: decodes stored JSON with the current schema if `version`
+/// matches (dropping attributes the schema no longer has, nulls for new ones), else an error
+/// naming the versions.
+pub fn decode_stored_state(
+    type_name: &str,
+    schema: &Schema,
+    version: i64,
+    raw: &serde_json::Value,
+) -> TfResult<Value> {
+    if version > schema.version {
+        return Err(Diagnostic::error(
+            "State from a newer provider",
+            format!(
+                "The stored state of this {type_name} has schema version {version}, but this \
+                 provider only knows up to version {}. Upgrade the provider.",
+                schema.version
+            ),
+        )
+        .into());
+    }
+    if version < schema.version {
+        return Err(Diagnostic::error(
+            "Cannot upgrade state",
+            format!(
+                "The stored state of this {type_name} has schema version {version} and the \
+                 provider has no upgrade to version {}.",
+                schema.version
+            ),
+        )
+        .into());
+    }
+    codec::from_json_value_lenient(raw, &schema.implied_type()).map_err(|e| {
+        Diagnostics::from(Diagnostic::error(
+            "Stored state does not match the schema",
+            e.to_string(),
+        ))
+    })
 }
 
 /// A data source type.
