@@ -11,7 +11,9 @@
 
 mod support;
 
+mod acc_defaults;
 mod acc_https;
+mod acc_import;
 mod acc_observability;
 mod acc_session_pool;
 mod acc_stop_session_grpc;

@@ -354,7 +354,13 @@ fn flatten_identity(
     else {
         return Tf::Known(vec![]);
     };
-    let ty = keep(&prior.r#type, Some(kind), |a, b| {
+    // The documented spelling (`SystemAssigned, UserAssigned`), or the prior one.
+    let documented = super::validate::IDENTITY_TYPES
+        .iter()
+        .find(|t| arm_identity_type(t).eq_ignore_ascii_case(&arm_identity_type(kind)))
+        .copied()
+        .unwrap_or(kind);
+    let ty = keep(&prior.r#type, Some(documented), |a, b| {
         arm_identity_type(a).eq_ignore_ascii_case(&arm_identity_type(b))
     });
     let remote_ids: Vec<String> = r

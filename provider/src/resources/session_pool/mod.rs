@@ -6,6 +6,8 @@
 //! - [`plan`]: defaults, unknowns, replacement, Failed pools, private timeouts.
 //! - [`expand`] / [`flatten`]: model <-> ARM JSON.
 //! - [`target`]: ARM error targets -> attribute paths.
+//! - [`azurerm`]: the attributes shared with azurerm's `azurerm_container_app_session_pool`
+//!   and where they differ on purpose (tested, and rendered into the docs).
 //!
 //! Calls (as azurerm): Create = GET (expect 404) + PUT + poll; Update = full PUT + poll
 //! (secrets re-sent); Read = GET, null state on 404; Delete = DELETE + poll until 404;
@@ -16,6 +18,7 @@
 //! tainted and the next apply replaces it; after an update the state shows
 //! `provisioning_state = "Failed"`, which plans another update until the pool is healthy.
 
+pub mod azurerm;
 pub mod expand;
 pub mod flatten;
 pub mod model;

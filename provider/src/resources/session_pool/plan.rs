@@ -13,8 +13,10 @@
 //! - Secrets need a value when the pool is created or the secret is new; a secret the pool
 //!   already has may leave it out (the service keeps the value).
 
+use super::expand::arm_identity_type;
 use super::flatten::{defaults, normalize_location};
 use super::model::{Identity, Secret, SessionPool};
+use crate::azure::ids::ids_equal;
 use crate::plugin::model::{Model, Tf};
 use crate::plugin::plan::plan_defaults;
 use crate::plugin::{
@@ -51,14 +53,8 @@ pub fn plan(req: &PlanRequest) -> TfResult<Planned> {
         s.value_wo = Tf::Null;
     }
     planned.timeouts = Timeouts::state_value();
-    // "East US" -> "eastus" is no change.
-    if let (Some(c), Some(p)) = (
-        planned.location.as_str(),
-        prior.as_ref().and_then(|p| p.location.as_str()),
-    ) {
-        if normalize_location(c) == normalize_location(p) {
-            planned.location = Tf::from(p);
-        }
+    if let Some(prior) = &prior {
+        keep_prior_spelling(&mut planned, prior);
     }
     cooldown_default(&mut planned, &config);
     check_secret_values(&config, prior.as_ref())?;
@@ -108,6 +104,72 @@ pub fn plan(req: &PlanRequest) -> TfResult<Planned> {
         requires_replace,
         planned_private,
     })
+}
+
+/// A configured value that only differs from the prior one in how it is written ("East US"
+/// vs "eastus", `SystemAssigned, UserAssigned` vs `SystemAssigned,UserAssigned`, `System` vs
+/// `system`, an id in another case) plans the prior value: no change. Terraform allows a plan
+/// to keep the prior value of a normalised configuration value.
+fn keep_prior_spelling(planned: &mut SessionPool, prior: &SessionPool) {
+    fn keep(p: &mut Tf<String>, prior: &Tf<String>, same: impl Fn(&str, &str) -> bool) {
+        if let (Some(a), Some(b)) = (p.as_str(), prior.as_str()) {
+            if a != b && same(a, b) {
+                *p = prior.clone();
+            }
+        }
+    }
+    let id_ref = |a: &str, b: &str| {
+        (a.eq_ignore_ascii_case("system") && b.eq_ignore_ascii_case("system")) || ids_equal(a, b)
+    };
+    keep(&mut planned.location, &prior.location, |a, b| {
+        normalize_location(a) == normalize_location(b)
+    });
+    keep(
+        &mut planned.container_app_environment_id,
+        &prior.container_app_environment_id,
+        ids_equal,
+    );
+    if let (Some(p), Some(q)) = (planned.identity.known_mut(), prior.identity.first()) {
+        if let Some(p) = p.first_mut() {
+            keep(&mut p.r#type, &q.r#type, |a, b| {
+                arm_identity_type(a).eq_ignore_ascii_case(&arm_identity_type(b))
+            });
+            if let (Some(ids), Some(prior_ids)) =
+                (p.identity_ids.known_mut(), q.identity_ids.known())
+            {
+                for id in ids.0.iter_mut() {
+                    if let Some(same) = prior_ids
+                        .known_items()
+                        .find(|x| id.as_str().is_some_and(|a| ids_equal(a, x)))
+                    {
+                        *id = Tf::Known(same.clone());
+                    }
+                }
+            }
+        }
+    }
+    for (p, q) in planned
+        .managed_identity_setting
+        .items_mut()
+        .iter_mut()
+        .zip(prior.managed_identity_setting.items())
+    {
+        keep(&mut p.identity, &q.identity, id_ref);
+    }
+    if let (Some(p), Some(q)) = (
+        planned
+            .custom_container_template
+            .items_mut()
+            .first_mut()
+            .and_then(|t| t.registry.items_mut().first_mut()),
+        prior
+            .custom_container_template
+            .first()
+            .and_then(|t| t.registry.first()),
+    ) {
+        keep(&mut p.identity, &q.identity, id_ref);
+        keep(&mut p.server, &q.server, |a, b| a.eq_ignore_ascii_case(b));
+    }
 }
 
 /// Paths whose change replaces the pool (the model's `force_new` attributes and blocks).
