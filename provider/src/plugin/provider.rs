@@ -50,6 +50,8 @@ use tokio::sync::mpsc;
 use super::codec;
 use super::context::{Ctx, ProviderData};
 use super::diagnostics::{Diagnostic, Diagnostics, TfResult};
+use super::function::Function;
+use super::identity::IdentitySchema;
 use super::path::AttributePath;
 use super::plan;
 use super::schema::Schema;
@@ -81,6 +83,10 @@ pub trait Provider: Send + Sync + 'static {
     }
     /// Action types (Terraform 1.14+).
     fn actions(&self) -> Vec<Arc<dyn Action>> {
+        Vec::new()
+    }
+    /// Provider functions (Terraform 1.8+).
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
         Vec::new()
     }
 }
@@ -253,6 +259,30 @@ pub trait Resource: Send + Sync {
     async fn update(&self, ctx: &Ctx, req: UpdateRequest) -> TfResult<Applied>;
     /// Deletes the remote object (treat "already gone" as success).
     async fn delete(&self, ctx: &Ctx, req: DeleteRequest) -> TfResult<()>;
+
+    /// The identity schema (Terraform 1.12+), if the type has an identity.
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        None
+    }
+
+    /// The identity of the object described by `state` (a value of the identity schema's
+    /// type), or `None` when it cannot be known yet. Called for every state the server returns
+    /// (read, plan, apply, import) when [`Resource::identity_schema`] is set.
+    async fn identity(&self, _ctx: &Ctx, _state: &Value) -> TfResult<Option<Value>> {
+        Ok(None)
+    }
+
+    /// Imports by identity (`import { identity = { ... } }`). Default: not supported.
+    async fn import_by_identity(&self, _ctx: &Ctx, _identity: &Value) -> TfResult<Imported> {
+        Err(Diagnostic::error(
+            "Import by identity not supported",
+            format!(
+                "The resource type {} cannot be imported by identity; import it by id.",
+                self.type_name()
+            ),
+        )
+        .into())
+    }
 
     /// Imports by id. Default: import not supported.
     async fn import(&self, _ctx: &Ctx, _id: &str) -> TfResult<Imported> {

@@ -58,6 +58,17 @@ pub struct DiagnosticSetting {
     pub timeouts: Tf<Timeouts>,
 }
 
+/// The identity of a diagnostic setting (Terraform 1.12+ identity-based import).
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct DiagnosticSettingIdentity {
+    /// ARM id of the resource the setting belongs to.
+    #[tf(required)]
+    pub target_resource_id: Tf<String>,
+    /// Setting name.
+    #[tf(required)]
+    pub name: Tf<String>,
+}
+
 /// A log category (or category group) to export.
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 pub struct EnabledLog {
@@ -460,6 +471,43 @@ impl Resource for DiagnosticSettingResource {
                     &no_path,
                 )
             })
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::from_block(
+            0,
+            &DiagnosticSettingIdentity::block(),
+        ))
+    }
+
+    async fn identity(&self, _ctx: &Ctx, state: &Value) -> TfResult<Option<Value>> {
+        let d = DiagnosticSetting::from_value(state)?;
+        let Ok(id) = setting_id(&d) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            DiagnosticSettingIdentity {
+                target_resource_id: Tf::Known(id.target_resource_id),
+                name: Tf::Known(id.name),
+            }
+            .encode(),
+        ))
+    }
+
+    async fn import_by_identity(&self, ctx: &Ctx, identity: &Value) -> TfResult<Imported> {
+        let i = DiagnosticSettingIdentity::from_value(identity)?;
+        let (Some(t), Some(n)) = (i.target_resource_id.as_str(), i.name.as_str()) else {
+            return Err(Diagnostic::error(
+                "Incomplete identity",
+                "Importing a diagnostic setting by identity needs `target_resource_id` and `name`.",
+            )
+            .into());
+        };
+        let id = DiagnosticSettingId {
+            target_resource_id: t.to_string(),
+            name: n.to_string(),
+        };
+        self.import(ctx, &id.terraform_id()).await
     }
 
     async fn import(&self, _ctx: &Ctx, id: &str) -> TfResult<Imported> {

@@ -183,6 +183,13 @@ impl Provider for AzureSessionsProvider {
     fn actions(&self) -> Vec<Arc<dyn Action>> {
         vec![Arc::new(crate::actions::stop_session::StopSessionAction)]
     }
+
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
+        vec![
+            Arc::new(crate::functions::parse_session_pool_id::ParseSessionPoolId),
+            Arc::new(crate::functions::session_pool_id::SessionPoolIdFn),
+        ]
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@
 mod support;
 
 mod acc_defaults;
+mod acc_functions;
 mod acc_https;
+mod acc_identity_grpc;
 mod acc_import;
 mod acc_observability;
 mod acc_session_pool;

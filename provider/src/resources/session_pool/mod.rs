@@ -41,7 +41,7 @@ use crate::plugin::prelude::*;
 use crate::resources::support::azure_diag;
 use crate::resources::timeouts::{Op, Timeouts, POOL_DEFAULTS};
 
-use self::model::SessionPool;
+use self::model::{SessionPool, SessionPoolIdentity};
 pub use self::target::target_to_path;
 
 /// Terraform type name.
@@ -275,6 +275,49 @@ impl Resource for SessionPoolResource {
             .delete_and_wait(&o, &id.path(), API_VERSION)
             .await
             .map_err(|e| fail(&format!("Failed to delete session pool {}", id.name), &e))
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::from_block(0, &SessionPoolIdentity::block()))
+    }
+
+    async fn identity(&self, ctx: &Ctx, state: &Value) -> TfResult<Option<Value>> {
+        let pool = SessionPool::from_value(state)?;
+        let subscription = match pool.id.as_str().map(SessionPoolId::parse) {
+            Some(Ok(id)) => id.subscription_id,
+            _ => match ctx.data::<AzureClients>() {
+                Ok(c) => c.subscription_id.clone(),
+                Err(_) => return Ok(None),
+            },
+        };
+        let (Some(rg), Some(name)) = (pool.resource_group_name.as_str(), pool.name.as_str()) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            SessionPoolIdentity {
+                subscription_id: Tf::Known(subscription),
+                resource_group_name: Tf::from(rg),
+                name: Tf::from(name),
+            }
+            .encode(),
+        ))
+    }
+
+    async fn import_by_identity(&self, ctx: &Ctx, identity: &Value) -> TfResult<Imported> {
+        let i = SessionPoolIdentity::from_value(identity)?;
+        let subscription = match i.subscription_id.as_str() {
+            Some(s) => s.to_string(),
+            None => ctx.data::<AzureClients>()?.subscription_id.clone(),
+        };
+        let (Some(rg), Some(name)) = (i.resource_group_name.as_str(), i.name.as_str()) else {
+            return Err(Diagnostic::error(
+                "Incomplete identity",
+                "Importing a session pool by identity needs `resource_group_name` and `name`.",
+            )
+            .into());
+        };
+        self.import(ctx, &SessionPoolId::new(&subscription, rg, name).path())
+            .await
     }
 
     async fn import(&self, _ctx: &Ctx, id: &str) -> TfResult<Imported> {

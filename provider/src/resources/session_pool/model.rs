@@ -93,6 +93,21 @@ pub struct SessionPool {
     pub timeouts: Tf<Timeouts>,
 }
 
+/// The identity of a session pool (Terraform 1.12+: import with
+/// `import { to = ..., identity = { resource_group_name = ..., name = ... } }`).
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct SessionPoolIdentity {
+    /// Subscription of the pool; the provider's subscription when left out.
+    #[tf(optional)]
+    pub subscription_id: Tf<String>,
+    /// Resource group of the pool.
+    #[tf(required)]
+    pub resource_group_name: Tf<String>,
+    /// Pool name.
+    #[tf(required)]
+    pub name: Tf<String>,
+}
+
 /// The custom container every session runs.
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 pub struct CustomContainerTemplate {

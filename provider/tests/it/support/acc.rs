@@ -12,10 +12,14 @@ use serde_json::Value as Json;
 use sessions_emulator::config::Config;
 use sessions_emulator::defaults;
 use sessions_emulator::testing::TestServer;
+use terraform_provider_azuresessions::plugin::proto::tfplugin6 as pb;
 use terraform_provider_azuresessions::plugin::serve::{
     serve_reattach, ReattachHandle, PROVIDER_ADDRESS,
 };
-use terraform_provider_azuresessions::resources::provider::AzureSessionsProvider;
+use terraform_provider_azuresessions::plugin::Value;
+use terraform_provider_azuresessions::resources::provider::{
+    schema as provider_schema, AzureSessionsProvider,
+};
 
 /// The api-version the acceptance tests read pools with.
 pub const API: &str = "2026-07-01";
@@ -405,4 +409,75 @@ pub fn change(plan: &Json, address: &str) -> Json {
         .find(|c| c["address"] == address)
         .map(|c| c["change"].clone())
         .unwrap_or(Json::Null)
+}
+
+/// Creates the pool `name` directly through the emulator's ARM API (1 ready session) and
+/// returns its endpoint once it is provisioned.
+pub async fn make_pool(srv: &TestServer, name: &str) -> String {
+    let path = format!("{}?api-version={API}", pool_path(name));
+    let body = serde_json::json!({"location": "eastus", "properties": {
+        "environmentId": defaults::environment_id(), "containerType": "CustomContainer",
+        "poolManagementType": "Dynamic",
+        "scaleConfiguration": {"maxConcurrentSessions": 3, "readySessionInstances": 1},
+        "dynamicPoolConfiguration": {"lifecycleConfiguration": {"lifecycleType": "Timed", "cooldownPeriodInSeconds": 300}},
+        "customContainerTemplate": {"containers": [{"name": "main", "image": "localhost/sample-session:latest",
+            "resources": {"cpu": 0.25, "memory": "0.5Gi"}}], "ingress": {"targetPort": 8080}}}});
+    let resp = srv
+        .arm(reqwest::Method::PUT, &path)
+        .json(&body)
+        .send()
+        .await
+        .expect("PUT pool");
+    assert!(resp.status().is_success(), "PUT pool: {}", resp.status());
+    for _ in 0..400 {
+        let v: Json = srv
+            .arm(reqwest::Method::GET, &path)
+            .send()
+            .await
+            .expect("GET pool")
+            .json()
+            .await
+            .expect("pool JSON");
+        if v["properties"]["provisioningState"] == "Succeeded" {
+            return v["properties"]["poolManagementEndpoint"]
+                .as_str()
+                .expect("endpoint")
+                .to_string();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("pool {name} did not provision");
+}
+
+/// The provider served in-process against `srv` and a gRPC client that has configured it as
+/// Terraform `terraform_version` would (`ARM_*` from the emulator).
+pub async fn configured_client(
+    srv: &TestServer,
+    terraform_version: &str,
+) -> (
+    ReattachHandle,
+    pb::provider_client::ProviderClient<tonic::transport::Channel>,
+) {
+    let env = emulator_env(srv);
+    let p = AzureSessionsProvider::with_env(move |k| {
+        env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    });
+    let handle = serve_reattach(Arc::new(p)).await.expect("serve provider");
+    let mut client =
+        pb::provider_client::ProviderClient::new(super::grpc::unix_channel(handle.socket()).await);
+    let resp = client
+        .configure_provider(pb::configure_provider::Request {
+            terraform_version: terraform_version.into(),
+            config: super::grpc::dv(
+                &Value::object(Vec::<(String, Value)>::new()),
+                &provider_schema(),
+            ),
+            ..Default::default()
+        })
+        .await
+        .expect("ConfigureProvider")
+        .into_inner();
+    let errs = super::grpc::errors(&resp.diagnostics);
+    assert!(errs.is_empty(), "{errs:?}");
+    (handle, client)
 }
