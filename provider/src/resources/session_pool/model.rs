@@ -139,7 +139,7 @@ pub struct Container {
     /// Arguments.
     #[tf(optional)]
     pub args: Tf<Vec<Tf<String>>>,
-    /// vCPUs per session, more than 0 (e.g. `0.25`) and at most 64.
+    /// vCPUs per session, at least 0.1 (e.g. `0.25`) and at most 64.
     #[tf(default = 0.25)]
     pub cpu: Tf<Number>,
     /// Memory per session, e.g. `0.5Gi` or `2Gi`.
