@@ -63,14 +63,18 @@ impl Emulator {
     }
 
     fn client(&self) -> reqwest::Client {
-        let mut b = reqwest::Client::builder()
-            .tls_built_in_root_certs(false)
-            .timeout(Duration::from_secs(30));
-        if let Some(ca) = self.ready["caFile"].as_str() {
-            let pem = std::fs::read(ca).expect("read ca.pem");
-            b = b.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("pem"));
-        }
-        b.build().expect("client")
+        let certs: Vec<reqwest::Certificate> = self.ready["caFile"]
+            .as_str()
+            .map(|ca| {
+                let pem = std::fs::read(ca).expect("read ca.pem");
+                vec![reqwest::Certificate::from_pem(&pem).expect("pem")]
+            })
+            .unwrap_or_default();
+        reqwest::Client::builder()
+            .tls_certs_only(certs)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client")
     }
 
     async fn token(&self, client: &reqwest::Client) -> String {
@@ -302,8 +306,7 @@ async fn https_server_certificate_chains_to_ca_pem() {
         format!("https://localhost:{}", addr.port()),
     ] {
         let client = reqwest::Client::builder()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("pem"))
+            .tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("pem")])
             .build()
             .expect("client");
         let resp = client
@@ -315,7 +318,7 @@ async fn https_server_certificate_chains_to_ca_pem() {
     }
     // Without the CA the certificate is not trusted.
     let untrusting = reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
+        .tls_certs_only(Vec::new())
         .build()
         .expect("client");
     assert!(untrusting
