@@ -112,7 +112,15 @@ impl Binder<'_> {
             ExprKind::Between { lhs, low, high, negated } => {
                 let v = self.bind(lhs)?;
                 let lo = self.bind(low)?;
-                let hi = self.bind(high)?;
+                let mut hi = self.bind(high)?;
+                // `t between (start .. 1h)`: a timespan upper bound counts from the start.
+                if v.ty == ColumnType::DateTime
+                    && lo.ty == ColumnType::DateTime
+                    && hi.ty == ColumnType::Timespan
+                {
+                    let end = BExpr::Arith(ArithOp::Add, Box::new(lo.expr.clone()), Box::new(hi.expr));
+                    hi = fold(Typed::new(end, ColumnType::DateTime));
+                }
                 for (t, span) in [(&lo, low.span), (&hi, high.span)] {
                     if !comparable(v.ty, t.ty) {
                         return Err(cannot_compare(span, v.ty, t.ty));

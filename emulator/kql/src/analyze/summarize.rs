@@ -15,6 +15,13 @@ use crate::plan::{Agg, BExpr, Op};
 use crate::schema::Column;
 use crate::value::ColumnType;
 
+/// KQL aggregations outside the supported subset (refused by name).
+const UNSUPPORTED_AGGREGATES: [&str; 20] = [
+    "percentile", "percentiles", "percentilew", "percentilesw", "stdev", "stdevif", "stdevp",
+    "variance", "varianceif", "variancep", "make_bag", "hll", "hll_merge", "tdigest",
+    "count_distinct", "avgif", "sumif", "maxif", "minif", "make_list_if",
+];
+
 /// Binds `summarize aggs by keys` against the input binder's columns.
 pub(super) fn bind(
     input: &Binder,
@@ -82,6 +89,9 @@ pub(super) fn bind(
     Ok((Op::Summarize { by: keys, aggs, outputs }, columns))
 }
 
+const SUPPORTED_AGGREGATES: &str =
+    "count, countif, dcount, min, max, avg, sum, make_list, make_set, take_any, arg_max, arg_min";
+
 fn columns_len(keys: &[BExpr], slots: &[Column]) -> usize {
     keys.len() + slots.len()
 }
@@ -102,6 +112,13 @@ fn extract(
             return Err(QueryError::semantic(
                 e.span,
                 format!("{}() must be a summarize item of its own, not part of an expression", f.text),
+            ))
+        }
+        ExprKind::Call(f, _) if UNSUPPORTED_AGGREGATES.contains(&f.text.as_str()) => {
+            return Err(QueryError::unsupported(
+                f.span,
+                &format!("the aggregation '{}()'", f.text),
+                SUPPORTED_AGGREGATES,
             ))
         }
         ExprKind::Call(f, args) if AGGREGATES.contains(&f.text.as_str()) => {
@@ -212,7 +229,7 @@ fn aggregate(input: &Binder, f: &Name, args: &[Expr], e: &Expr) -> Result<(Agg, 
             return Err(QueryError::unsupported(
                 f.span,
                 &format!("the aggregation '{other}()'"),
-                "count, countif, dcount, min, max, avg, sum, make_list, make_set, take_any, arg_max, arg_min",
+                SUPPORTED_AGGREGATES,
             ))
         }
     })
