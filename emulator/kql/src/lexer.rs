@@ -108,7 +108,11 @@ impl Lexer<'_> {
                 b'.' if self.b.get(self.i + 1).is_some_and(u8::is_ascii_digit) => {
                     self.number(start)?
                 }
-                c if c == b'_' || c == b'$' || c.is_ascii_alphabetic() || c >= 0x80 => {
+                _ if self.src[self.i..]
+                    .chars()
+                    .next()
+                    .is_some_and(|ch| ch == '_' || ch == '$' || ch.is_alphabetic()) =>
+                {
                     self.ident(start)?
                 }
                 _ => {
@@ -380,5 +384,8 @@ mod tests {
         assert!(e.message.contains("'parsecs' is not a timespan unit"));
         let e = tokenize("T # x").unwrap_err();
         assert_eq!(e.span, Some(Span::new(2, 3)));
+        let e = tokenize("T € x").unwrap_err();
+        assert_eq!(e.span, Some(Span::new(2, 5)));
+        assert_eq!(kinds("été")[0], TokenKind::Ident("été".into()));
     }
 }

@@ -26,7 +26,8 @@
 //!   [`ast`], [`span`]: text to syntax tree.
 //! - [`analyze`] (`expr.rs`, `summarize.rs`, `search.rs`): names, types and constants resolved
 //!   into a [`plan::Plan`]; [`pushdown`] derives the scan hints.
-//! - [`exec`] (`eval.rs`, `sort.rs`, `aggregate.rs`): the push pipeline that runs a plan.
+//! - [`exec`] (`eval.rs`, `sort.rs`, `aggregate.rs`): the push pipeline that runs a plan;
+//!   [`hash`]: the fast hasher its groups use.
 //! - [`source`]: the [`DataSource`] trait and [`MemorySource`]; [`text`]: the string tests
 //!   (`has`, `contains`, ...) shared by the engine and sources.
 //! - [`schema`], [`tables`]: table schemas, the catalog, and the emulator's Log Analytics tables
@@ -69,6 +70,7 @@ pub mod ast;
 pub mod engine;
 pub mod error;
 pub mod exec;
+pub mod hash;
 pub mod lexer;
 pub mod parser;
 pub mod plan;

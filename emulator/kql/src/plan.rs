@@ -213,8 +213,9 @@ pub enum PlanSource {
 pub struct Scan {
     /// The table.
     pub table: Arc<TableSchema>,
-    /// Columns the plan reads.
-    pub columns: Vec<bool>,
+    /// The table columns each scanned row carries (ascending indices); the plan's expressions
+    /// address rows in this compact layout.
+    pub columns: Vec<usize>,
     /// Hint predicates (the plan re-applies them).
     pub predicates: Vec<Predicate>,
     /// Hint: sort column and direction (only with `limit`).

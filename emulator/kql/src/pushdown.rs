@@ -1,8 +1,9 @@
 //! Derives a scan's hints from its plan so a data source can answer fast: the leading `where`
 //! conjuncts of the form `column op constant` become [`Predicate`]s, the columns the query
-//! reads become `columns`, and `take n` (or `top n by column` / `order by column | take n`)
-//! right after fully pushed filters becomes `limit` (and `order`). The plan itself is left
-//! complete, so results do not depend on a source honouring any of it.
+//! reads become `columns` (the plan is rewritten to address those compact rows), and `take n`
+//! (or `top n by column` / `order by column | take n`) right after fully pushed filters becomes
+//! `limit` (and `order`). Every filter stays in the plan, so results do not depend on a source
+//! honouring the predicates, the time range or the limit.
 
 use crate::ast::{StrOp, StrOpKind};
 use crate::plan::{Agg, BExpr, Op, Plan, PlanSource, Scan};
@@ -12,7 +13,7 @@ use crate::value::Value;
 /// Fills the hints of every scan in `plan`.
 pub fn apply(plan: &mut Plan) {
     match &mut plan.source {
-        PlanSource::Scan(scan) => hint(scan, &plan.ops),
+        PlanSource::Scan(scan) => hint(scan, &mut plan.ops),
         PlanSource::Union(legs) => {
             for leg in legs {
                 apply(&mut leg.plan);
@@ -22,7 +23,7 @@ pub fn apply(plan: &mut Plan) {
     }
 }
 
-fn hint(scan: &mut Scan, ops: &[Op]) {
+fn hint(scan: &mut Scan, ops: &mut [Op]) {
     let width = scan.table.columns.len();
     // Predicates from the leading filters.
     let mut all_pushed = true;
@@ -62,34 +63,142 @@ fn hint(scan: &mut Scan, ops: &[Op]) {
             _ => {}
         }
     }
-    // Columns read while rows still have the table's layout.
+    // Columns read while rows still have the table's layout. When an operator that builds new
+    // rows follows (project, summarize, count), only those columns are scanned and the
+    // expressions up to it are rewritten to address the compact rows.
+    let Some(last) = ops.iter().position(|op| matches!(op, Op::Project(_) | Op::Summarize { .. } | Op::Count))
+    else {
+        scan.columns = (0..width).collect();
+        return;
+    };
     let mut needed = vec![false; width];
-    let mut all = true;
-    for op in ops {
-        let mut mark = |e: &BExpr| refs(e, &mut needed);
-        match op {
-            Op::Filter(p) => mark(p),
-            Op::Extend(steps) => steps.iter().for_each(|(_, e)| mark(e)),
-            Op::Sort { keys, .. } => keys.iter().for_each(|k| mark(&k.expr)),
-            Op::Take(_) => {}
-            Op::Project(exprs) => {
-                exprs.iter().for_each(mark);
-                all = false;
-                break;
-            }
-            Op::Summarize { by, aggs, .. } => {
-                by.iter().for_each(&mut mark);
-                aggs.iter().for_each(|a| agg_refs(a, &mut needed));
-                all = false;
-                break;
-            }
-            Op::Count => {
-                all = false;
-                break;
+    if let Some(t) = scan.table.time_column() {
+        needed[t] = true;
+    }
+    for op in &ops[..=last] {
+        visit_op(op, &mut |e| refs(e, &mut needed));
+        if let Op::Extend(steps) = op {
+            for (slot, _) in steps {
+                if let Some(n) = slot.and_then(|i| needed.get_mut(i)) {
+                    *n = true;
+                }
             }
         }
     }
-    scan.columns = if all { vec![true; width] } else { needed };
+    let kept: Vec<usize> = (0..width).filter(|i| needed[*i]).collect();
+    let mut map = vec![usize::MAX; width];
+    for (new, old) in kept.iter().enumerate() {
+        map[*old] = new;
+    }
+    let compact = kept.len();
+    let remap = |i: usize| if i < width { map[i] } else { compact + (i - width) };
+    for op in &mut ops[..=last] {
+        remap_op(op, &remap);
+    }
+    scan.columns = kept;
+}
+
+fn visit_op(op: &Op, f: &mut dyn FnMut(&BExpr)) {
+    match op {
+        Op::Filter(p) => f(p),
+        Op::Extend(steps) => steps.iter().for_each(|(_, e)| f(e)),
+        Op::Sort { keys, .. } => keys.iter().for_each(|k| f(&k.expr)),
+        Op::Project(exprs) => exprs.iter().for_each(f),
+        Op::Summarize { by, aggs, .. } => {
+            by.iter().for_each(&mut *f);
+            for a in aggs {
+                visit_agg(a, f);
+            }
+        }
+        Op::Take(_) | Op::Count => {}
+    }
+}
+
+fn visit_agg(a: &Agg, f: &mut dyn FnMut(&BExpr)) {
+    match a {
+        Agg::Count => {}
+        Agg::CountIf(e)
+        | Agg::DCount(e)
+        | Agg::Min(e)
+        | Agg::Max(e)
+        | Agg::Avg(e)
+        | Agg::Sum(e, _)
+        | Agg::MakeList(e)
+        | Agg::MakeSet(e)
+        | Agg::TakeAny(e) => f(e),
+        Agg::ArgBest { key, outputs, .. } => {
+            f(key);
+            outputs.iter().for_each(f);
+        }
+    }
+}
+
+fn remap_op(op: &mut Op, m: &dyn Fn(usize) -> usize) {
+    match op {
+        Op::Filter(p) => remap(p, m),
+        Op::Extend(steps) => {
+            for (slot, e) in steps {
+                remap(e, m);
+                if let Some(i) = slot {
+                    *i = m(*i);
+                }
+            }
+        }
+        Op::Sort { keys, .. } => keys.iter_mut().for_each(|k| remap(&mut k.expr, m)),
+        Op::Project(exprs) => exprs.iter_mut().for_each(|e| remap(e, m)),
+        Op::Summarize { by, aggs, .. } => {
+            by.iter_mut().for_each(|e| remap(e, m));
+            for a in aggs {
+                match a {
+                    Agg::Count => {}
+                    Agg::CountIf(e)
+                    | Agg::DCount(e)
+                    | Agg::Min(e)
+                    | Agg::Max(e)
+                    | Agg::Avg(e)
+                    | Agg::Sum(e, _)
+                    | Agg::MakeList(e)
+                    | Agg::MakeSet(e)
+                    | Agg::TakeAny(e) => remap(e, m),
+                    Agg::ArgBest { key, outputs, .. } => {
+                        remap(key, m);
+                        outputs.iter_mut().for_each(|o| remap(o, m));
+                    }
+                }
+            }
+        }
+        Op::Take(_) | Op::Count => {}
+    }
+}
+
+/// Rewrites the column indices of `e` through `m`.
+fn remap(e: &mut BExpr, m: &dyn Fn(usize) -> usize) {
+    match e {
+        BExpr::Const(_) => {}
+        BExpr::Column(i) => *i = m(*i),
+        BExpr::AnyText(cols, _) => cols.iter_mut().for_each(|c| *c = m(*c)),
+        BExpr::And(a, b)
+        | BExpr::Or(a, b)
+        | BExpr::Compare(_, a, b)
+        | BExpr::EqCi(a, b, _)
+        | BExpr::TextDyn(a, _, b)
+        | BExpr::Arith(_, a, b)
+        | BExpr::Member(a, b) => {
+            remap(a, m);
+            remap(b, m);
+        }
+        BExpr::Not(a) | BExpr::Negate(a) | BExpr::Text(a, _, _) | BExpr::Regex(a, _) => remap(a, m),
+        BExpr::In { lhs, list, .. } => {
+            remap(lhs, m);
+            list.iter_mut().for_each(|x| remap(x, m));
+        }
+        BExpr::Between(a, b, c, _) => {
+            remap(a, m);
+            remap(b, m);
+            remap(c, m);
+        }
+        BExpr::Call(_, args) => args.iter_mut().for_each(|x| remap(x, m)),
+    }
 }
 
 fn split_and<'a>(e: &'a BExpr, out: &mut Vec<&'a BExpr>) {
@@ -198,24 +307,5 @@ fn refs(e: &BExpr, needed: &mut [bool]) {
             refs(c, needed);
         }
         BExpr::Call(_, args) => args.iter().for_each(|x| refs(x, needed)),
-    }
-}
-
-fn agg_refs(a: &Agg, needed: &mut [bool]) {
-    match a {
-        Agg::Count => {}
-        Agg::CountIf(e)
-        | Agg::DCount(e)
-        | Agg::Min(e)
-        | Agg::Max(e)
-        | Agg::Avg(e)
-        | Agg::Sum(e, _)
-        | Agg::MakeList(e)
-        | Agg::MakeSet(e)
-        | Agg::TakeAny(e) => refs(e, needed),
-        Agg::ArgBest { key, outputs, .. } => {
-            refs(key, needed);
-            outputs.iter().for_each(|o| refs(o, needed));
-        }
     }
 }

@@ -4,9 +4,9 @@
 //! # Contract
 //!
 //! `scan` pushes rows of one table into a [`RowSink`] until the table is exhausted or the sink
-//! answers [`Flow::Stop`]. Every row has one value per column of `request.table`, in schema
-//! order, each of the column's type (see [`Value::coerce_to`]); columns not in
-//! `request.columns` may be [`Value::Null`].
+//! answers [`Flow::Stop`]. Every row carries the columns listed in `request.columns` (indices
+//! into `request.table.columns`, ascending), one value each, in that order, each of the
+//! column's type (see [`Value::coerce_to`]): `SELECT <those columns>`.
 //!
 //! Everything else in the request is a **hint** a source may use to answer faster and may
 //! ignore: `time_range` (`TimeGenerated` in `[start, end)`), `predicates` (a conjunction of
@@ -15,6 +15,7 @@
 //! pass `time_range` and every predicate, taken in `order` when `order` is set, so a source may
 //! only stop early at `limit` if it applied all of those first.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -129,6 +130,7 @@ impl Predicate {
                 matcher: Arc::new(TextMatcher::new(op.kind, op.case_sensitive, pattern)),
             },
             Predicate::AnyColumnText { op, pattern } => Compiled::AnyText {
+                memo: RefCell::new(vec![None; MEMO_SLOTS * table.columns.len()]),
                 columns: table
                     .columns
                     .iter()
@@ -162,8 +164,11 @@ pub struct CompiledPredicate(Compiled);
 enum Compiled {
     Plain(Predicate),
     Text { column: usize, negated: bool, matcher: Arc<TextMatcher> },
-    AnyText { columns: Vec<usize>, matcher: Arc<TextMatcher> },
+    AnyText { columns: Vec<usize>, matcher: Arc<TextMatcher>, memo: RefCell<Vec<Option<(Arc<str>, bool)>>> },
 }
+
+/// Slots per column of the `search` memo.
+const MEMO_SLOTS: usize = 64;
 
 impl CompiledPredicate {
     /// Does the row pass? `cell(i)` gives column `i`'s value.
@@ -172,8 +177,25 @@ impl CompiledPredicate {
             Compiled::Text { column, negated, matcher } => {
                 matcher.matches(&text_of(cell(*column))) != *negated
             }
-            Compiled::AnyText { columns, matcher } => {
-                columns.iter().any(|c| matcher.matches(cell(*c).as_str()))
+            Compiled::AnyText { columns, matcher, memo } => {
+                // Rows often share one string allocation per repeated value (pool names,
+                // images, resource ids): remember recent answers per allocation.
+                let mut memo = memo.borrow_mut();
+                columns.iter().any(|c| {
+                    let Value::String(s) = cell(*c) else { return false };
+                    let slot = c * MEMO_SLOTS + (s.as_ptr() as usize >> 4) % MEMO_SLOTS;
+                    match memo.get(slot) {
+                        // The memo holds a clone, so an equal address is the same string.
+                        Some(Some((held, hit))) if Arc::ptr_eq(held, s) => *hit,
+                        _ => {
+                            let hit = matcher.matches(s);
+                            if let Some(m) = memo.get_mut(slot) {
+                                *m = Some((s.clone(), hit));
+                            }
+                            hit
+                        }
+                    }
+                })
             }
             Compiled::Plain(p) => match p {
                 Predicate::Compare { column, op, value } => {
@@ -227,8 +249,8 @@ fn text_of(v: &Value) -> std::borrow::Cow<'_, str> {
 pub struct ScanRequest {
     /// The table (its schema fixes the row layout).
     pub table: Arc<TableSchema>,
-    /// Which columns the query reads (`true` at their index); others may be left null.
-    pub columns: Vec<bool>,
+    /// The columns each row must carry, as ascending indices into the table's columns.
+    pub columns: Vec<usize>,
     /// Hint: only rows whose `TimeGenerated` is in this range.
     pub time_range: Option<TimeRange>,
     /// Hint: only rows passing every predicate.
@@ -246,7 +268,7 @@ impl ScanRequest {
         let n = table.columns.len();
         ScanRequest {
             table,
-            columns: vec![true; n],
+            columns: (0..n).collect(),
             time_range: None,
             predicates: Vec::new(),
             order: None,
@@ -356,10 +378,10 @@ impl DataSource for MemorySource {
             if !preds.iter().all(|p| p.matches(|c| &cols[c][r])) {
                 continue;
             }
-            let row: Row = cols
+            let row: Row = request
+                .columns
                 .iter()
-                .zip(&request.columns)
-                .map(|(c, needed)| if *needed { c[r].clone() } else { Value::Null })
+                .map(|c| cols.get(*c).map_or(Value::Null, |col| col[r].clone()))
                 .collect();
             sent += 1;
             if sink.push(row) == Flow::Stop {
@@ -400,18 +422,19 @@ mod tests {
         let (s, t) = source();
         let mut req = ScanRequest::full(t);
         req.predicates.push(Predicate::Compare { column: 1, op: CompareOp::Ge, value: Value::Long(2) });
-        req.columns[0] = false;
+        req.columns = vec![1];
         let mut out = Collect(Vec::new());
         s.scan(&req, &mut out).unwrap();
-        assert_eq!(out.0, vec![vec![Value::Null, Value::Long(2)], vec![Value::Null, Value::Long(3)]]);
+        assert_eq!(out.0, vec![vec![Value::Long(2)], vec![Value::Long(3)]]);
         req.predicates = vec![Predicate::AnyColumnText {
             op: StrOp { kind: StrOpKind::Has, negated: false, case_sensitive: false },
             pattern: "error".into(),
         }];
         req.limit = Some(5);
+        req.columns = vec![0, 1];
         let mut out = Collect(Vec::new());
         s.scan(&req, &mut out).unwrap();
-        assert_eq!(out.0.len(), 1);
+        assert_eq!(out.0, vec![vec![Value::str("Error here"), Value::Long(2)]]);
     }
 
     #[test]

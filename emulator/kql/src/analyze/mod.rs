@@ -140,7 +140,7 @@ impl Analyzer<'_> {
                 columns: table.columns.clone(),
                 source: PlanSource::Scan(Scan {
                     table,
-                    columns: vec![true; n],
+                    columns: (0..n).collect(),
                     predicates: Vec::new(),
                     order: None,
                     limit: None,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::eval::{eval, eval_bool};
 use super::Stage;
 use crate::error::QueryError;
+use crate::hash::FxBuild;
 use crate::plan::{Agg, BExpr};
 use crate::source::{Flow, Row};
 use crate::value::{ColumnType, Value};
@@ -19,7 +20,7 @@ pub(super) struct Summarize<'a> {
     by: &'a [BExpr],
     aggs: &'a [Agg],
     outputs: Option<&'a [BExpr]>,
-    index: HashMap<Vec<Value>, usize>,
+    index: HashMap<Vec<Value>, usize, FxBuild>,
     groups: Vec<(Vec<Value>, Vec<State>)>,
     key_buf: Vec<Value>,
     next: Box<dyn Stage + 'a>,
@@ -32,7 +33,7 @@ impl<'a> Summarize<'a> {
         outputs: Option<&'a [BExpr]>,
         next: Box<dyn Stage + 'a>,
     ) -> Self {
-        Summarize { by, aggs, outputs, index: HashMap::new(), groups: Vec::new(), key_buf: Vec::new(), next }
+        Summarize { by, aggs, outputs, index: HashMap::default(), groups: Vec::new(), key_buf: Vec::new(), next }
     }
 
     fn fresh(&self) -> Vec<State> {
@@ -88,14 +89,14 @@ impl Stage for Summarize<'_> {
 
 enum State {
     Count(i64),
-    Distinct(HashSet<Value>),
+    Distinct(HashSet<Value, FxBuild>),
     Best(Option<Value>, bool),
     Avg(f64, i64, bool),
     SumLong(Option<i64>),
     SumReal(Option<f64>),
     SumSpan(Option<i64>),
     List(Vec<serde_json::Value>),
-    Set(Vec<serde_json::Value>, HashSet<Value>),
+    Set(Vec<serde_json::Value>, HashSet<Value, FxBuild>),
     Any(Option<Value>),
     ArgBest(Option<Value>, Vec<Value>),
 }
@@ -104,7 +105,7 @@ impl State {
     fn new(agg: &Agg) -> State {
         match agg {
             Agg::Count | Agg::CountIf(_) => State::Count(0),
-            Agg::DCount(_) => State::Distinct(HashSet::new()),
+            Agg::DCount(_) => State::Distinct(HashSet::default()),
             Agg::Min(_) => State::Best(None, false),
             Agg::Max(_) => State::Best(None, true),
             Agg::Avg(_) => State::Avg(0.0, 0, false),
@@ -112,7 +113,7 @@ impl State {
             Agg::Sum(_, ColumnType::Timespan) => State::SumSpan(None),
             Agg::Sum(..) => State::SumLong(None),
             Agg::MakeList(_) => State::List(Vec::new()),
-            Agg::MakeSet(_) => State::Set(Vec::new(), HashSet::new()),
+            Agg::MakeSet(_) => State::Set(Vec::new(), HashSet::default()),
             Agg::TakeAny(_) => State::Any(None),
             Agg::ArgBest { outputs, .. } => State::ArgBest(None, vec![Value::Null; outputs.len()]),
         }

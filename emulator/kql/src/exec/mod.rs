@@ -67,7 +67,8 @@ fn run_into(
                 order: scan.order,
                 limit: scan.limit,
             };
-            let time = opts.time_range.zip(scan.table.time_column());
+            let time_col = scan.table.time_column().and_then(|t| scan.columns.iter().position(|c| *c == t));
+            let time = opts.time_range.zip(time_col);
             let mut adapter = ScanAdapter { chain: chain.as_mut(), time, error: None };
             source.scan(&request, &mut adapter).map_err(|e| QueryError::source(e.to_string()))?;
             if let Some(e) = adapter.error {
