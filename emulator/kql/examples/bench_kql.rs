@@ -3,7 +3,7 @@
 //! the CPU time the query used (which other work on a busy machine does not inflate). Not a
 //! test: numbers only.
 //!
-//! `cargo run --release -p sessions-kql --example bench_kql [-- ROWS [RUNS]]`
+//! `cargo run --release -p sessions-kql --example bench_kql [-- ROWS [RUNS [NAME-FILTER]]]`
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +14,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let rows: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(21);
+    let only = args.next().unwrap_or_default();
 
     let now = DateTime::parse("2024-05-02T00:00:00Z").expect("valid time");
     let catalog = tables::catalog();
@@ -37,7 +38,7 @@ fn main() {
     println!();
     println!("| query                            |   p50 ms |   p95 ms | CPU p50 ms | rows out |");
     println!("|----------------------------------|---------:|---------:|-----------:|---------:|");
-    for (name, q) in queries {
+    for (name, q) in queries.into_iter().filter(|(n, _)| n.contains(only.as_str())) {
         let mut times = Vec::with_capacity(runs);
         let mut cpu = Vec::with_capacity(runs);
         let mut out = 0;

@@ -28,7 +28,8 @@
 //!   into a [`plan::Plan`]; [`pushdown`] derives the scan hints.
 //! - [`exec`] (`eval.rs`, `sort.rs`, `aggregate.rs`): the push pipeline that runs a plan;
 //!   [`hash`]: the fast hasher its groups use.
-//! - [`source`]: the [`DataSource`] trait and [`MemorySource`]; [`text`]: the string tests
+//! - [`source`]: the [`DataSource`] trait and its hints; [`memory`]: [`MemorySource`];
+//!   [`text`]: the string tests
 //!   (`has`, `contains`, ...) shared by the engine and sources.
 //! - [`schema`], [`tables`]: table schemas, the catalog, and the emulator's Log Analytics tables
 //!   as Azure documents them.
@@ -72,6 +73,7 @@ pub mod error;
 pub mod exec;
 pub mod hash;
 pub mod lexer;
+pub mod memory;
 pub mod parser;
 pub mod plan;
 pub mod pushdown;
@@ -88,6 +90,7 @@ pub use engine::{Engine, QueryOptions, DEFAULT_MAX_ROWS};
 pub use error::{ErrorKind, QueryError};
 pub use result::QueryResult;
 pub use schema::{Catalog, Column, TableSchema};
-pub use source::{DataSource, Flow, MemorySource, Predicate, Row, RowSink, ScanRequest, SourceError};
+pub use memory::MemorySource;
+pub use source::{DataSource, Flow, Predicate, Row, RowSink, ScanRequest, SourceError};
 pub use time::{DateTime, TimeRange, Timespan};
 pub use value::{ColumnType, Value};

@@ -1,5 +1,5 @@
 //! How the engine reads tables: the [`DataSource`] trait, the [`ScanRequest`] it receives, and
-//! [`MemorySource`], an in-memory implementation for tests and benchmarks.
+//! the [`Predicate`]s it may apply (an in-memory implementation is in `memory`).
 //!
 //! # Contract
 //!
@@ -15,12 +15,10 @@
 //! pass `time_range` and every predicate, taken in `order` when `order` is set, so a source may
 //! only stop early at `limit` if it applied all of those first.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::ast::StrOp;
-use crate::schema::{Catalog, TableSchema};
+use crate::schema::TableSchema;
 use crate::text::TextMatcher;
 use crate::time::TimeRange;
 use crate::value::{compare, Value};
@@ -130,7 +128,6 @@ impl Predicate {
                 matcher: Arc::new(TextMatcher::new(op.kind, op.case_sensitive, pattern)),
             },
             Predicate::AnyColumnText { op, pattern } => Compiled::AnyText {
-                memo: RefCell::new(vec![None; MEMO_SLOTS * table.columns.len()]),
                 columns: table
                     .columns
                     .iter()
@@ -164,38 +161,27 @@ pub struct CompiledPredicate(Compiled);
 enum Compiled {
     Plain(Predicate),
     Text { column: usize, negated: bool, matcher: Arc<TextMatcher> },
-    AnyText { columns: Vec<usize>, matcher: Arc<TextMatcher>, memo: RefCell<Vec<Option<(Arc<str>, bool)>>> },
+    AnyText { columns: Vec<usize>, matcher: Arc<TextMatcher> },
 }
 
-/// Slots per column of the `search` memo.
-const MEMO_SLOTS: usize = 64;
-
 impl CompiledPredicate {
+    /// For `search` predicates: the string columns and the test, so a source can evaluate them
+    /// column by column.
+    pub fn any_text(&self) -> Option<(&[usize], &TextMatcher)> {
+        match &self.0 {
+            Compiled::AnyText { columns, matcher } => Some((columns, matcher)),
+            _ => None,
+        }
+    }
+
     /// Does the row pass? `cell(i)` gives column `i`'s value.
     pub fn matches<'a>(&self, cell: impl Fn(usize) -> &'a Value) -> bool {
         match &self.0 {
             Compiled::Text { column, negated, matcher } => {
                 matcher.matches(&text_of(cell(*column))) != *negated
             }
-            Compiled::AnyText { columns, matcher, memo } => {
-                // Rows often share one string allocation per repeated value (pool names,
-                // images, resource ids): remember recent answers per allocation.
-                let mut memo = memo.borrow_mut();
-                columns.iter().any(|c| {
-                    let Value::String(s) = cell(*c) else { return false };
-                    let slot = c * MEMO_SLOTS + (s.as_ptr() as usize >> 4) % MEMO_SLOTS;
-                    match memo.get(slot) {
-                        // The memo holds a clone, so an equal address is the same string.
-                        Some(Some((held, hit))) if Arc::ptr_eq(held, s) => *hit,
-                        _ => {
-                            let hit = matcher.matches(s);
-                            if let Some(m) = memo.get_mut(slot) {
-                                *m = Some((s.clone(), hit));
-                            }
-                            hit
-                        }
-                    }
-                })
+            Compiled::AnyText { columns, matcher } => {
+                columns.iter().any(|c| matcher.matches(cell(*c).as_str()))
             }
             Compiled::Plain(p) => match p {
                 Predicate::Compare { column, op, value } => {
@@ -281,170 +267,4 @@ impl ScanRequest {
 pub trait DataSource: Send + Sync {
     /// Pushes the rows of `request.table` into `sink` (see the module docs for the contract).
     fn scan(&self, request: &ScanRequest, sink: &mut dyn RowSink) -> Result<(), SourceError>;
-}
-
-/// Tables held in memory, column by column. Rows are checked against the catalog's schemas on
-/// insert; scans honour `time_range`, `predicates`, `columns` and (without `order`) `limit`.
-#[derive(Debug, Default)]
-pub struct MemorySource {
-    schemas: HashMap<String, Arc<TableSchema>>,
-    tables: HashMap<String, Vec<Vec<Value>>>,
-}
-
-impl MemorySource {
-    /// An empty source that accepts rows for the catalog's tables.
-    pub fn new(catalog: &Catalog) -> MemorySource {
-        MemorySource {
-            schemas: catalog.tables().map(|t| (t.name.clone(), t.clone())).collect(),
-            tables: HashMap::new(),
-        }
-    }
-
-    /// Appends a row given as `(column, value)` pairs; columns not named are null (`""` for
-    /// strings). Values are converted to the column types; the error names the bad column.
-    pub fn insert(&mut self, table: &str, cells: &[(&str, Value)]) -> Result<(), SourceError> {
-        let err = |message: String| SourceError { table: table.to_string(), message };
-        let schema = self
-            .schemas
-            .get(table)
-            .ok_or_else(|| err("no such table in the catalog".into()))?
-            .clone();
-        let mut row: Row = schema
-            .columns
-            .iter()
-            .map(|c| Value::Null.coerce_to(c.ty).unwrap_or(Value::Null))
-            .collect();
-        for (name, value) in cells {
-            let i = schema
-                .index_of(name)
-                .ok_or_else(|| err(format!("the table has no column '{name}'")))?;
-            let ty = schema.columns[i].ty;
-            row[i] = value.clone().coerce_to(ty).ok_or_else(|| {
-                err(format!("column '{name}' is {ty}; {value:?} cannot be converted to it"))
-            })?;
-        }
-        self.push_row(table, row)
-    }
-
-    /// Appends a row already in schema order and types (fast path for bulk loads).
-    pub fn push_row(&mut self, table: &str, row: Row) -> Result<(), SourceError> {
-        let width = self.schemas.get(table).map(|s| s.columns.len());
-        if width != Some(row.len()) {
-            return Err(SourceError {
-                table: table.to_string(),
-                message: format!("a row needs {} values, got {}", width.unwrap_or(0), row.len()),
-            });
-        }
-        let cols = self
-            .tables
-            .entry(table.to_string())
-            .or_insert_with(|| (0..row.len()).map(|_| Vec::new()).collect());
-        for (c, v) in cols.iter_mut().zip(row) {
-            c.push(v);
-        }
-        Ok(())
-    }
-
-    /// Number of rows held for a table.
-    pub fn len(&self, table: &str) -> usize {
-        self.tables.get(table).and_then(|c| c.first()).map_or(0, Vec::len)
-    }
-
-    /// True when no table holds rows.
-    pub fn is_empty(&self) -> bool {
-        self.tables.values().all(|c| c.first().is_none_or(Vec::is_empty))
-    }
-}
-
-impl DataSource for MemorySource {
-    fn scan(&self, request: &ScanRequest, sink: &mut dyn RowSink) -> Result<(), SourceError> {
-        let Some(cols) = self.tables.get(&request.table.name) else { return Ok(()) };
-        let rows = cols.first().map_or(0, Vec::len);
-        let preds: Vec<CompiledPredicate> =
-            request.predicates.iter().map(|p| p.compile(&request.table)).collect();
-        let time = request.time_range.zip(request.table.time_column());
-        let limit = if request.order.is_some() { None } else { request.limit };
-        let mut sent = 0usize;
-        for r in 0..rows {
-            if limit.is_some_and(|l| sent >= l) {
-                break;
-            }
-            if let Some((range, tc)) = time {
-                match &cols[tc][r] {
-                    Value::DateTime(t) if range.contains(*t) => {}
-                    _ => continue,
-                }
-            }
-            if !preds.iter().all(|p| p.matches(|c| &cols[c][r])) {
-                continue;
-            }
-            let row: Row = request
-                .columns
-                .iter()
-                .map(|c| cols.get(*c).map_or(Value::Null, |col| col[r].clone()))
-                .collect();
-            sent += 1;
-            if sink.push(row) == Flow::Stop {
-                break;
-            }
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ast::StrOpKind;
-    use crate::schema::TableSchema;
-    use crate::value::ColumnType;
-
-    struct Collect(Vec<Row>);
-    impl RowSink for Collect {
-        fn push(&mut self, row: Row) -> Flow {
-            self.0.push(row);
-            Flow::Continue
-        }
-    }
-
-    fn source() -> (MemorySource, Arc<TableSchema>) {
-        let t = TableSchema::new("T", &[("A", ColumnType::String), ("N", ColumnType::Long)]);
-        let cat = Catalog::new().with_table(t);
-        let mut s = MemorySource::new(&cat);
-        for (a, n) in [("x", 1), ("Error here", 2), ("y", 3)] {
-            s.insert("T", &[("A", Value::str(a)), ("N", Value::Long(n))]).unwrap();
-        }
-        (s, cat.table("T").unwrap())
-    }
-
-    #[test]
-    fn scans_apply_hints() {
-        let (s, t) = source();
-        let mut req = ScanRequest::full(t);
-        req.predicates.push(Predicate::Compare { column: 1, op: CompareOp::Ge, value: Value::Long(2) });
-        req.columns = vec![1];
-        let mut out = Collect(Vec::new());
-        s.scan(&req, &mut out).unwrap();
-        assert_eq!(out.0, vec![vec![Value::Long(2)], vec![Value::Long(3)]]);
-        req.predicates = vec![Predicate::AnyColumnText {
-            op: StrOp { kind: StrOpKind::Has, negated: false, case_sensitive: false },
-            pattern: "error".into(),
-        }];
-        req.limit = Some(5);
-        req.columns = vec![0, 1];
-        let mut out = Collect(Vec::new());
-        s.scan(&req, &mut out).unwrap();
-        assert_eq!(out.0, vec![vec![Value::str("Error here"), Value::Long(2)]]);
-    }
-
-    #[test]
-    fn inserts_are_checked_against_the_schema() {
-        let (mut s, _) = source();
-        let e = s.insert("T", &[("Nope", Value::Long(1))]).unwrap_err();
-        assert!(e.to_string().contains("no column 'Nope'"));
-        let e = s.insert("T", &[("N", Value::str("many"))]).unwrap_err();
-        assert!(e.to_string().contains("column 'N' is long"));
-        assert!(s.insert("U", &[]).is_err());
-        assert_eq!(s.len("T"), 3);
-    }
 }

@@ -5,7 +5,7 @@
 //! not `"errors"`. Case-insensitive searches for ASCII needles use a prebuilt Aho-Corasick
 //! automaton (SIMD-accelerated), so `search "text"` over a million rows stays fast.
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, Input};
 
 use crate::ast::StrOpKind;
 
@@ -15,6 +15,7 @@ pub struct TextMatcher {
     kind: StrOpKind,
     case_sensitive: bool,
     needle: String,
+    word_needle: bool,
     finder: Option<AhoCorasick>,
 }
 
@@ -32,7 +33,8 @@ impl TextMatcher {
                     .ok()
             })
             .flatten();
-        TextMatcher { kind, case_sensitive, needle, finder }
+        let word_needle = needle.chars().all(char::is_alphanumeric);
+        TextMatcher { kind, case_sensitive, needle, word_needle, finder }
     }
 
     /// The needle (lower-cased when it is non-ASCII and the test is case-insensitive).
@@ -70,7 +72,23 @@ impl TextMatcher {
             }
             StrOpKind::Has | StrOpKind::HasPrefix | StrOpKind::HasSuffix => {
                 let Some(f) = &self.finder else { return false };
-                f.find_overlapping_iter(hay).any(|m| self.term_bounds_ok(hay, m.start(), m.end()))
+                let mut from = 0;
+                while let Some(m) = f.find(Input::new(hay).range(from..)) {
+                    if self.term_bounds_ok(hay, m.start(), m.end()) {
+                        return true;
+                    }
+                    // An all-alphanumeric needle cannot start a valid match inside a failed one
+                    // (its start would follow a letter); others retry one character on.
+                    from = if self.word_needle {
+                        m.end()
+                    } else {
+                        m.start() + hay[m.start()..].chars().next().map_or(1, char::len_utf8)
+                    };
+                    if from >= hay.len() {
+                        return false;
+                    }
+                }
+                false
             }
         }
     }
@@ -135,6 +153,9 @@ mod tests {
         assert!(m(HasSuffix, false, "rror", "an error!"));
         assert!(m(Has, false, "Ünïcode", "say ünïcode now"));
         assert!(m(Has, false, "", "anything"));
+        assert!(m(Has, false, "a.a", "xa.a.a"));
+        assert!(m(Has, false, "aa", "aaa aa"));
+        assert!(!m(Has, false, "aa", "aaa"));
     }
 
     #[test]
