@@ -12,7 +12,10 @@ use sessions_kql::{tables, DateTime, Engine, MemorySource, QueryOptions, Timespa
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let rows: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let rows: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(21);
     let only = args.next().unwrap_or_default();
 
@@ -38,13 +41,18 @@ fn main() {
     println!();
     println!("| query                            |   p50 ms |   p95 ms | CPU p50 ms | rows out |");
     println!("|----------------------------------|---------:|---------:|-----------:|---------:|");
-    for (name, q) in queries.into_iter().filter(|(n, _)| n.contains(only.as_str())) {
+    for (name, q) in queries
+        .into_iter()
+        .filter(|(n, _)| n.contains(only.as_str()))
+    {
         let mut times = Vec::with_capacity(runs);
         let mut cpu = Vec::with_capacity(runs);
         let mut out = 0;
         for i in 0..runs + 2 {
             let (t, c) = (Instant::now(), thread_cpu());
-            let r = engine.query(q, &opts).unwrap_or_else(|e| panic!("{q}: {e}"));
+            let r = engine
+                .query(q, &opts)
+                .unwrap_or_else(|e| panic!("{q}: {e}"));
             let (elapsed, cpu_time) = (t.elapsed(), thread_cpu().saturating_sub(c));
             out = r.rows.len();
             if i >= 2 {
@@ -65,7 +73,10 @@ fn main() {
 
 /// CPU time this thread has used (wall time alone misleads on a shared, busy machine).
 fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant libc defines.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     if rc != 0 {
@@ -75,7 +86,9 @@ fn thread_cpu() -> Duration {
 }
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
-    let i = ((sorted.len() * p).div_ceil(100)).saturating_sub(1).min(sorted.len() - 1);
+    let i = ((sorted.len() * p).div_ceil(100))
+        .saturating_sub(1)
+        .min(sorted.len() - 1);
     sorted[i]
 }
 
@@ -118,7 +131,10 @@ fn load(catalog: &sessions_kql::Catalog, rows: usize, now: DateTime) -> MemorySo
         let err = (rng >> 24) % 5 == 0;
         let log = match (rng >> 40) % 100 {
             0 => format!("wrote {} bytes of text to the client", rng % 4096),
-            1 | 2 => format!("error: request {} failed: connection reset by peer", rng % 100_000),
+            1 | 2 => format!(
+                "error: request {} failed: connection reset by peer",
+                rng % 100_000
+            ),
             _ => format!("GET /api/items/{} 200 {}ms", rng % 100_000, rng % 250),
         };
         let mut row = vec![Value::Null; schema.columns.len()];
@@ -132,7 +148,9 @@ fn load(catalog: &sessions_kql::Catalog, rows: usize, now: DateTime) -> MemorySo
         row[idx("Stream")] = if err { stderr.clone() } else { stdout.clone() };
         row[idx("_BilledSize")] = Value::Real(log.len() as f64);
         row[idx("Log")] = Value::from(log);
-        source.push_row(tables::CONSOLE_LOGS, row).expect("row fits the schema");
+        source
+            .push_row(tables::CONSOLE_LOGS, row)
+            .expect("row fits the schema");
     }
     source
 }

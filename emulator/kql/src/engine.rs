@@ -28,7 +28,11 @@ pub struct QueryOptions {
 impl QueryOptions {
     /// Options at `now`, no time range, the default row cap.
     pub fn at(now: DateTime) -> QueryOptions {
-        QueryOptions { now, time_range: None, max_rows: DEFAULT_MAX_ROWS }
+        QueryOptions {
+            now,
+            time_range: None,
+            max_rows: DEFAULT_MAX_ROWS,
+        }
     }
 }
 
@@ -58,8 +62,15 @@ impl<'a> Engine<'a> {
     /// Runs `text`. Errors carry the position in `text`.
     pub fn query(&self, text: &str, opts: &QueryOptions) -> Result<QueryResult, QueryError> {
         let plan = self.plan(text, opts.now)?;
-        let exec = ExecOptions { time_range: opts.time_range, max_rows: opts.max_rows };
+        let exec = ExecOptions {
+            time_range: opts.time_range,
+            max_rows: opts.max_rows,
+        };
         let (rows, truncated) = execute(&plan, self.source, exec).map_err(|e| e.locate(text))?;
-        Ok(QueryResult { columns: plan.columns, rows, truncated })
+        Ok(QueryResult {
+            columns: plan.columns,
+            rows,
+            truncated,
+        })
     }
 }

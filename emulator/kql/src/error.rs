@@ -79,7 +79,14 @@ pub struct QueryError {
 
 impl QueryError {
     fn new(kind: ErrorKind, code: &'static str, message: String, span: Option<Span>) -> Self {
-        QueryError { kind, code, message, span, position: None, token: None }
+        QueryError {
+            kind,
+            code,
+            message,
+            span,
+            position: None,
+            token: None,
+        }
     }
 
     /// A syntax error at `span`. `detail` says what was expected; the message starts like the
@@ -104,7 +111,12 @@ impl QueryError {
             "{what} is not supported by the emulator's KQL engine (supported: {supported}); \
              rewrite the query without it"
         );
-        Self::new(ErrorKind::Unsupported, "NotSupportedByEmulator", message, Some(span))
+        Self::new(
+            ErrorKind::Unsupported,
+            "NotSupportedByEmulator",
+            message,
+            Some(span),
+        )
     }
 
     /// The data source failed.
@@ -122,7 +134,11 @@ impl QueryError {
             let pos = Position::of(text, span.start);
             let token = span.text(text).to_string();
             if self.kind == ErrorKind::Syntax {
-                let at = if token.is_empty() { "end of query".to_string() } else { format!("'{token}'") };
+                let at = if token.is_empty() {
+                    "end of query".to_string()
+                } else {
+                    format!("'{token}'")
+                };
                 self.message = format!(
                     "Query could not be parsed at {at} on line [{},{}]: {}",
                     pos.line, pos.pos, self.message
@@ -146,7 +162,10 @@ impl QueryError {
         if let (Some(pos), Some(obj)) = (self.position, inner.as_object_mut()) {
             obj.insert("line".into(), json!(pos.line));
             obj.insert("pos".into(), json!(pos.pos));
-            obj.insert("token".into(), json!(self.token.clone().unwrap_or_default()));
+            obj.insert(
+                "token".into(),
+                json!(self.token.clone().unwrap_or_default()),
+            );
         }
         if self.kind == ErrorKind::Source {
             return json!({"error": {
@@ -195,7 +214,10 @@ mod tests {
         let e = QueryError::unsupported(Span::new(0, 4), "'join' operator", "where, take");
         let body = e.to_service_json();
         assert_eq!(body["error"]["innererror"]["code"], "SemanticError");
-        assert_eq!(body["error"]["innererror"]["innererror"]["code"], "NotSupportedByEmulator");
+        assert_eq!(
+            body["error"]["innererror"]["innererror"]["code"],
+            "NotSupportedByEmulator"
+        );
         assert!(e.message.contains("'join' operator"));
         assert_eq!(QueryError::source("disk").http_status(), 500);
     }

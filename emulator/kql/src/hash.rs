@@ -28,7 +28,9 @@ impl Hasher for FxHasher {
         self.add(bytes.len() as u64);
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
-            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+            self.add(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
@@ -66,15 +68,11 @@ impl Hasher for FxHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::hash::{BuildHasher, Hash};
+    use std::hash::BuildHasher;
 
     #[test]
     fn equal_values_hash_equal_and_different_ones_differ() {
-        let h = |v: &str| {
-            let mut s = FxBuild::default().build_hasher();
-            v.hash(&mut s);
-            s.finish()
-        };
+        let h = |v: &str| FxBuild::default().hash_one(v);
         assert_eq!(h("pool-1"), h("pool-1"));
         assert_ne!(h("pool-1"), h("pool-2"));
         assert_ne!(h(""), h("\0"));

@@ -56,7 +56,12 @@ const TYPED_LITERALS: [&str; 12] = [
 
 /// Splits `text` into tokens, ending with [`TokenKind::Eof`].
 pub fn tokenize(text: &str) -> Result<Vec<Token>, QueryError> {
-    let mut lx = Lexer { src: text, b: text.as_bytes(), i: 0, out: Vec::new() };
+    let mut lx = Lexer {
+        src: text,
+        b: text.as_bytes(),
+        i: 0,
+        out: Vec::new(),
+    };
     lx.run()?;
     Ok(lx.out)
 }
@@ -144,7 +149,10 @@ impl Lexer<'_> {
     }
 
     fn push(&mut self, kind: TokenKind, start: usize) {
-        self.out.push(Token { kind, span: Span::new(start, self.i) });
+        self.out.push(Token {
+            kind,
+            span: Span::new(start, self.i),
+        });
     }
 
     fn skip_space(&mut self) {
@@ -191,7 +199,9 @@ impl Lexer<'_> {
             }
             if ch == '\\' && !verbatim {
                 self.i += 1;
-                let Some(esc) = self.src[self.i..].chars().next() else { continue };
+                let Some(esc) = self.src[self.i..].chars().next() else {
+                    continue;
+                };
                 self.i += esc.len_utf8();
                 out.push(match esc {
                     'n' => '\n',
@@ -216,7 +226,10 @@ impl Lexer<'_> {
                 self.i += 1;
             }
             let v = i64::from_str_radix(&self.src[ds..self.i], 16).map_err(|_| {
-                QueryError::syntax(Span::new(start, self.i), "this hexadecimal number is invalid")
+                QueryError::syntax(
+                    Span::new(start, self.i),
+                    "this hexadecimal number is invalid",
+                )
             })?;
             self.push(TokenKind::Long(v), start);
             return Ok(());
@@ -225,7 +238,8 @@ impl Lexer<'_> {
             self.i += 1;
         }
         // A '.' followed by a digit is a fraction; '..' is the range symbol.
-        if self.b.get(self.i) == Some(&b'.') && self.b.get(self.i + 1).is_some_and(u8::is_ascii_digit)
+        if self.b.get(self.i) == Some(&b'.')
+            && self.b.get(self.i + 1).is_some_and(u8::is_ascii_digit)
         {
             is_real = true;
             self.i += 1;
@@ -251,7 +265,11 @@ impl Lexer<'_> {
         let num_end = self.i;
         let digits = &self.src[start..num_end];
         if self.b.get(self.i).is_some_and(|c| c.is_ascii_alphabetic()) {
-            while self.b.get(self.i).is_some_and(|c| c.is_ascii_alphanumeric()) {
+            while self
+                .b
+                .get(self.i)
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+            {
                 self.i += 1;
             }
             let unit = &self.src[num_end..self.i];
@@ -265,7 +283,10 @@ impl Lexer<'_> {
                 )
             })?;
             let v: f64 = digits.parse().unwrap_or(0.0);
-            self.push(TokenKind::Timespan(Timespan((v * per as f64).round() as i64)), start);
+            self.push(
+                TokenKind::Timespan(Timespan((v * per as f64).round() as i64)),
+                start,
+            );
             return Ok(());
         }
         let bad = || QueryError::syntax(Span::new(start, num_end), "this number is out of range");

@@ -88,9 +88,9 @@ pub mod value;
 
 pub use engine::{Engine, QueryOptions, DEFAULT_MAX_ROWS};
 pub use error::{ErrorKind, QueryError};
+pub use memory::MemorySource;
 pub use result::QueryResult;
 pub use schema::{Catalog, Column, TableSchema};
-pub use memory::MemorySource;
 pub use source::{DataSource, Flow, Predicate, Row, RowSink, ScanRequest, SourceError};
 pub use time::{DateTime, TimeRange, Timespan};
 pub use value::{ColumnType, Value};

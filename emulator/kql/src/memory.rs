@@ -30,7 +30,10 @@ impl MemorySource {
     /// An empty source that accepts rows for the catalog's tables.
     pub fn new(catalog: &Catalog) -> MemorySource {
         MemorySource {
-            schemas: catalog.tables().map(|t| (t.name.clone(), t.clone())).collect(),
+            schemas: catalog
+                .tables()
+                .map(|t| (t.name.clone(), t.clone()))
+                .collect(),
             tables: HashMap::new(),
         }
     }
@@ -38,7 +41,10 @@ impl MemorySource {
     /// Appends a row given as `(column, value)` pairs; columns not named are null (`""` for
     /// strings). Values are converted to the column types; the error names the bad column.
     pub fn insert(&mut self, table: &str, cells: &[(&str, Value)]) -> Result<(), SourceError> {
-        let err = |message: String| SourceError { table: table.to_string(), message };
+        let err = |message: String| SourceError {
+            table: table.to_string(),
+            message,
+        };
         let schema = self
             .schemas
             .get(table)
@@ -55,7 +61,9 @@ impl MemorySource {
                 .ok_or_else(|| err(format!("the table has no column '{name}'")))?;
             let ty = schema.columns[i].ty;
             row[i] = value.clone().coerce_to(ty).ok_or_else(|| {
-                err(format!("column '{name}' is {ty}; {value:?} cannot be converted to it"))
+                err(format!(
+                    "column '{name}' is {ty}; {value:?} cannot be converted to it"
+                ))
             })?;
         }
         self.push_row(table, row)
@@ -67,7 +75,11 @@ impl MemorySource {
         if width != Some(row.len()) {
             return Err(SourceError {
                 table: table.to_string(),
-                message: format!("a row needs {} values, got {}", width.unwrap_or(0), row.len()),
+                message: format!(
+                    "a row needs {} values, got {}",
+                    width.unwrap_or(0),
+                    row.len()
+                ),
             });
         }
         let cols = self
@@ -82,26 +94,40 @@ impl MemorySource {
 
     /// Number of rows held for a table.
     pub fn len(&self, table: &str) -> usize {
-        self.tables.get(table).and_then(|c| c.first()).map_or(0, Vec::len)
+        self.tables
+            .get(table)
+            .and_then(|c| c.first())
+            .map_or(0, Vec::len)
     }
 
     /// True when no table holds rows.
     pub fn is_empty(&self) -> bool {
-        self.tables.values().all(|c| c.first().is_none_or(Vec::is_empty))
+        self.tables
+            .values()
+            .all(|c| c.first().is_none_or(Vec::is_empty))
     }
 }
 
 impl DataSource for MemorySource {
     fn scan(&self, request: &ScanRequest, sink: &mut dyn RowSink) -> Result<(), SourceError> {
-        let Some(cols) = self.tables.get(&request.table.name) else { return Ok(()) };
+        let Some(cols) = self.tables.get(&request.table.name) else {
+            return Ok(());
+        };
         let rows = cols.first().map_or(0, Vec::len);
-        let preds: Vec<CompiledPredicate> =
-            request.predicates.iter().map(|p| p.compile(&request.table)).collect();
+        let preds: Vec<CompiledPredicate> = request
+            .predicates
+            .iter()
+            .map(|p| p.compile(&request.table))
+            .collect();
         let (searches, others): (Vec<&CompiledPredicate>, Vec<&CompiledPredicate>) =
             preds.iter().partition(|p| p.any_text().is_some());
         let mut memos: Vec<ColumnMemo> = (0..cols.len()).map(|_| ColumnMemo::default()).collect();
         let time = request.time_range.zip(request.table.time_column());
-        let limit = if request.order.is_some() { None } else { request.limit };
+        let limit = if request.order.is_some() {
+            None
+        } else {
+            request.limit
+        };
         let mut sent = 0usize;
         let mut pass = vec![false; BLOCK];
         let mut hit = vec![false; BLOCK];
@@ -117,7 +143,9 @@ impl DataSource for MemorySource {
                 };
             }
             for s in &searches {
-                let Some((columns, matcher)) = s.any_text() else { continue };
+                let Some((columns, matcher)) = s.any_text() else {
+                    continue;
+                };
                 hit[..n].fill(false);
                 for c in columns {
                     memos[*c].mark(&cols[*c][block..end], matcher, &pass[..n], &mut hit[..n]);
@@ -126,10 +154,7 @@ impl DataSource for MemorySource {
                     *p &= *h;
                 }
             }
-            for k in 0..n {
-                if !pass[k] {
-                    continue;
-                }
+            for (k, _) in pass[..n].iter().enumerate().filter(|(_, p)| **p) {
                 let r = block + k;
                 if !others.iter().all(|p| p.matches(|c| &cols[c][r])) {
                     continue;
@@ -163,7 +188,11 @@ struct ColumnMemo {
 
 impl Default for ColumnMemo {
     fn default() -> Self {
-        ColumnMemo { slots: vec![(0, false); MEMO], lookups: 0, reuses: 0 }
+        ColumnMemo {
+            slots: vec![(0, false); MEMO],
+            lookups: 0,
+            reuses: 0,
+        }
     }
 }
 
@@ -204,8 +233,8 @@ impl ColumnMemo {
 mod tests {
     use super::*;
     use crate::ast::{StrOp, StrOpKind};
-    use crate::source::{CompareOp, Flow, Predicate, RowSink};
     use crate::schema::TableSchema;
+    use crate::source::{CompareOp, Flow, Predicate, RowSink};
     use crate::value::ColumnType;
 
     struct Collect(Vec<Row>);
@@ -221,7 +250,8 @@ mod tests {
         let cat = Catalog::new().with_table(t);
         let mut s = MemorySource::new(&cat);
         for (a, n) in [("x", 1), ("Error here", 2), ("y", 3)] {
-            s.insert("T", &[("A", Value::str(a)), ("N", Value::Long(n))]).unwrap();
+            s.insert("T", &[("A", Value::str(a)), ("N", Value::Long(n))])
+                .unwrap();
         }
         (s, cat.table("T").unwrap())
     }
@@ -230,13 +260,21 @@ mod tests {
     fn scans_apply_hints() {
         let (s, t) = source();
         let mut req = ScanRequest::full(t);
-        req.predicates.push(Predicate::Compare { column: 1, op: CompareOp::Ge, value: Value::Long(2) });
+        req.predicates.push(Predicate::Compare {
+            column: 1,
+            op: CompareOp::Ge,
+            value: Value::Long(2),
+        });
         req.columns = vec![1];
         let mut out = Collect(Vec::new());
         s.scan(&req, &mut out).unwrap();
         assert_eq!(out.0, vec![vec![Value::Long(2)], vec![Value::Long(3)]]);
         req.predicates = vec![Predicate::AnyColumnText {
-            op: StrOp { kind: StrOpKind::Has, negated: false, case_sensitive: false },
+            op: StrOp {
+                kind: StrOpKind::Has,
+                negated: false,
+                case_sensitive: false,
+            },
             pattern: "error".into(),
         }];
         req.limit = Some(5);

@@ -66,7 +66,9 @@ fn hint(scan: &mut Scan, ops: &mut [Op]) {
     // Columns read while rows still have the table's layout. When an operator that builds new
     // rows follows (project, summarize, count), only those columns are scanned and the
     // expressions up to it are rewritten to address the compact rows.
-    let Some(last) = ops.iter().position(|op| matches!(op, Op::Project(_) | Op::Summarize { .. } | Op::Count))
+    let Some(last) = ops
+        .iter()
+        .position(|op| matches!(op, Op::Project(_) | Op::Summarize { .. } | Op::Count))
     else {
         scan.columns = (0..width).collect();
         return;
@@ -91,7 +93,13 @@ fn hint(scan: &mut Scan, ops: &mut [Op]) {
         map[*old] = new;
     }
     let compact = kept.len();
-    let remap = |i: usize| if i < width { map[i] } else { compact + (i - width) };
+    let remap = |i: usize| {
+        if i < width {
+            map[i]
+        } else {
+            compact + (i - width)
+        }
+    };
     for op in &mut ops[..=last] {
         remap_op(op, &remap);
     }
@@ -224,28 +232,54 @@ fn to_predicate(e: &BExpr, scan: &Scan) -> Option<Predicate> {
     match e {
         BExpr::Compare(op, a, b) => {
             if let (Some(c), Some(v)) = (col(a), constant(b)) {
-                return Some(Predicate::Compare { column: c, op: *op, value: v });
+                return Some(Predicate::Compare {
+                    column: c,
+                    op: *op,
+                    value: v,
+                });
             }
             let (c, v) = (col(b)?, constant(a)?);
-            Some(Predicate::Compare { column: c, op: flip(*op), value: v })
+            Some(Predicate::Compare {
+                column: c,
+                op: flip(*op),
+                value: v,
+            })
         }
         BExpr::EqCi(a, b, negated) => {
             let (c, v) = (col(a)?, constant(b)?);
             let Value::String(s) = v else { return None };
-            s.is_ascii().then(|| Predicate::EqualsIgnoreCase { column: c, value: s.to_string(), negated: *negated })
+            s.is_ascii().then(|| Predicate::EqualsIgnoreCase {
+                column: c,
+                value: s.to_string(),
+                negated: *negated,
+            })
         }
-        BExpr::In { lhs, list, negated, case_insensitive } => {
+        BExpr::In {
+            lhs,
+            list,
+            negated,
+            case_insensitive,
+        } => {
             let c = col(lhs)?;
             let values: Option<Vec<Value>> = list.iter().map(constant).collect();
             let values = values?;
             if *case_insensitive && !values.iter().all(|v| v.as_str().is_ascii()) {
                 return None;
             }
-            Some(Predicate::In { column: c, values, negated: *negated, case_insensitive: *case_insensitive })
+            Some(Predicate::In {
+                column: c,
+                values,
+                negated: *negated,
+                case_insensitive: *case_insensitive,
+            })
         }
         BExpr::Text(a, negated, m) => Some(Predicate::Text {
             column: col(a)?,
-            op: StrOp { kind: m.kind(), negated: *negated, case_sensitive: m.case_sensitive() },
+            op: StrOp {
+                kind: m.kind(),
+                negated: *negated,
+                case_sensitive: m.case_sensitive(),
+            },
             pattern: m.needle().to_string(),
         }),
         BExpr::AnyText(cols, m) => {
@@ -257,9 +291,15 @@ fn to_predicate(e: &BExpr, scan: &Scan) -> Option<Predicate> {
                 .filter(|(_, c)| c.ty.is_textual())
                 .map(|(i, _)| i)
                 .collect();
-            (*cols == textual && m.kind() != StrOpKind::MatchesRegex).then(|| Predicate::AnyColumnText {
-                op: StrOp { kind: m.kind(), negated: false, case_sensitive: m.case_sensitive() },
-                pattern: m.needle().to_string(),
+            (*cols == textual && m.kind() != StrOpKind::MatchesRegex).then(|| {
+                Predicate::AnyColumnText {
+                    op: StrOp {
+                        kind: m.kind(),
+                        negated: false,
+                        case_sensitive: m.case_sensitive(),
+                    },
+                    pattern: m.needle().to_string(),
+                }
             })
         }
         _ => None,
@@ -296,7 +336,9 @@ fn refs(e: &BExpr, needed: &mut [bool]) {
             refs(a, needed);
             refs(b, needed);
         }
-        BExpr::Not(a) | BExpr::Negate(a) | BExpr::Text(a, _, _) | BExpr::Regex(a, _) => refs(a, needed),
+        BExpr::Not(a) | BExpr::Negate(a) | BExpr::Text(a, _, _) | BExpr::Regex(a, _) => {
+            refs(a, needed)
+        }
         BExpr::In { lhs, list, .. } => {
             refs(lhs, needed);
             list.iter().for_each(|x| refs(x, needed));

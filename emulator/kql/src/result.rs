@@ -29,7 +29,10 @@ impl QueryResult {
             .iter()
             .map(|r| {
                 serde_json::Value::Array(
-                    r.iter().zip(&self.columns).map(|(v, c)| v.to_json(c.ty)).collect(),
+                    r.iter()
+                        .zip(&self.columns)
+                        .map(|(v, c)| v.to_json(c.ty))
+                        .collect(),
                 )
             })
             .collect();
@@ -38,8 +41,11 @@ impl QueryResult {
 
     /// A plain-text table: a header of `name:type`, then one line per row.
     pub fn render_table(&self) -> String {
-        let header: Vec<String> =
-            self.columns.iter().map(|c| format!("{}:{}", c.name, c.ty)).collect();
+        let header: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| format!("{}:{}", c.name, c.ty))
+            .collect();
         let cells: Vec<Vec<String>> = self
             .rows
             .iter()
@@ -55,18 +61,30 @@ impl QueryResult {
             .collect();
         let widths: Vec<usize> = (0..header.len())
             .map(|i| {
-                cells.iter().map(|r| r[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0)
+                cells
+                    .iter()
+                    .map(|r| r[i].chars().count())
+                    .chain([header[i].len()])
+                    .max()
+                    .unwrap_or(0)
             })
             .collect();
         let line = |vals: &[String]| {
-            let parts: Vec<String> =
-                vals.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect();
+            let parts: Vec<String> = vals
+                .iter()
+                .zip(&widths)
+                .map(|(v, w)| format!("{v:<w$}"))
+                .collect();
             format!("{}\n", parts.join(" | ").trim_end())
         };
         let mut out = line(&header);
         out.push_str(&format!(
             "{}\n",
-            widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-+-")
+            widths
+                .iter()
+                .map(|w| "-".repeat(*w))
+                .collect::<Vec<_>>()
+                .join("-+-")
         ));
         for r in &cells {
             out.push_str(&line(r));

@@ -17,7 +17,10 @@ pub struct Column {
 impl Column {
     /// A column.
     pub fn new(name: &str, ty: ColumnType) -> Column {
-        Column { name: name.to_string(), ty }
+        Column {
+            name: name.to_string(),
+            ty,
+        }
     }
 }
 
@@ -89,17 +92,27 @@ impl Catalog {
 
 /// The closest of `candidates` to `name`: same name in another case, the name without a `_CL`
 /// suffix, a long shared prefix (`AppEnvSessionPoolEvents`), or a small edit distance.
-pub fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str> + Clone) -> Option<&'a str> {
+pub fn suggest<'a>(
+    name: &str,
+    candidates: impl Iterator<Item = &'a str> + Clone,
+) -> Option<&'a str> {
     let lower = name.to_ascii_lowercase();
     let stripped = lower.strip_suffix("_cl").unwrap_or(&lower).to_string();
     if let Some(c) = candidates.clone().find(|c| c.to_ascii_lowercase() == lower) {
         return Some(c);
     }
-    if let Some(c) = candidates.clone().find(|c| c.to_ascii_lowercase() == stripped) {
+    if let Some(c) = candidates
+        .clone()
+        .find(|c| c.to_ascii_lowercase() == stripped)
+    {
         return Some(c);
     }
     let prefix_len = |c: &str| {
-        c.to_ascii_lowercase().bytes().zip(stripped.bytes()).take_while(|(a, b)| a == b).count()
+        c.to_ascii_lowercase()
+            .bytes()
+            .zip(stripped.bytes())
+            .take_while(|(a, b)| a == b)
+            .count()
     };
     let best_prefix = candidates
         .clone()
@@ -122,7 +135,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -143,10 +158,22 @@ mod tests {
     #[test]
     fn near_misses_name_the_real_table() {
         let s = |n| suggest(n, NAMES.iter().copied());
-        assert_eq!(s("AppEnvSessionPoolEvents"), Some("AppEnvSessionPoolEventLogs"));
-        assert_eq!(s("AppEnvSessionLifeCycleLogs"), Some("AppEnvSessionLifecycleLogs"));
-        assert_eq!(s("AppEnvSessionLifecycleLogs_CL"), Some("AppEnvSessionLifecycleLogs"));
-        assert_eq!(s("appenvsessionconsolelogs"), Some("AppEnvSessionConsoleLogs"));
+        assert_eq!(
+            s("AppEnvSessionPoolEvents"),
+            Some("AppEnvSessionPoolEventLogs")
+        );
+        assert_eq!(
+            s("AppEnvSessionLifeCycleLogs"),
+            Some("AppEnvSessionLifecycleLogs")
+        );
+        assert_eq!(
+            s("AppEnvSessionLifecycleLogs_CL"),
+            Some("AppEnvSessionLifecycleLogs")
+        );
+        assert_eq!(
+            s("appenvsessionconsolelogs"),
+            Some("AppEnvSessionConsoleLogs")
+        );
         assert_eq!(s("AzureMetric"), Some("AzureMetrics"));
         assert_eq!(s("Heartbeat"), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);

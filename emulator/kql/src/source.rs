@@ -122,7 +122,11 @@ impl Predicate {
     /// Prepares the predicate for repeated evaluation against rows of `table`.
     pub fn compile(&self, table: &TableSchema) -> CompiledPredicate {
         CompiledPredicate(match self {
-            Predicate::Text { column, op, pattern } => Compiled::Text {
+            Predicate::Text {
+                column,
+                op,
+                pattern,
+            } => Compiled::Text {
                 column: *column,
                 negated: op.negated,
                 matcher: Arc::new(TextMatcher::new(op.kind, op.case_sensitive, pattern)),
@@ -160,8 +164,15 @@ pub struct CompiledPredicate(Compiled);
 #[derive(Clone, Debug)]
 enum Compiled {
     Plain(Predicate),
-    Text { column: usize, negated: bool, matcher: Arc<TextMatcher> },
-    AnyText { columns: Vec<usize>, matcher: Arc<TextMatcher> },
+    Text {
+        column: usize,
+        negated: bool,
+        matcher: Arc<TextMatcher>,
+    },
+    AnyText {
+        columns: Vec<usize>,
+        matcher: Arc<TextMatcher>,
+    },
 }
 
 impl CompiledPredicate {
@@ -177,9 +188,11 @@ impl CompiledPredicate {
     /// Does the row pass? `cell(i)` gives column `i`'s value.
     pub fn matches<'a>(&self, cell: impl Fn(usize) -> &'a Value) -> bool {
         match &self.0 {
-            Compiled::Text { column, negated, matcher } => {
-                matcher.matches(&text_of(cell(*column))) != *negated
-            }
+            Compiled::Text {
+                column,
+                negated,
+                matcher,
+            } => matcher.matches(&text_of(cell(*column))) != *negated,
             Compiled::AnyText { columns, matcher } => {
                 columns.iter().any(|c| matcher.matches(cell(*c).as_str()))
             }
@@ -189,7 +202,9 @@ impl CompiledPredicate {
                     if v.is_null() {
                         return false;
                     }
-                    let Some(ord) = compare(v, value) else { return false };
+                    let Some(ord) = compare(v, value) else {
+                        return false;
+                    };
                     match op {
                         CompareOp::Eq => ord.is_eq(),
                         CompareOp::NotEq => ord.is_ne(),
@@ -199,10 +214,17 @@ impl CompiledPredicate {
                         CompareOp::Ge => ord.is_ge(),
                     }
                 }
-                Predicate::EqualsIgnoreCase { column, value, negated } => {
-                    text_of(cell(*column)).eq_ignore_ascii_case(value) != *negated
-                }
-                Predicate::In { column, values, negated, case_insensitive } => {
+                Predicate::EqualsIgnoreCase {
+                    column,
+                    value,
+                    negated,
+                } => text_of(cell(*column)).eq_ignore_ascii_case(value) != *negated,
+                Predicate::In {
+                    column,
+                    values,
+                    negated,
+                    case_insensitive,
+                } => {
                     let v = cell(*column);
                     if v.is_null() {
                         return *negated;

@@ -35,8 +35,6 @@ pub struct Position {
     pub line: usize,
     /// Character column within the line, counting from 0.
     pub pos: usize,
-    /// Byte offset in the whole text.
-    pub offset: usize,
 }
 
 impl Position {
@@ -51,7 +49,6 @@ impl Position {
         Position {
             line: before.matches('\n').count() + 1,
             pos: before[line_start..].chars().count(),
-            offset,
         }
     }
 }
@@ -63,10 +60,10 @@ mod tests {
     #[test]
     fn positions_count_lines_from_one_and_columns_from_zero() {
         let q = "completely invalid syntax";
-        assert_eq!(Position::of(q, 11), Position { line: 1, pos: 11, offset: 11 });
+        assert_eq!(Position::of(q, 11), Position { line: 1, pos: 11 });
         let q = "T\n| where x\n| bad";
-        assert_eq!(Position::of(q, 14), Position { line: 3, pos: 2, offset: 14 });
+        assert_eq!(Position::of(q, 14), Position { line: 3, pos: 2 });
         assert_eq!(Position::of("é|", 2).pos, 1);
-        assert_eq!(Position::of("ab", 99).offset, 2);
+        assert_eq!(Position::of("ab", 99).pos, 2);
     }
 }

@@ -205,7 +205,14 @@ mod tests {
     fn documented_columns_and_types() {
         let t = lifecycle_logs();
         let names: Vec<_> = t.columns.iter().map(|c| c.name.as_str()).collect();
-        for n in ["TimeGenerated", "_ResourceId", "SessionPoolName", "OperationName", "Log", "Level"] {
+        for n in [
+            "TimeGenerated",
+            "_ResourceId",
+            "SessionPoolName",
+            "OperationName",
+            "Log",
+            "Level",
+        ] {
             assert!(names.contains(&n), "{n}");
         }
         assert_eq!(t.columns[t.index_of("_BilledSize").unwrap()].ty, Real);
@@ -217,8 +224,14 @@ mod tests {
 
     #[test]
     fn categories_map_to_tables() {
-        assert_eq!(table_for_category("AppEnvSessionLifeCycleLogs"), Some(LIFECYCLE_LOGS));
-        assert_eq!(table_for_category("appenvsessionpooleventlogs"), Some(POOL_EVENT_LOGS));
+        assert_eq!(
+            table_for_category("AppEnvSessionLifeCycleLogs"),
+            Some(LIFECYCLE_LOGS)
+        );
+        assert_eq!(
+            table_for_category("appenvsessionpooleventlogs"),
+            Some(POOL_EVENT_LOGS)
+        );
         assert_eq!(table_for_category("AllMetrics"), Some(AZURE_METRICS));
         assert_eq!(table_for_category("ContainerAppSystemLogs"), None);
     }

@@ -24,7 +24,11 @@ impl TextMatcher {
     /// here it behaves like `contains`.
     pub fn new(kind: StrOpKind, case_sensitive: bool, needle: &str) -> TextMatcher {
         let ci = !case_sensitive;
-        let needle = if ci && !needle.is_ascii() { needle.to_lowercase() } else { needle.to_string() };
+        let needle = if ci && !needle.is_ascii() {
+            needle.to_lowercase()
+        } else {
+            needle.to_string()
+        };
         let finder = (!needle.is_empty() && (case_sensitive || needle.is_ascii()))
             .then(|| {
                 AhoCorasick::builder()
@@ -34,7 +38,13 @@ impl TextMatcher {
             })
             .flatten();
         let word_needle = needle.chars().all(char::is_alphanumeric);
-        TextMatcher { kind, case_sensitive, needle, word_needle, finder }
+        TextMatcher {
+            kind,
+            case_sensitive,
+            needle,
+            word_needle,
+            finder,
+        }
     }
 
     /// The needle (lower-cased when it is non-ASCII and the test is case-insensitive).
@@ -119,9 +129,15 @@ impl TextMatcher {
         let first_is_word = self.needle.chars().next().is_some_and(word);
         let last_is_word = self.needle.chars().next_back().is_some_and(word);
         let start_ok = !first_is_word
-            || hay.get(..start).and_then(|s| s.chars().next_back()).is_none_or(|c| !word(c));
+            || hay
+                .get(..start)
+                .and_then(|s| s.chars().next_back())
+                .is_none_or(|c| !word(c));
         let end_ok = !last_is_word
-            || hay.get(end..).and_then(|s| s.chars().next()).is_none_or(|c| !word(c));
+            || hay
+                .get(end..)
+                .and_then(|s| s.chars().next())
+                .is_none_or(|c| !word(c));
         match self.kind {
             StrOpKind::Has => start_ok && end_ok,
             StrOpKind::HasPrefix => start_ok,

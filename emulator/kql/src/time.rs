@@ -230,10 +230,16 @@ impl TimeRange {
             Some((a, b)) => {
                 let (start, end) = if a.starts_with(['P', 'p']) {
                     let end = instant(b)?;
-                    (DateTime(end.0.saturating_sub(parse_iso_duration(a)?.0)), end)
+                    (
+                        DateTime(end.0.saturating_sub(parse_iso_duration(a)?.0)),
+                        end,
+                    )
                 } else if b.starts_with(['P', 'p']) {
                     let start = instant(a)?;
-                    (start, DateTime(start.0.saturating_add(parse_iso_duration(b)?.0)))
+                    (
+                        start,
+                        DateTime(start.0.saturating_add(parse_iso_duration(b)?.0)),
+                    )
                 } else {
                     (instant(a)?, instant(b)?)
                 };
@@ -312,7 +318,10 @@ fn parse_clock_timespan(s: &str) -> Option<Timespan> {
         Some(sec) => match sec.split_once('.') {
             None => (sec.parse().ok()?, 0),
             Some((w, f)) => {
-                let mut c = Cursor { b: f.as_bytes(), i: 0 };
+                let mut c = Cursor {
+                    b: f.as_bytes(),
+                    i: 0,
+                };
                 let ticks = c.fraction_ticks()?;
                 if c.i != f.len() {
                     return None;
@@ -360,7 +369,10 @@ impl Cursor<'_> {
         if self.i - start < min {
             return None;
         }
-        std::str::from_utf8(&self.b[start..self.i]).ok()?.parse().ok()
+        std::str::from_utf8(&self.b[start..self.i])
+            .ok()?
+            .parse()
+            .ok()
     }
     /// Fractional seconds as ticks: up to 7 digits kept, further digits ignored.
     fn fraction_ticks(&mut self) -> Option<i64> {
@@ -431,13 +443,26 @@ mod tests {
             ("2018-02-02T15:03:12.18Z", "2018-02-02T15:03:12.18Z"),
             ("2018-02-02 15:16:53.932", "2018-02-02T15:16:53.932Z"),
             ("2024-02-29", "2024-02-29T00:00:00Z"),
-            ("2024-01-01T10:00:00.1234567Z", "2024-01-01T10:00:00.1234567Z"),
+            (
+                "2024-01-01T10:00:00.1234567Z",
+                "2024-01-01T10:00:00.1234567Z",
+            ),
             ("2024-01-01T10:00:00+02:00", "2024-01-01T08:00:00Z"),
             ("1969-12-31T23:59:59.5Z", "1969-12-31T23:59:59.5Z"),
         ] {
-            assert_eq!(DateTime::parse(input).unwrap().to_string(), shown, "{input}");
+            assert_eq!(
+                DateTime::parse(input).unwrap().to_string(),
+                shown,
+                "{input}"
+            );
         }
-        for bad in ["2023-02-29", "2024-13-01", "yesterday", "2024-01-01T25:00", "2024-01-01X"] {
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "yesterday",
+            "2024-01-01T25:00",
+            "2024-01-01X",
+        ] {
             assert_eq!(DateTime::parse(bad), None, "{bad}");
         }
         assert_eq!(DateTime::parse("1970-01-01").unwrap(), DateTime(0));
@@ -446,10 +471,19 @@ mod tests {
     #[test]
     fn timespans_parse_literals_and_clock_forms() {
         assert_eq!(Timespan::parse("5m"), Some(Timespan(5 * TICKS_PER_MINUTE)));
-        assert_eq!(Timespan::parse("1.5h"), Some(Timespan(90 * TICKS_PER_MINUTE)));
-        assert_eq!(Timespan::parse("100ms"), Some(Timespan(100 * TICKS_PER_MILLISECOND)));
+        assert_eq!(
+            Timespan::parse("1.5h"),
+            Some(Timespan(90 * TICKS_PER_MINUTE))
+        );
+        assert_eq!(
+            Timespan::parse("100ms"),
+            Some(Timespan(100 * TICKS_PER_MILLISECOND))
+        );
         assert_eq!(Timespan::parse("2"), Some(Timespan(2 * TICKS_PER_DAY)));
-        assert_eq!(Timespan::parse("1.02:03:04.5").unwrap().to_string(), "1.02:03:04.5000000");
+        assert_eq!(
+            Timespan::parse("1.02:03:04.5").unwrap().to_string(),
+            "1.02:03:04.5000000"
+        );
         assert_eq!(Timespan::parse("00:05:00").unwrap().to_string(), "00:05:00");
         assert_eq!(Timespan(-TICKS_PER_SECOND).to_string(), "-00:00:01");
         assert_eq!(Timespan::parse("3parsecs"), None);
@@ -470,7 +504,9 @@ mod tests {
         let r = TimeRange::parse_iso8601("2024-01-01/2024-01-01T06:00:00Z", now).unwrap();
         assert!(r.contains(DateTime::parse("2024-01-01T05:59:59Z").unwrap()));
         assert!(!r.contains(r.end));
-        assert!(TimeRange::parse_iso8601("P1M", now).unwrap_err().contains("months"));
+        assert!(TimeRange::parse_iso8601("P1M", now)
+            .unwrap_err()
+            .contains("months"));
         assert!(TimeRange::parse_iso8601("1h", now).is_err());
         assert!(TimeRange::parse_iso8601("2024-01-02/2024-01-01", now).is_err());
     }

@@ -354,10 +354,16 @@ mod tests {
     #[test]
     fn json_forms_follow_the_query_api() {
         let t = DateTime::parse("2018-02-02T15:03:12.18Z").unwrap();
-        assert_eq!(Value::from(t).to_json(ColumnType::DateTime), "2018-02-02T15:03:12.18Z");
+        assert_eq!(
+            Value::from(t).to_json(ColumnType::DateTime),
+            "2018-02-02T15:03:12.18Z"
+        );
         assert_eq!(Value::Long(3).to_json(ColumnType::Long), 3);
         assert_eq!(Value::Real(0.5).to_json(ColumnType::Real), 0.5);
-        assert_eq!(Value::Null.to_json(ColumnType::Real), serde_json::Value::Null);
+        assert_eq!(
+            Value::Null.to_json(ColumnType::Real),
+            serde_json::Value::Null
+        );
         let d = Value::Dynamic(Arc::new(serde_json::json!(["a", 1])));
         assert_eq!(d.to_json(ColumnType::Dynamic), r#"["a",1]"#);
         assert_eq!(Value::Real(f64::NAN).to_json(ColumnType::Real), "NaN");
@@ -369,14 +375,23 @@ mod tests {
             Value::str("2024-01-01").coerce_to(ColumnType::DateTime),
             Some(Value::DateTime(DateTime::parse("2024-01-01").unwrap()))
         );
-        assert_eq!(Value::Null.coerce_to(ColumnType::String), Some(Value::str("")));
-        assert_eq!(Value::Long(2).coerce_to(ColumnType::Real), Some(Value::Real(2.0)));
+        assert_eq!(
+            Value::Null.coerce_to(ColumnType::String),
+            Some(Value::str(""))
+        );
+        assert_eq!(
+            Value::Long(2).coerce_to(ColumnType::Real),
+            Some(Value::Real(2.0))
+        );
         assert_eq!(Value::str("x").coerce_to(ColumnType::Long), None);
     }
 
     #[test]
     fn comparisons_mix_numbers_but_not_kinds() {
-        assert_eq!(compare(&Value::Long(1), &Value::Real(1.5)), Some(Ordering::Less));
+        assert_eq!(
+            compare(&Value::Long(1), &Value::Real(1.5)),
+            Some(Ordering::Less)
+        );
         assert_eq!(compare(&Value::str("a"), &Value::Long(1)), None);
         assert_eq!(Value::Null.cmp_for_sort(&Value::Long(1)), Ordering::Less);
     }

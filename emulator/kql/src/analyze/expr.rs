@@ -24,8 +24,20 @@ column_ifexists";
 
 /// Aggregation functions (valid only in `summarize`).
 pub const AGGREGATES: [&str; 14] = [
-    "count", "countif", "dcount", "min", "max", "avg", "sum", "make_list", "make_set",
-    "take_any", "any", "arg_max", "arg_min", "dcountif",
+    "count",
+    "countif",
+    "dcount",
+    "min",
+    "max",
+    "avg",
+    "sum",
+    "make_list",
+    "make_set",
+    "take_any",
+    "any",
+    "arg_max",
+    "arg_min",
+    "dcountif",
 ];
 
 /// A bound expression and its type.
@@ -66,7 +78,10 @@ impl Binder<'_> {
         if !matches!(t.ty, ColumnType::Bool | ColumnType::Dynamic) {
             return Err(QueryError::semantic(
                 e.span,
-                format!("'{}' operator: the expression must be a bool predicate, but it is {}", self.op, t.ty),
+                format!(
+                    "'{}' operator: the expression must be a bool predicate, but it is {}",
+                    self.op, t.ty
+                ),
             ));
         }
         Ok(t)
@@ -152,8 +167,10 @@ impl Binder<'_> {
         if let Some((v, ty)) = self.ctx.scalar_let(n) {
             return Ok(Typed::new(BExpr::Const(v), ty));
         }
-        let mut message =
-            format!("'{}' operator: Failed to resolve scalar expression named '{n}'", self.op);
+        let mut message = format!(
+            "'{}' operator: Failed to resolve scalar expression named '{n}'",
+            self.op
+        );
         if let Some(s) = suggest(n, self.scope.iter().map(|c| c.name.as_str())) {
             message.push_str(&format!("; did you mean '{s}'?"));
         }
@@ -173,7 +190,10 @@ impl Binder<'_> {
             if !comparable(l.ty, r.ty) {
                 return Err(cannot_compare(e.span, l.ty, r.ty));
             }
-            Ok(Typed::new(BExpr::Compare(cop, bx(l), bx(r)), ColumnType::Bool))
+            Ok(Typed::new(
+                BExpr::Compare(cop, bx(l), bx(r)),
+                ColumnType::Bool,
+            ))
         };
         match op {
             BinaryOp::Or | BinaryOp::And => {
@@ -207,11 +227,17 @@ impl Binder<'_> {
                     if !(t.ty.is_textual() || t.ty == ColumnType::Dynamic) {
                         return Err(QueryError::semantic(
                             s,
-                            format!("'=~' and '!~' compare strings, but this is {}; use tostring()", t.ty),
+                            format!(
+                                "'=~' and '!~' compare strings, but this is {}; use tostring()",
+                                t.ty
+                            ),
                         ));
                     }
                 }
-                Ok(Typed::new(BExpr::EqCi(bx(l), bx(r), op == BinaryOp::NotEqCi), ColumnType::Bool))
+                Ok(Typed::new(
+                    BExpr::EqCi(bx(l), bx(r), op == BinaryOp::NotEqCi),
+                    ColumnType::Bool,
+                ))
             }
             BinaryOp::Str(sop) => {
                 let pattern = match &r.expr {
@@ -221,7 +247,10 @@ impl Binder<'_> {
                 let expr = match (sop.kind, pattern) {
                     (StrOpKind::MatchesRegex, Some(p)) => {
                         let re = Regex::new(&p).map_err(|err| {
-                            QueryError::semantic(b.span, format!("the regular expression is invalid: {err}"))
+                            QueryError::semantic(
+                                b.span,
+                                format!("the regular expression is invalid: {err}"),
+                            )
                         })?;
                         BExpr::Regex(bx(l), Arc::new(re))
                     }
@@ -261,10 +290,18 @@ impl Binder<'_> {
     }
 
     /// `* has "x"`: any string column.
-    fn any_column_text(&self, sop: crate::ast::StrOp, b: &Expr, e: &Expr) -> Result<Typed, QueryError> {
+    fn any_column_text(
+        &self,
+        sop: crate::ast::StrOp,
+        b: &Expr,
+        e: &Expr,
+    ) -> Result<Typed, QueryError> {
         let r = self.bind(b)?;
         let BExpr::Const(v) = &r.expr else {
-            return Err(QueryError::semantic(b.span, "'* has' needs a constant string"));
+            return Err(QueryError::semantic(
+                b.span,
+                "'* has' needs a constant string",
+            ));
         };
         if sop.negated || sop.kind == StrOpKind::MatchesRegex {
             return Err(QueryError::unsupported(
@@ -281,13 +318,20 @@ impl Binder<'_> {
             .map(|(i, _)| i)
             .collect();
         let m = TextMatcher::new(sop.kind, sop.case_sensitive, &crate::exec::eval::text(v));
-        Ok(Typed::new(BExpr::AnyText(cols, Arc::new(m)), ColumnType::Bool))
+        Ok(Typed::new(
+            BExpr::AnyText(cols, Arc::new(m)),
+            ColumnType::Bool,
+        ))
     }
 
     fn call(&self, name: &str, args: &[Expr], e: &Expr) -> Result<Typed, QueryError> {
         let arity = |min: usize, max: usize| {
             if args.len() < min || args.len() > max {
-                let expected = if min == max { min.to_string() } else { format!("{min} to {max}") };
+                let expected = if min == max {
+                    min.to_string()
+                } else {
+                    format!("{min} to {max}")
+                };
                 return Err(QueryError::semantic(
                     e.span,
                     format!("{name}() takes {expected} argument(s), got {}", args.len()),
@@ -298,7 +342,10 @@ impl Binder<'_> {
         if name == "column_ifexists" {
             arity(2, 2)?;
             let ExprKind::Literal(Literal::String(col)) = &args[0].kind else {
-                return Err(QueryError::semantic(args[0].span, "column_ifexists() needs a column name string"));
+                return Err(QueryError::semantic(
+                    args[0].span,
+                    "column_ifexists() needs a column name string",
+                ));
             };
             return match self.scope.iter().position(|c| &c.name == col) {
                 Some(i) => Ok(Typed::new(BExpr::Column(i), self.scope[i].ty)),
@@ -308,10 +355,16 @@ impl Binder<'_> {
         if AGGREGATES.contains(&name) {
             return Err(QueryError::semantic(
                 e.span,
-                format!("{name}() is an aggregation; use it in 'summarize', not in '{}'", self.op),
+                format!(
+                    "{name}() is an aggregation; use it in 'summarize', not in '{}'",
+                    self.op
+                ),
             ));
         }
-        let bound: Vec<Typed> = args.iter().map(|a| self.bind(a)).collect::<Result<_, _>>()?;
+        let bound: Vec<Typed> = args
+            .iter()
+            .map(|a| self.bind(a))
+            .collect::<Result<_, _>>()?;
         let need = |i: usize, ok: &dyn Fn(ColumnType) -> bool, what: &str| {
             let t = bound[i].ty;
             if ok(t) || t == ColumnType::Dynamic {
@@ -319,7 +372,10 @@ impl Binder<'_> {
             } else {
                 Err(QueryError::semantic(
                     args[i].span,
-                    format!("argument {} of {name}() must be {what}, but it is {t}", i + 1),
+                    format!(
+                        "argument {} of {name}() must be {what}, but it is {t}",
+                        i + 1
+                    ),
                 ))
             }
         };
@@ -331,7 +387,10 @@ impl Binder<'_> {
                 arity(1, 1)?;
                 need(0, &|t| t == T::Timespan, "a timespan (like 1h)")?;
                 let now = BExpr::Const(Value::DateTime(self.ctx.now));
-                Ok(Typed::new(BExpr::Arith(ArithOp::Sub, Box::new(now), Box::new(exprs().remove(0))), T::DateTime))
+                Ok(Typed::new(
+                    BExpr::Arith(ArithOp::Sub, Box::new(now), Box::new(exprs().remove(0))),
+                    T::DateTime,
+                ))
             }
             "now" => {
                 arity(0, 1)?;
@@ -340,7 +399,10 @@ impl Binder<'_> {
                     return Ok(Typed::new(now, T::DateTime));
                 }
                 need(0, &|t| t == T::Timespan, "a timespan offset")?;
-                Ok(Typed::new(BExpr::Arith(ArithOp::Add, Box::new(now), Box::new(exprs().remove(0))), T::DateTime))
+                Ok(Typed::new(
+                    BExpr::Arith(ArithOp::Add, Box::new(now), Box::new(exprs().remove(0))),
+                    T::DateTime,
+                ))
             }
             "not" => {
                 arity(1, 1)?;
@@ -351,10 +413,14 @@ impl Binder<'_> {
             "tostring" => arity(1, 1).and_then(|_| f(Func::ToString, T::String)),
             "tolong" => arity(1, 1).and_then(|_| f(Func::ToLong, T::Long)),
             "toint" => arity(1, 1).and_then(|_| f(Func::ToLong, T::Int)),
-            "toreal" | "todouble" | "todecimal" => arity(1, 1).and_then(|_| f(Func::ToReal, T::Real)),
+            "toreal" | "todouble" | "todecimal" => {
+                arity(1, 1).and_then(|_| f(Func::ToReal, T::Real))
+            }
             "tobool" | "toboolean" => arity(1, 1).and_then(|_| f(Func::ToBool, T::Bool)),
             "totimespan" | "totime" => arity(1, 1).and_then(|_| f(Func::ToTimespan, T::Timespan)),
-            "todynamic" | "parse_json" | "toobject" => arity(1, 1).and_then(|_| f(Func::ToDynamic, T::Dynamic)),
+            "todynamic" | "parse_json" | "toobject" => {
+                arity(1, 1).and_then(|_| f(Func::ToDynamic, T::Dynamic))
+            }
             "strcat" => arity(1, 64).and_then(|_| f(Func::StrCat, T::String)),
             "isempty" => arity(1, 1).and_then(|_| f(Func::IsEmpty, T::Bool)),
             "isnotempty" => arity(1, 1).and_then(|_| f(Func::IsNotEmpty, T::Bool)),
@@ -386,8 +452,12 @@ impl Binder<'_> {
                 for i in (0..args.len() - 1).step_by(2) {
                     need(i, &|t| t == T::Bool, "bool")?;
                 }
-                let values: Vec<Typed> =
-                    bound.iter().enumerate().filter(|(i, _)| i % 2 == 1 || *i == args.len() - 1).map(|(_, t)| t.clone()).collect();
+                let values: Vec<Typed> = bound
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % 2 == 1 || *i == args.len() - 1)
+                    .map(|(_, t)| t.clone())
+                    .collect();
                 f(Func::Case, branch_type(&values))
             }
             "coalesce" => arity(1, 64).and_then(|_| f(Func::Coalesce, branch_type(&bound))),
@@ -436,7 +506,10 @@ fn literal(l: &Literal) -> Typed {
         Literal::DateTime(d) => (d.map_or(Value::Null, Value::DateTime), ColumnType::DateTime),
         Literal::Timespan(t) => (t.map_or(Value::Null, Value::Timespan), ColumnType::Timespan),
         Literal::Dynamic(j) => (Value::Dynamic(Arc::new(j.clone())), ColumnType::Dynamic),
-        Literal::Guid(g) => (g.as_deref().map_or(Value::Null, Value::str), ColumnType::Guid),
+        Literal::Guid(g) => (
+            g.as_deref().map_or(Value::Null, Value::str),
+            ColumnType::Guid,
+        ),
     };
     Typed::new(BExpr::Const(v), ty)
 }
@@ -489,7 +562,9 @@ pub fn reads_row(e: &BExpr) -> bool {
         | BExpr::TextDyn(a, _, b)
         | BExpr::Arith(_, a, b)
         | BExpr::Member(a, b) => reads_row(a) || reads_row(b),
-        BExpr::Not(a) | BExpr::Negate(a) | BExpr::Text(a, _, _) | BExpr::Regex(a, _) => reads_row(a),
+        BExpr::Not(a) | BExpr::Negate(a) | BExpr::Text(a, _, _) | BExpr::Regex(a, _) => {
+            reads_row(a)
+        }
         BExpr::In { lhs, list, .. } => reads_row(lhs) || list.iter().any(reads_row),
         BExpr::Between(a, b, c, _) => reads_row(a) || reads_row(b) || reads_row(c),
         BExpr::Call(_, args) => args.iter().any(reads_row),

@@ -53,7 +53,11 @@ impl Ctx {
 
 /// Binds `query` against `catalog`, with `now` as the current time.
 pub fn analyze(query: &Query, catalog: &Catalog, now: DateTime) -> Result<Plan, QueryError> {
-    let mut ctx = Ctx { catalog: catalog.clone(), now, lets: Vec::new() };
+    let mut ctx = Ctx {
+        catalog: catalog.clone(),
+        now,
+        lets: Vec::new(),
+    };
     for l in &query.lets {
         let binding = match &l.value {
             LetValue::Tabular(t) => LetBinding::Tabular(t.clone()),
@@ -64,12 +68,20 @@ pub fn analyze(query: &Query, catalog: &Catalog, now: DateTime) -> Result<Plan, 
                         && (ctx.catalog.table(n).is_some() || ctx.tabular_let(n).is_some()) =>
                 {
                     LetBinding::Tabular(TabularExpr {
-                        source: Source::Table(Name { text: n.clone(), span: e.span }),
+                        source: Source::Table(Name {
+                            text: n.clone(),
+                            span: e.span,
+                        }),
                         ops: Vec::new(),
                     })
                 }
                 _ => {
-                    let t = Binder { ctx: &ctx, scope: &[], op: "let" }.bind(e)?;
+                    let t = Binder {
+                        ctx: &ctx,
+                        scope: &[],
+                        op: "let",
+                    }
+                    .bind(e)?;
                     match t.expr {
                         BExpr::Const(v) => LetBinding::Scalar(v, t.ty),
                         _ => {
@@ -107,19 +119,30 @@ impl Analyzer<'_> {
             Source::Union(u) => self.union(Vec::new(), u, depth),
             Source::Search(s) => search::search_source(self, s, depth),
             Source::Print(items, _) => {
-                let binder = Binder { ctx: self.ctx, scope: &[], op: "print" };
+                let binder = Binder {
+                    ctx: self.ctx,
+                    scope: &[],
+                    op: "print",
+                };
                 let mut columns = Vec::new();
                 let mut values = Vec::new();
                 for (i, item) in items.iter().enumerate() {
                     let t = binder.bind(&item.expr)?;
-                    let name = item.name.as_ref().map_or(format!("print_{i}"), |n| n.text.clone());
+                    let name = item
+                        .name
+                        .as_ref()
+                        .map_or(format!("print_{i}"), |n| n.text.clone());
                     columns.push(Column::new(&unique(&name, &columns), t.ty));
                     values.push(match t.expr {
                         BExpr::Const(v) => v,
                         _ => Value::Null,
                     });
                 }
-                Ok(Plan { source: PlanSource::Print(values), ops: Vec::new(), columns })
+                Ok(Plan {
+                    source: PlanSource::Print(values),
+                    ops: Vec::new(),
+                    columns,
+                })
             }
         }
     }
@@ -148,9 +171,13 @@ impl Analyzer<'_> {
                 ops: Vec::new(),
             });
         }
-        let prefix = next_op.map(|o| format!("'{o}' operator: ")).unwrap_or_default();
-        let mut message =
-            format!("{prefix}Failed to resolve table or column expression named '{}'", name.text);
+        let prefix = next_op
+            .map(|o| format!("'{o}' operator: "))
+            .unwrap_or_default();
+        let mut message = format!(
+            "{prefix}Failed to resolve table or column expression named '{}'",
+            name.text
+        );
         if let Some(real) = self.ctx.catalog.suggest_table(&name.text) {
             message.push_str(&format!("; the table is named '{real}'"));
         }
@@ -158,7 +185,12 @@ impl Analyzer<'_> {
     }
 
     /// `union`: `first` are plans already built (the piped input), then the union's legs.
-    fn union(&self, first: Vec<(Plan, String)>, u: &Union, depth: usize) -> Result<Plan, QueryError> {
+    fn union(
+        &self,
+        first: Vec<(Plan, String)>,
+        u: &Union,
+        depth: usize,
+    ) -> Result<Plan, QueryError> {
         let mut legs = first;
         for (i, leg) in u.legs.iter().enumerate() {
             let label = match (&leg.source, leg.ops.is_empty()) {
@@ -174,7 +206,11 @@ impl Analyzer<'_> {
     fn operator(&self, plan: &mut Plan, op: &Operator, depth: usize) -> Result<(), QueryError> {
         let name = op_name(op);
         let scope = plan.columns.clone();
-        let binder = Binder { ctx: self.ctx, scope: &scope, op: name };
+        let binder = Binder {
+            ctx: self.ctx,
+            scope: &scope,
+            op: name,
+        };
         match &op.kind {
             OperatorKind::Where(e) => {
                 let t = binder.bind_predicate(e)?;
@@ -195,23 +231,34 @@ impl Analyzer<'_> {
             OperatorKind::ProjectAway(pats) | OperatorKind::ProjectKeep(pats) => {
                 let away = matches!(op.kind, OperatorKind::ProjectAway(_));
                 let matched = match_patterns(&scope, pats, name)?;
-                let keep: Vec<usize> =
-                    (0..scope.len()).filter(|i| matched.contains(i) != away).collect();
+                let keep: Vec<usize> = (0..scope.len())
+                    .filter(|i| matched.contains(i) != away)
+                    .collect();
                 select(plan, &keep);
             }
             OperatorKind::ProjectReorder(pats) => {
                 let mut order = match_patterns(&scope, pats, name)?;
-                order.extend((0..scope.len()).filter(|i| !order.contains(i)).collect::<Vec<_>>());
+                order.extend(
+                    (0..scope.len())
+                        .filter(|i| !order.contains(i))
+                        .collect::<Vec<_>>(),
+                );
                 select(plan, &order);
             }
             OperatorKind::ProjectRename(pairs) => {
                 for (new, old) in pairs {
-                    let i = scope.iter().position(|c| c.name == old.text).ok_or_else(|| {
-                        QueryError::unresolved(
-                            old.span,
-                            format!("'{name}' operator: Failed to resolve column '{}'", old.text),
-                        )
-                    })?;
+                    let i = scope
+                        .iter()
+                        .position(|c| c.name == old.text)
+                        .ok_or_else(|| {
+                            QueryError::unresolved(
+                                old.span,
+                                format!(
+                                    "'{name}' operator: Failed to resolve column '{}'",
+                                    old.text
+                                ),
+                            )
+                        })?;
                     plan.columns[i].name = new.text.clone();
                 }
             }
@@ -219,7 +266,12 @@ impl Analyzer<'_> {
                 let mut columns = scope.clone();
                 let mut steps = Vec::new();
                 for item in items {
-                    let t = Binder { ctx: self.ctx, scope: &columns, op: name }.bind(&item.expr)?;
+                    let t = Binder {
+                        ctx: self.ctx,
+                        scope: &columns,
+                        op: name,
+                    }
+                    .bind(&item.expr)?;
                     let col_name = output_name(item, false, &columns);
                     match columns.iter().position(|c| c.name == col_name) {
                         Some(i) => {
@@ -236,14 +288,20 @@ impl Analyzer<'_> {
                 plan.columns = columns;
             }
             OperatorKind::Sort(keys) => {
-                let keys = keys.iter().map(|k| sort_spec(&binder, k)).collect::<Result<_, _>>()?;
+                let keys = keys
+                    .iter()
+                    .map(|k| sort_spec(&binder, k))
+                    .collect::<Result<_, _>>()?;
                 plan.ops.push(Op::Sort { keys, limit: None });
             }
             OperatorKind::Take(n) => plan.ops.push(Op::Take(row_count(&binder, n, name)?)),
             OperatorKind::Top(n, key) => {
                 let limit = row_count(&binder, n, name)?;
                 let keys = vec![sort_spec(&binder, key)?];
-                plan.ops.push(Op::Sort { keys, limit: Some(limit) });
+                plan.ops.push(Op::Sort {
+                    keys,
+                    limit: Some(limit),
+                });
             }
             OperatorKind::Summarize { aggs, by } => {
                 let (op, columns) = summarize::bind(&binder, aggs, by)?;
@@ -257,7 +315,10 @@ impl Analyzer<'_> {
                         .iter()
                         .map(|c| NamedExpr {
                             name: None,
-                            expr: Expr { kind: ExprKind::Name(c.name.clone()), span: op.span },
+                            expr: Expr {
+                                kind: ExprKind::Name(c.name.clone()),
+                                span: op.span,
+                            },
                         })
                         .collect(),
                 };
@@ -272,7 +333,11 @@ impl Analyzer<'_> {
             OperatorKind::Union(u) => {
                 let input = std::mem::replace(
                     plan,
-                    Plan { source: PlanSource::Print(Vec::new()), ops: Vec::new(), columns: Vec::new() },
+                    Plan {
+                        source: PlanSource::Print(Vec::new()),
+                        ops: Vec::new(),
+                        columns: Vec::new(),
+                    },
                 );
                 *plan = self.union(vec![(input, "union_arg0".to_string())], u, depth)?;
             }
@@ -332,16 +397,30 @@ fn union_of(legs: Vec<(Plan, String)>, source_col: Option<&str>) -> Plan {
             for (src, dst) in positions.iter().enumerate() {
                 mapping[*dst] = Some(src);
             }
-            let constants = if source_col.is_some() { vec![(0, Value::from(label))] } else { Vec::new() };
-            UnionLeg { plan, mapping, constants }
+            let constants = if source_col.is_some() {
+                vec![(0, Value::from(label))]
+            } else {
+                Vec::new()
+            };
+            UnionLeg {
+                plan,
+                mapping,
+                constants,
+            }
         })
         .collect();
-    Plan { source: PlanSource::Union(legs), ops: Vec::new(), columns }
+    Plan {
+        source: PlanSource::Union(legs),
+        ops: Vec::new(),
+        columns,
+    }
 }
 
 /// Keeps columns `keep` (in that order) with a projection.
 fn select(plan: &mut Plan, keep: &[usize]) {
-    plan.ops.push(Op::Project(keep.iter().map(|i| BExpr::Column(*i)).collect()));
+    plan.ops.push(Op::Project(
+        keep.iter().map(|i| BExpr::Column(*i)).collect(),
+    ));
     plan.columns = keep.iter().map(|i| plan.columns[*i].clone()).collect();
 }
 
@@ -350,7 +429,9 @@ fn match_patterns(scope: &[Column], pats: &[Name], op: &str) -> Result<Vec<usize
     let mut out = Vec::new();
     for p in pats {
         let hits: Vec<usize> = if p.text.contains('*') {
-            (0..scope.len()).filter(|i| wildcard(&p.text, &scope[*i].name)).collect()
+            (0..scope.len())
+                .filter(|i| wildcard(&p.text, &scope[*i].name))
+                .collect()
         } else {
             let i = scope.iter().position(|c| c.name == p.text).ok_or_else(|| {
                 QueryError::unresolved(
@@ -418,7 +499,10 @@ fn output_name(item: &NamedExpr, by_clause: bool, existing: &[Column]) -> String
 
 /// `Column1`, `Column2`, ...: the first not yet used.
 fn next_column_name(existing: &[Column]) -> String {
-    (1..).map(|i| format!("Column{i}")).find(|n| existing.iter().all(|c| &c.name != n)).unwrap_or_default()
+    (1..)
+        .map(|i| format!("Column{i}"))
+        .find(|n| existing.iter().all(|c| &c.name != n))
+        .unwrap_or_default()
 }
 
 /// `name`, or `name1`, `name2`... if taken.
@@ -426,7 +510,10 @@ fn unique(name: &str, existing: &[Column]) -> String {
     if existing.iter().all(|c| c.name != name) {
         return name.to_string();
     }
-    (1..).map(|i| format!("{name}{i}")).find(|n| existing.iter().all(|c| &c.name != n)).unwrap_or_default()
+    (1..)
+        .map(|i| format!("{name}{i}"))
+        .find(|n| existing.iter().all(|c| &c.name != n))
+        .unwrap_or_default()
 }
 
 /// The operator's keyword, for messages.

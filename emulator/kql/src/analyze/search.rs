@@ -25,7 +25,10 @@ pub(super) fn search_source(an: &Analyzer, s: &Search, depth: usize) -> Result<P
             .ctx
             .catalog
             .tables()
-            .map(|t| crate::ast::Name { text: t.name.clone(), span: s.span })
+            .map(|t| crate::ast::Name {
+                text: t.name.clone(),
+                span: s.span,
+            })
             .collect(),
     };
     let mut legs = Vec::new();
@@ -33,7 +36,11 @@ pub(super) fn search_source(an: &Analyzer, s: &Search, depth: usize) -> Result<P
     for name in &names {
         let mut plan = an.table(name, Some("search"), depth)?;
         let scope = plan.columns.clone();
-        let binder = Binder { ctx: an.ctx, scope: &scope, op: "search" };
+        let binder = Binder {
+            ctx: an.ctx,
+            scope: &scope,
+            op: "search",
+        };
         match bind_search_predicate(&binder, &s.predicate) {
             Ok(pred) => {
                 plan.ops.push(Op::Filter(pred));
@@ -58,12 +65,13 @@ pub(super) fn search_source(an: &Analyzer, s: &Search, depth: usize) -> Result<P
 pub(super) fn bind_search_predicate(b: &Binder, e: &Expr) -> Result<BExpr, QueryError> {
     match &e.kind {
         ExprKind::Literal(Literal::String(term)) => {
-            let (kind, needle) = match (term.starts_with('*'), term.ends_with('*') && term.len() > 1) {
-                (true, true) => (StrOpKind::Contains, term.trim_matches('*')),
-                (false, true) => (StrOpKind::HasPrefix, term.trim_end_matches('*')),
-                (true, false) => (StrOpKind::HasSuffix, term.trim_start_matches('*')),
-                (false, false) => (StrOpKind::Has, term.as_str()),
-            };
+            let (kind, needle) =
+                match (term.starts_with('*'), term.ends_with('*') && term.len() > 1) {
+                    (true, true) => (StrOpKind::Contains, term.trim_matches('*')),
+                    (false, true) => (StrOpKind::HasPrefix, term.trim_end_matches('*')),
+                    (true, false) => (StrOpKind::HasSuffix, term.trim_start_matches('*')),
+                    (false, false) => (StrOpKind::Has, term.as_str()),
+                };
             let cols = b
                 .scope
                 .iter()
@@ -71,7 +79,10 @@ pub(super) fn bind_search_predicate(b: &Binder, e: &Expr) -> Result<BExpr, Query
                 .filter(|(_, c)| c.ty.is_textual())
                 .map(|(i, _)| i)
                 .collect();
-            Ok(BExpr::AnyText(cols, Arc::new(TextMatcher::new(kind, false, needle))))
+            Ok(BExpr::AnyText(
+                cols,
+                Arc::new(TextMatcher::new(kind, false, needle)),
+            ))
         }
         ExprKind::Star => Ok(BExpr::Const(Value::Bool(true))),
         ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), l, r) => {

@@ -17,9 +17,26 @@ use crate::value::ColumnType;
 
 /// KQL aggregations outside the supported subset (refused by name).
 const UNSUPPORTED_AGGREGATES: [&str; 20] = [
-    "percentile", "percentiles", "percentilew", "percentilesw", "stdev", "stdevif", "stdevp",
-    "variance", "varianceif", "variancep", "make_bag", "hll", "hll_merge", "tdigest",
-    "count_distinct", "avgif", "sumif", "maxif", "minif", "make_list_if",
+    "percentile",
+    "percentiles",
+    "percentilew",
+    "percentilesw",
+    "stdev",
+    "stdevif",
+    "stdevp",
+    "variance",
+    "varianceif",
+    "variancep",
+    "make_bag",
+    "hll",
+    "hll_merge",
+    "tdigest",
+    "count_distinct",
+    "avgif",
+    "sumif",
+    "maxif",
+    "minif",
+    "make_list_if",
 ];
 
 /// Binds `summarize aggs by keys` against the input binder's columns.
@@ -77,7 +94,12 @@ pub(super) fn bind(
         }
         let mut post_scope = columns[..keys.len()].to_vec();
         post_scope.extend(slots.iter().cloned());
-        let t: Typed = Binder { ctx: input.ctx, scope: &post_scope, op: "summarize" }.bind(&rewritten)?;
+        let t: Typed = Binder {
+            ctx: input.ctx,
+            scope: &post_scope,
+            op: "summarize",
+        }
+        .bind(&rewritten)?;
         let name = match &item.name {
             Some(n) => n.text.clone(),
             None => default_agg_name(&item.expr).unwrap_or_else(|| next_column_name(&columns)),
@@ -86,7 +108,14 @@ pub(super) fn bind(
         outputs.push(t.expr);
     }
     let outputs = if simple { None } else { Some(outputs) };
-    Ok((Op::Summarize { by: keys, aggs, outputs }, columns))
+    Ok((
+        Op::Summarize {
+            by: keys,
+            aggs,
+            outputs,
+        },
+        columns,
+    ))
 }
 
 const SUPPORTED_AGGREGATES: &str =
@@ -111,7 +140,10 @@ fn extract(
         ExprKind::Call(f, args) if f.text == "arg_max" || f.text == "arg_min" => {
             return Err(QueryError::semantic(
                 e.span,
-                format!("{}() must be a summarize item of its own, not part of an expression", f.text),
+                format!(
+                    "{}() must be a summarize item of its own, not part of an expression",
+                    f.text
+                ),
             ))
         }
         ExprKind::Call(f, _) if UNSUPPORTED_AGGREGATES.contains(&f.text.as_str()) => {
@@ -134,14 +166,29 @@ fn extract(
         }
         ExprKind::Negate(a) => ExprKind::Negate(rec(a)?),
         ExprKind::Binary(op, a, b) => ExprKind::Binary(*op, rec(a)?, rec(b)?),
-        ExprKind::In { lhs, list, negated, case_insensitive } => {
+        ExprKind::In {
+            lhs,
+            list,
+            negated,
+            case_insensitive,
+        } => {
             let mut out = Vec::new();
             for a in list {
                 out.push(*rec(a)?);
             }
-            ExprKind::In { lhs: rec(lhs)?, list: out, negated: *negated, case_insensitive: *case_insensitive }
+            ExprKind::In {
+                lhs: rec(lhs)?,
+                list: out,
+                negated: *negated,
+                case_insensitive: *case_insensitive,
+            }
         }
-        ExprKind::Between { lhs, low, high, negated } => ExprKind::Between {
+        ExprKind::Between {
+            lhs,
+            low,
+            high,
+            negated,
+        } => ExprKind::Between {
             lhs: rec(lhs)?,
             low: rec(low)?,
             high: rec(high)?,
@@ -162,12 +209,26 @@ fn extract(
     Ok(Expr { kind, span: e.span })
 }
 
-fn aggregate(input: &Binder, f: &Name, args: &[Expr], e: &Expr) -> Result<(Agg, ColumnType), QueryError> {
+fn aggregate(
+    input: &Binder,
+    f: &Name,
+    args: &[Expr],
+    e: &Expr,
+) -> Result<(Agg, ColumnType), QueryError> {
     let arity = |min: usize, max: usize| {
         if args.len() < min || args.len() > max {
             return Err(QueryError::semantic(
                 e.span,
-                format!("{}() takes {min}{} argument(s), got {}", f.text, if max > min { format!(" to {max}") } else { String::new() }, args.len()),
+                format!(
+                    "{}() takes {min}{} argument(s), got {}",
+                    f.text,
+                    if max > min {
+                        format!(" to {max}")
+                    } else {
+                        String::new()
+                    },
+                    args.len()
+                ),
             ));
         }
         Ok(())
@@ -177,7 +238,10 @@ fn aggregate(input: &Binder, f: &Name, args: &[Expr], e: &Expr) -> Result<(Agg, 
     Ok(match f.text.as_str() {
         "count" => {
             if !args.is_empty() {
-                return Err(QueryError::semantic(e.span, "count() takes no arguments; use countif(predicate) to count matching rows"));
+                return Err(QueryError::semantic(
+                    e.span,
+                    "count() takes no arguments; use countif(predicate) to count matching rows",
+                ));
             }
             (Agg::Count, T::Long)
         }
@@ -192,7 +256,11 @@ fn aggregate(input: &Binder, f: &Name, args: &[Expr], e: &Expr) -> Result<(Agg, 
         "min" | "max" => {
             arity(1, 1)?;
             let t = arg(0)?;
-            let agg = if f.text == "min" { Agg::Min(t.expr) } else { Agg::Max(t.expr) };
+            let agg = if f.text == "min" {
+                Agg::Min(t.expr)
+            } else {
+                Agg::Max(t.expr)
+            };
             (agg, t.ty)
         }
         "avg" | "sum" => {
@@ -207,17 +275,28 @@ fn aggregate(input: &Binder, f: &Name, args: &[Expr], e: &Expr) -> Result<(Agg, 
                 (_, other) => {
                     return Err(QueryError::semantic(
                         args[0].span,
-                        format!("{}() needs a number or timespan, but this is {other}", f.text),
+                        format!(
+                            "{}() needs a number or timespan, but this is {other}",
+                            f.text
+                        ),
                     ))
                 }
             };
-            let agg = if f.text == "avg" { Agg::Avg(t.expr) } else { Agg::Sum(t.expr, ty) };
+            let agg = if f.text == "avg" {
+                Agg::Avg(t.expr)
+            } else {
+                Agg::Sum(t.expr, ty)
+            };
             (agg, ty)
         }
         "make_list" | "make_set" => {
             arity(1, 2)?;
             let t = arg(0)?;
-            let agg = if f.text == "make_list" { Agg::MakeList(t.expr) } else { Agg::MakeSet(t.expr) };
+            let agg = if f.text == "make_list" {
+                Agg::MakeList(t.expr)
+            } else {
+                Agg::MakeSet(t.expr)
+            };
             (agg, T::Dynamic)
         }
         "take_any" | "any" => {
@@ -247,7 +326,10 @@ fn arg_best(
     if args.len() < 2 {
         return Err(QueryError::semantic(
             f.span,
-            format!("{}() takes the expression to compare and the columns to return (or *)", f.text),
+            format!(
+                "{}() takes the expression to compare and the columns to return (or *)",
+                f.text
+            ),
         ));
     }
     let key = input.bind(&args[0])?;
@@ -280,12 +362,21 @@ fn arg_best(
             cols.push(Column::new(&name, t.ty));
         }
     }
-    Ok((Agg::ArgBest { key: key.expr, outputs, max: f.text == "arg_max" }, cols))
+    Ok((
+        Agg::ArgBest {
+            key: key.expr,
+            outputs,
+            max: f.text == "arg_max",
+        },
+        cols,
+    ))
 }
 
 /// KQL's default name for an aggregation item.
 fn default_agg_name(e: &Expr) -> Option<String> {
-    let ExprKind::Call(f, args) = &e.kind else { return None };
+    let ExprKind::Call(f, args) = &e.kind else {
+        return None;
+    };
     let prefix = match f.text.as_str() {
         "count" => return Some("count_".into()),
         "countif" => return Some("countif_".into()),
@@ -295,6 +386,9 @@ fn default_agg_name(e: &Expr) -> Option<String> {
         other if AGGREGATES.contains(&other) => other,
         _ => return None,
     };
-    let col = args.first().and_then(|a| implicit_name(a, false)).unwrap_or_default();
+    let col = args
+        .first()
+        .and_then(|a| implicit_name(a, false))
+        .unwrap_or_default();
     Some(format!("{prefix}_{col}"))
 }

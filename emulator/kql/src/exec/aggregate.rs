@@ -33,7 +33,15 @@ impl<'a> Summarize<'a> {
         outputs: Option<&'a [BExpr]>,
         next: Box<dyn Stage + 'a>,
     ) -> Self {
-        Summarize { by, aggs, outputs, index: HashMap::default(), groups: Vec::new(), key_buf: Vec::new(), next }
+        Summarize {
+            by,
+            aggs,
+            outputs,
+            index: HashMap::default(),
+            groups: Vec::new(),
+            key_buf: Vec::new(),
+            next,
+        }
     }
 
     fn fresh(&self) -> Vec<State> {
@@ -122,11 +130,7 @@ impl State {
     fn update(&mut self, agg: &Agg, row: &[Value]) {
         match (self, agg) {
             (State::Count(n), Agg::Count) => *n += 1,
-            (State::Count(n), Agg::CountIf(p)) => {
-                if eval_bool(p, row) == Some(true) {
-                    *n += 1
-                }
-            }
+            (State::Count(n), Agg::CountIf(p)) if eval_bool(p, row) == Some(true) => *n += 1,
             (State::Distinct(set), Agg::DCount(e)) => {
                 let v = eval(e, row);
                 if !v.is_null() {
@@ -142,7 +146,11 @@ impl State {
                     None => true,
                     Some(b) => {
                         let o = v.cmp_for_sort(b);
-                        if *max { o.is_gt() } else { o.is_lt() }
+                        if *max {
+                            o.is_gt()
+                        } else {
+                            o.is_lt()
+                        }
                     }
                 };
                 if better {
@@ -189,12 +197,10 @@ impl State {
                     items.push(v.to_json(ColumnType::String));
                 }
             }
-            (State::Any(slot), Agg::TakeAny(e)) => {
-                if slot.is_none() {
-                    let v = eval(e, row);
-                    if !v.is_empty() {
-                        *slot = Some(v);
-                    }
+            (State::Any(slot), Agg::TakeAny(e)) if slot.is_none() => {
+                let v = eval(e, row);
+                if !v.is_empty() {
+                    *slot = Some(v);
                 }
             }
             (State::ArgBest(best, values), Agg::ArgBest { key, outputs, max }) => {
@@ -206,7 +212,11 @@ impl State {
                     None => true,
                     Some(b) => {
                         let o = k.cmp_for_sort(b);
-                        if *max { o.is_gt() } else { o.is_lt() }
+                        if *max {
+                            o.is_gt()
+                        } else {
+                            o.is_lt()
+                        }
                     }
                 };
                 if better {
@@ -225,13 +235,15 @@ impl State {
             State::Distinct(set) => row.push(Value::Long(set.len() as i64)),
             State::Best(v, _) | State::Any(v) => row.push(v.unwrap_or(Value::Null)),
             State::Avg(_, 0, _) => row.push(Value::Null),
-            State::Avg(sum, n, true) => {
-                row.push(Value::Timespan(crate::time::Timespan((sum / n as f64).round() as i64)))
-            }
+            State::Avg(sum, n, true) => row.push(Value::Timespan(crate::time::Timespan(
+                (sum / n as f64).round() as i64,
+            ))),
             State::Avg(sum, n, false) => row.push(Value::Real(sum / n as f64)),
             State::SumLong(s) => row.push(s.map_or(Value::Null, Value::Long)),
             State::SumReal(s) => row.push(s.map_or(Value::Null, Value::Real)),
-            State::SumSpan(s) => row.push(s.map_or(Value::Null, |t| Value::Timespan(crate::time::Timespan(t)))),
+            State::SumSpan(s) => {
+                row.push(s.map_or(Value::Null, |t| Value::Timespan(crate::time::Timespan(t))))
+            }
             State::List(items) | State::Set(items, _) => {
                 row.push(Value::Dynamic(Arc::new(serde_json::Value::Array(items))))
             }

@@ -75,10 +75,16 @@ pub fn eval_bool(e: &BExpr, row: &[Value]) -> Option<bool> {
             Some(m.matches(&text(&value_ref(a, row))) != op.negated)
         }
         BExpr::Regex(a, re) => Some(re.is_match(&text(&value_ref(a, row)))),
-        BExpr::AnyText(cols, m) => {
-            Some(cols.iter().any(|c| row.get(*c).is_some_and(|v| m.matches(v.as_str()))))
-        }
-        BExpr::In { lhs, list, negated, case_insensitive } => {
+        BExpr::AnyText(cols, m) => Some(
+            cols.iter()
+                .any(|c| row.get(*c).is_some_and(|v| m.matches(v.as_str()))),
+        ),
+        BExpr::In {
+            lhs,
+            list,
+            negated,
+            case_insensitive,
+        } => {
             let v = value_ref(lhs, row);
             if v.is_null() {
                 return Some(*negated);
@@ -178,11 +184,17 @@ fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
 }
 
 fn member(base: &Value, key: &Value) -> Value {
-    let Value::Dynamic(d) = base else { return Value::Null };
+    let Value::Dynamic(d) = base else {
+        return Value::Null;
+    };
     let found = match key {
         Value::Long(i) => {
             let arr = d.as_array();
-            let idx = if *i < 0 { arr.map(|a| a.len() as i64 + i) } else { Some(*i) };
+            let idx = if *i < 0 {
+                arr.map(|a| a.len() as i64 + i)
+            } else {
+                Some(*i)
+            };
             idx.and_then(|i| arr?.get(usize::try_from(i).ok()?))
         }
         Value::String(k) => d.get(k.as_ref()),
@@ -256,7 +268,12 @@ fn convert(f: Func, v: Value, args: &[BExpr], row: &[Value]) -> Value {
                 let s = s.trim();
                 s.parse::<i64>()
                     .ok()
-                    .or_else(|| s.parse::<f64>().ok().filter(|r| r.is_finite()).map(|r| r as i64))
+                    .or_else(|| {
+                        s.parse::<f64>()
+                            .ok()
+                            .filter(|r| r.is_finite())
+                            .map(|r| r as i64)
+                    })
                     .map_or(Value::Null, Value::Long)
             }
             _ => Value::Null,
@@ -265,9 +282,10 @@ fn convert(f: Func, v: Value, args: &[BExpr], row: &[Value]) -> Value {
             Value::Real(_) => v,
             Value::Long(l) => Value::Real(l as f64),
             Value::Bool(b) => Value::Real(f64::from(u8::from(b))),
-            Value::String(_) | Value::Dynamic(_) => {
-                text(&v).trim().parse::<f64>().map_or(Value::Null, Value::Real)
-            }
+            Value::String(_) | Value::Dynamic(_) => text(&v)
+                .trim()
+                .parse::<f64>()
+                .map_or(Value::Null, Value::Real),
             _ => Value::Null,
         },
         Func::ToBool => match v {
@@ -284,8 +302,9 @@ fn convert(f: Func, v: Value, args: &[BExpr], row: &[Value]) -> Value {
         },
         Func::ToDynamic => match v {
             Value::Dynamic(_) | Value::Null => v,
-            Value::String(s) => serde_json::from_str(&s)
-                .map_or(Value::Null, |j| Value::Dynamic(Arc::new(j))),
+            Value::String(s) => {
+                serde_json::from_str(&s).map_or(Value::Null, |j| Value::Dynamic(Arc::new(j)))
+            }
             other => Value::Dynamic(Arc::new(other.to_json(crate::value::ColumnType::Long))),
         },
         Func::IsEmpty => Value::Bool(v.is_empty()),
@@ -354,10 +373,22 @@ mod tests {
     fn arithmetic_over_time_and_numbers() {
         let d = DateTime::parse("2024-01-01T10:07:30Z").unwrap();
         let five_min = Value::Timespan(Timespan(3_000_000_000));
-        assert_eq!(bin(&Value::DateTime(d), &five_min).to_kql_string(), "2024-01-01T10:05:00Z");
-        assert_eq!(arith(ArithOp::Div, &Value::Long(7), &Value::Long(2)), Value::Long(3));
-        assert_eq!(arith(ArithOp::Div, &Value::Long(7), &Value::Long(0)), Value::Null);
-        assert_eq!(arith(ArithOp::Add, &Value::Long(1), &Value::Real(0.5)), Value::Real(1.5));
+        assert_eq!(
+            bin(&Value::DateTime(d), &five_min).to_kql_string(),
+            "2024-01-01T10:05:00Z"
+        );
+        assert_eq!(
+            arith(ArithOp::Div, &Value::Long(7), &Value::Long(2)),
+            Value::Long(3)
+        );
+        assert_eq!(
+            arith(ArithOp::Div, &Value::Long(7), &Value::Long(0)),
+            Value::Null
+        );
+        assert_eq!(
+            arith(ArithOp::Add, &Value::Long(1), &Value::Real(0.5)),
+            Value::Real(1.5)
+        );
         let later = arith(ArithOp::Add, &Value::DateTime(d), &five_min);
         assert_eq!(
             arith(ArithOp::Sub, &later, &Value::DateTime(d)),

@@ -7,8 +7,8 @@
 //! The engine never trusts a source's hints: the query's `timespan` is re-checked on every
 //! scanned row and every `where` runs here whatever the source did.
 
-pub mod eval;
 mod aggregate;
+pub mod eval;
 mod sort;
 
 use crate::error::QueryError;
@@ -41,7 +41,11 @@ pub fn execute(
     source: &dyn DataSource,
     opts: ExecOptions,
 ) -> Result<(Vec<Row>, bool), QueryError> {
-    let mut out = Collector { rows: Vec::new(), max: opts.max_rows, truncated: false };
+    let mut out = Collector {
+        rows: Vec::new(),
+        max: opts.max_rows,
+        truncated: false,
+    };
     run_into(plan, source, opts, &mut out)?;
     Ok((out.rows, out.truncated))
 }
@@ -67,10 +71,19 @@ fn run_into(
                 order: scan.order,
                 limit: scan.limit,
             };
-            let time_col = scan.table.time_column().and_then(|t| scan.columns.iter().position(|c| *c == t));
+            let time_col = scan
+                .table
+                .time_column()
+                .and_then(|t| scan.columns.iter().position(|c| *c == t));
             let time = opts.time_range.zip(time_col);
-            let mut adapter = ScanAdapter { chain: chain.as_mut(), time, error: None };
-            source.scan(&request, &mut adapter).map_err(|e| QueryError::source(e.to_string()))?;
+            let mut adapter = ScanAdapter {
+                chain: chain.as_mut(),
+                time,
+                error: None,
+            };
+            source
+                .scan(&request, &mut adapter)
+                .map_err(|e| QueryError::source(e.to_string()))?;
             if let Some(e) = adapter.error {
                 return Err(e);
             }
@@ -100,11 +113,17 @@ fn build<'a>(ops: &'a [Op], tail: Box<dyn Stage + 'a>) -> Box<dyn Stage + 'a> {
             Op::Filter(p) => Box::new(Filter { pred: p, next }),
             Op::Extend(steps) => Box::new(Extend { steps, next }),
             Op::Project(exprs) => Box::new(Project { exprs, next }),
-            Op::Take(n) => Box::new(Take { remaining: *n, next }),
+            Op::Take(n) => Box::new(Take {
+                remaining: *n,
+                next,
+            }),
             Op::Sort { keys, limit } => Box::new(sort::Sort::new(keys, *limit, next)),
-            Op::Summarize { by, aggs, outputs } => {
-                Box::new(aggregate::Summarize::new(by, aggs, outputs.as_deref(), next))
-            }
+            Op::Summarize { by, aggs, outputs } => Box::new(aggregate::Summarize::new(
+                by,
+                aggs,
+                outputs.as_deref(),
+                next,
+            )),
             Op::Count => Box::new(Count { n: 0, next }),
         };
     }
@@ -260,7 +279,11 @@ impl Stage for Take<'_> {
         }
         self.remaining -= 1;
         let flow = self.next.push(row)?;
-        Ok(if self.remaining == 0 { Flow::Stop } else { flow })
+        Ok(if self.remaining == 0 {
+            Flow::Stop
+        } else {
+            flow
+        })
     }
     fn finish(&mut self) -> Result<(), QueryError> {
         self.next.finish()

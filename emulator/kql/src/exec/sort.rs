@@ -19,19 +19,44 @@ pub(super) struct Sort<'a> {
 }
 
 impl<'a> Sort<'a> {
-    pub(super) fn new(keys: &'a [SortSpec], limit: Option<usize>, next: Box<dyn Stage + 'a>) -> Self {
-        Sort { keys, limit, buf: Vec::new(), next }
+    pub(super) fn new(
+        keys: &'a [SortSpec],
+        limit: Option<usize>,
+        next: Box<dyn Stage + 'a>,
+    ) -> Self {
+        Sort {
+            keys,
+            limit,
+            buf: Vec::new(),
+            next,
+        }
     }
 
     fn order(&self, a: &[Value], b: &[Value]) -> Ordering {
         for (k, (x, y)) in self.keys.iter().zip(a.iter().zip(b)) {
             let o = match (x.is_null(), y.is_null()) {
                 (true, true) => Ordering::Equal,
-                (true, false) => if k.nulls_first { Ordering::Less } else { Ordering::Greater },
-                (false, true) => if k.nulls_first { Ordering::Greater } else { Ordering::Less },
+                (true, false) => {
+                    if k.nulls_first {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    }
+                }
+                (false, true) => {
+                    if k.nulls_first {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    }
+                }
                 (false, false) => {
                     let o = x.cmp_for_sort(y);
-                    if k.descending { o.reverse() } else { o }
+                    if k.descending {
+                        o.reverse()
+                    } else {
+                        o
+                    }
                 }
             };
             if o != Ordering::Equal {

@@ -11,7 +11,13 @@ use crate::time::{DateTime, Timespan};
 
 /// Binary string operators KQL has but this engine does not.
 const UNSUPPORTED_BINARY: [&str; 8] = [
-    "has_any", "has_all", "has_any_cs", "has_all_cs", "notcontains", "notcontains_cs", "notbetween",
+    "has_any",
+    "has_all",
+    "has_any_cs",
+    "has_all_cs",
+    "notcontains",
+    "notcontains_cs",
+    "notbetween",
     "contains_any",
 ];
 
@@ -63,8 +69,14 @@ impl Parser {
         let negated = matches!(tok.kind, TokenKind::Symbol("!"))
             && matches!(self.peek_at(1).kind, TokenKind::Ident(_))
             && self.peek_at(1).span.start == tok.span.end;
-        let word_tok = if negated { self.peek_at(1).clone() } else { tok.clone() };
-        let TokenKind::Ident(word) = &word_tok.kind else { return Ok(lhs) };
+        let word_tok = if negated {
+            self.peek_at(1).clone()
+        } else {
+            tok.clone()
+        };
+        let TokenKind::Ident(word) = &word_tok.kind else {
+            return Ok(lhs);
+        };
         let op_span = tok.span.to(word_tok.span);
         if UNSUPPORTED_BINARY.contains(&word.as_str()) {
             return Err(QueryError::unsupported(
@@ -100,7 +112,11 @@ impl Parser {
                 self.bump();
             }
             let rhs = self.add_expr()?;
-            let op = StrOp { kind, negated, case_sensitive };
+            let op = StrOp {
+                kind,
+                negated,
+                case_sensitive,
+            };
             return Ok(binary(BinaryOp::Str(op), lhs, rhs));
         }
         if word == "in" && !case_sensitive {
@@ -132,7 +148,12 @@ impl Parser {
             }
             let span = lhs.span.to(self.prev_span());
             return Ok(Expr {
-                kind: ExprKind::In { lhs: Box::new(lhs), list, negated, case_insensitive },
+                kind: ExprKind::In {
+                    lhs: Box::new(lhs),
+                    list,
+                    negated,
+                    case_insensitive,
+                },
                 span,
             });
         }
@@ -201,7 +222,10 @@ impl Parser {
             self.bump();
             let inner = self.unary_expr()?;
             let span = tok.span.to(inner.span);
-            return Ok(Expr { kind: ExprKind::Negate(Box::new(inner)), span });
+            return Ok(Expr {
+                kind: ExprKind::Negate(Box::new(inner)),
+                span,
+            });
         }
         if matches!(tok.kind, TokenKind::Symbol("+")) {
             self.bump();
@@ -216,9 +240,15 @@ impl Parser {
             if matches!(self.peek().kind, TokenKind::Symbol(".")) {
                 self.bump();
                 let n = self.name("a property name after '.'")?;
-                let key = Expr { kind: ExprKind::Literal(Literal::String(n.text)), span: n.span };
+                let key = Expr {
+                    kind: ExprKind::Literal(Literal::String(n.text)),
+                    span: n.span,
+                };
                 let span = e.span.to(key.span);
-                e = Expr { kind: ExprKind::Member(Box::new(e), Box::new(key)), span };
+                e = Expr {
+                    kind: ExprKind::Member(Box::new(e), Box::new(key)),
+                    span,
+                };
             } else if matches!(self.peek().kind, TokenKind::Symbol("[")) {
                 self.bump();
                 let key = self.expr()?;
@@ -226,7 +256,10 @@ impl Parser {
                     return Err(self.error_here("expected ']'"));
                 }
                 let span = e.span.to(self.prev_span());
-                e = Expr { kind: ExprKind::Member(Box::new(e), Box::new(key)), span };
+                e = Expr {
+                    kind: ExprKind::Member(Box::new(e), Box::new(key)),
+                    span,
+                };
             } else if self.in_search
                 && matches!(self.peek().kind, TokenKind::Symbol(":"))
                 && matches!(e.kind, ExprKind::Name(_))
@@ -234,7 +267,11 @@ impl Parser {
                 // search Column:"term" is `Column has "term"`.
                 self.bump();
                 let rhs = self.primary()?;
-                let op = StrOp { kind: StrOpKind::Has, negated: false, case_sensitive: false };
+                let op = StrOp {
+                    kind: StrOpKind::Has,
+                    negated: false,
+                    case_sensitive: false,
+                };
                 e = binary(BinaryOp::Str(op), e, rhs);
             } else {
                 return Ok(e);
@@ -245,7 +282,12 @@ impl Parser {
     fn primary(&mut self) -> Result<Expr, QueryError> {
         let tok = self.peek().clone();
         let span = tok.span;
-        let lit = |l| Ok(Expr { kind: ExprKind::Literal(l), span });
+        let lit = |l| {
+            Ok(Expr {
+                kind: ExprKind::Literal(l),
+                span,
+            })
+        };
         match tok.kind {
             TokenKind::Long(v) => {
                 self.bump();
@@ -273,15 +315,24 @@ impl Parser {
                 if !self.eat_symbol(")") {
                     return Err(self.error_here("expected ')'"));
                 }
-                Ok(Expr { kind: inner.kind, span: span.to(self.prev_span()) })
+                Ok(Expr {
+                    kind: inner.kind,
+                    span: span.to(self.prev_span()),
+                })
             }
             TokenKind::Symbol("*") => {
                 self.bump();
-                Ok(Expr { kind: ExprKind::Star, span })
+                Ok(Expr {
+                    kind: ExprKind::Star,
+                    span,
+                })
             }
             TokenKind::QuotedIdent(name) => {
                 self.bump();
-                Ok(Expr { kind: ExprKind::Name(name), span })
+                Ok(Expr {
+                    kind: ExprKind::Name(name),
+                    span,
+                })
             }
             TokenKind::Ident(word) => {
                 self.bump();
@@ -307,9 +358,15 @@ impl Parser {
                         }
                     }
                     let name = Name { text: word, span };
-                    return Ok(Expr { kind: ExprKind::Call(name, args), span: span.to(self.prev_span()) });
+                    return Ok(Expr {
+                        kind: ExprKind::Call(name, args),
+                        span: span.to(self.prev_span()),
+                    });
                 }
-                Ok(Expr { kind: ExprKind::Name(word), span })
+                Ok(Expr {
+                    kind: ExprKind::Name(word),
+                    span,
+                })
             }
             TokenKind::Eof => Err(self.error_here("the query ends where a value was expected")),
             _ => Err(self.error_here("expected a value, a column name or a function call")),
@@ -323,15 +380,17 @@ impl Parser {
 
 fn binary(op: BinaryOp, lhs: Expr, rhs: Expr) -> Expr {
     let span = lhs.span.to(rhs.span);
-    Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span }
+    Expr {
+        kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+        span,
+    }
 }
 
 /// The value of `datetime(...)`, `dynamic(...)`, `int(...)`, ... from its raw text.
 fn typed_literal(ty: &str, raw: &str, span: Span) -> Result<Literal, QueryError> {
     let is_null = raw == "null";
-    let bad = |what: &str| {
-        QueryError::syntax(span, format!("{ty}({raw}) is not a valid {what} literal"))
-    };
+    let bad =
+        |what: &str| QueryError::syntax(span, format!("{ty}({raw}) is not a valid {what} literal"));
     Ok(match ty {
         "datetime" => Literal::DateTime(if is_null {
             None
@@ -344,7 +403,11 @@ fn typed_literal(ty: &str, raw: &str, span: Span) -> Result<Literal, QueryError>
             Some(Timespan::parse(raw).ok_or_else(|| bad("timespan (use 5m or 01:30:00)"))?)
         }),
         "int" | "long" => {
-            let v = if is_null { None } else { Some(raw.parse::<i64>().map_err(|_| bad("integer"))?) };
+            let v = if is_null {
+                None
+            } else {
+                Some(raw.parse::<i64>().map_err(|_| bad("integer"))?)
+            };
             if ty == "int" {
                 Literal::Int(v)
             } else {
@@ -372,7 +435,11 @@ fn typed_literal(ty: &str, raw: &str, span: Span) -> Result<Literal, QueryError>
         } else {
             let ok = raw.len() == 36
                 && raw.char_indices().all(|(i, c)| {
-                    if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() }
+                    if [8, 13, 18, 23].contains(&i) {
+                        c == '-'
+                    } else {
+                        c.is_ascii_hexdigit()
+                    }
                 });
             if !ok {
                 return Err(bad("guid"));
@@ -405,17 +472,30 @@ mod tests {
         else {
             panic!()
         };
-        let ExprKind::Binary(BinaryOp::And, _, has) = rhs.kind else { panic!() };
-        assert!(matches!(has.kind, ExprKind::Binary(BinaryOp::Str(op), _, _) if op.kind == StrOpKind::Has));
+        let ExprKind::Binary(BinaryOp::And, _, has) = rhs.kind else {
+            panic!()
+        };
+        assert!(
+            matches!(has.kind, ExprKind::Binary(BinaryOp::Str(op), _, _) if op.kind == StrOpKind::Has)
+        );
         let ExprKind::Binary(BinaryOp::Str(op), _, _) = where_expr("Log !contains_cs 'E'") else {
             panic!()
         };
         assert!(op.negated && op.case_sensitive && op.kind == StrOpKind::Contains);
         assert!(matches!(
             where_expr("Log matches regex '^a'"),
-            ExprKind::Binary(BinaryOp::Str(StrOp { kind: StrOpKind::MatchesRegex, .. }), _, _)
+            ExprKind::Binary(
+                BinaryOp::Str(StrOp {
+                    kind: StrOpKind::MatchesRegex,
+                    ..
+                }),
+                _,
+                _
+            )
         ));
-        let ExprKind::Binary(BinaryOp::Add, _, mul) = where_expr("1 + 2 * 3") else { panic!() };
+        let ExprKind::Binary(BinaryOp::Add, _, mul) = where_expr("1 + 2 * 3") else {
+            panic!()
+        };
         assert!(matches!(mul.kind, ExprKind::Binary(BinaryOp::Mul, _, _)));
     }
 
@@ -429,7 +509,10 @@ mod tests {
             where_expr("t between (datetime(2024-01-01) .. 1d)"),
             ExprKind::Between { negated: false, .. }
         ));
-        assert!(matches!(where_expr("x == dynamic(['a', 1])"), ExprKind::Binary(..)));
+        assert!(matches!(
+            where_expr("x == dynamic(['a', 1])"),
+            ExprKind::Binary(..)
+        ));
         let e = parse("T | where x == guid(nope)").unwrap_err();
         assert!(e.message.contains("guid"));
         let e = parse("T | where Log has_any ('a')").unwrap_err();

@@ -19,19 +19,51 @@ distinct, count, union, search, render (ignored)";
 
 /// KQL operators that exist but are outside the supported subset.
 const KNOWN_UNSUPPORTED: [&str; 24] = [
-    "join", "lookup", "mv-expand", "mv-apply", "parse", "parse-where", "parse-kv", "make-series",
-    "evaluate", "facet", "fork", "as", "getschema", "sample", "sample-distinct", "serialize",
-    "partition", "reduce", "invoke", "scan", "consume", "top-nested", "top-hitters", "find",
+    "join",
+    "lookup",
+    "mv-expand",
+    "mv-apply",
+    "parse",
+    "parse-where",
+    "parse-kv",
+    "make-series",
+    "evaluate",
+    "facet",
+    "fork",
+    "as",
+    "getschema",
+    "sample",
+    "sample-distinct",
+    "serialize",
+    "partition",
+    "reduce",
+    "invoke",
+    "scan",
+    "consume",
+    "top-nested",
+    "top-hitters",
+    "find",
 ];
 
 /// Tabular sources that exist in KQL but not here.
-const UNSUPPORTED_SOURCES: [&str; 7] =
-    ["find", "datatable", "range", "externaldata", "materialize", "evaluate", "view"];
+const UNSUPPORTED_SOURCES: [&str; 7] = [
+    "find",
+    "datatable",
+    "range",
+    "externaldata",
+    "materialize",
+    "evaluate",
+    "view",
+];
 
 /// Parses a whole query.
 pub fn parse(text: &str) -> Result<Query, QueryError> {
     let tokens = tokenize(text)?;
-    let mut p = Parser { tokens, pos: 0, in_search: false };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        in_search: false,
+    };
     p.query()
 }
 
@@ -62,9 +94,9 @@ impl Parser {
         while self.eat_symbol(";") {}
         if !self.at_eof() {
             if matches!(self.peek().kind, TokenKind::Ident(_)) {
-                return Err(self.error_here(
-                    "expected '|' before this operator, or ';' between statements",
-                ));
+                return Err(
+                    self.error_here("expected '|' before this operator, or ';' between statements")
+                );
             }
             return Err(self.error_here("expected '|' or the end of the query"));
         }
@@ -133,8 +165,7 @@ impl Parser {
 
     fn union_args(&mut self, span: Span) -> Result<Union, QueryError> {
         let mut with_source = None;
-        loop {
-            let Some(opt) = self.peek_ident() else { break };
+        while let Some(opt) = self.peek_ident() {
             if !matches!(self.peek_at(1).kind, TokenKind::Symbol("=")) {
                 break;
             }
@@ -168,19 +199,30 @@ impl Parser {
                 }
             } else {
                 let name = self.name("a table name or (sub-query) as a union operand")?;
-                legs.push(TabularExpr { source: Source::Table(name), ops: Vec::new() });
+                legs.push(TabularExpr {
+                    source: Source::Table(name),
+                    ops: Vec::new(),
+                });
             }
             if !self.eat_symbol(",") {
                 break;
             }
         }
-        Ok(Union { legs, with_source, span })
+        Ok(Union {
+            legs,
+            with_source,
+            span,
+        })
     }
 
     fn search_args(&mut self, span: Span) -> Result<Search, QueryError> {
         if self.peek_ident().as_deref() == Some("kind") {
             let s = self.peek().span;
-            return Err(QueryError::unsupported(s, "search kind=", "search [in (T1, T2)] \"term\""));
+            return Err(QueryError::unsupported(
+                s,
+                "search kind=",
+                "search [in (T1, T2)] \"term\"",
+            ));
         }
         let mut tables = None;
         if self.at_ident("in") && matches!(self.peek_at(1).kind, TokenKind::Symbol("(")) {
@@ -198,7 +240,11 @@ impl Parser {
         self.in_search = true;
         let predicate = self.expr();
         self.in_search = false;
-        Ok(Search { tables, predicate: predicate?, span })
+        Ok(Search {
+            tables,
+            predicate: predicate?,
+            span,
+        })
     }
 
     fn operator(&mut self) -> Result<Operator, QueryError> {
@@ -210,7 +256,8 @@ impl Parser {
         let mut span = tok.span;
         self.bump();
         // project-away, mv-expand, ...: a hyphenated keyword written without spaces.
-        while matches!(self.peek().kind, TokenKind::Symbol("-")) && self.peek().span.start == span.end
+        while matches!(self.peek().kind, TokenKind::Symbol("-"))
+            && self.peek().span.start == span.end
         {
             let next = self.peek_at(1).clone();
             match next.kind {
@@ -265,12 +312,18 @@ impl Parser {
                 self.bump();
                 let key = self.sort_key()?;
                 if matches!(self.peek().kind, TokenKind::Symbol(",")) {
-                    return Err(self.error_here("'top' sorts by one expression; use order by + take"));
+                    return Err(
+                        self.error_here("'top' sorts by one expression; use order by + take")
+                    );
                 }
                 OperatorKind::Top(count, key)
             }
             "summarize" => {
-                let aggs = if self.at_ident("by") { Vec::new() } else { self.named_list()? };
+                let aggs = if self.at_ident("by") {
+                    Vec::new()
+                } else {
+                    self.named_list()?
+                };
                 let by = if self.at_ident("by") {
                     self.bump();
                     self.named_list()?
@@ -291,7 +344,10 @@ impl Parser {
             "search" => OperatorKind::Search(self.search_args(span)?),
             "render" => {
                 while !self.at_eof()
-                    && !matches!(self.peek().kind, TokenKind::Symbol("|") | TokenKind::Symbol(";"))
+                    && !matches!(
+                        self.peek().kind,
+                        TokenKind::Symbol("|") | TokenKind::Symbol(";")
+                    )
                 {
                     self.bump();
                 }
@@ -307,7 +363,9 @@ impl Parser {
             w => {
                 return Err(QueryError::syntax(
                     span,
-                    format!("'{w}' is not a KQL tabular operator (known here: {SUPPORTED_OPERATORS})"),
+                    format!(
+                        "'{w}' is not a KQL tabular operator (known here: {SUPPORTED_OPERATORS})"
+                    ),
                 ))
             }
         };
@@ -335,7 +393,11 @@ impl Parser {
             }
             self.bump();
         }
-        Ok(SortKey { expr, descending, nulls_first })
+        Ok(SortKey {
+            expr,
+            descending,
+            nulls_first,
+        })
     }
 
     /// `[name =] expr, ...`
@@ -365,8 +427,10 @@ impl Parser {
                 }
                 i += 1;
             }
-            if matches!(self.tokens.get(i + 1).map(|t| &t.kind), Some(TokenKind::Symbol("=")))
-                && matches!(self.peek_at(2).kind, TokenKind::Symbol(","))
+            if matches!(
+                self.tokens.get(i + 1).map(|t| &t.kind),
+                Some(TokenKind::Symbol("="))
+            ) && matches!(self.peek_at(2).kind, TokenKind::Symbol(","))
             {
                 let span = self.peek().span;
                 return Err(QueryError::unsupported(
@@ -376,8 +440,10 @@ impl Parser {
                 ));
             }
         }
-        let is_named = matches!(self.peek().kind, TokenKind::Ident(_) | TokenKind::QuotedIdent(_))
-            && matches!(self.peek_at(1).kind, TokenKind::Symbol("="));
+        let is_named = matches!(
+            self.peek().kind,
+            TokenKind::Ident(_) | TokenKind::QuotedIdent(_)
+        ) && matches!(self.peek_at(1).kind, TokenKind::Symbol("="));
         let name = if is_named {
             let n = self.name("a column name")?;
             self.bump(); // =
@@ -385,7 +451,10 @@ impl Parser {
         } else {
             None
         };
-        Ok(NamedExpr { name, expr: self.expr()? })
+        Ok(NamedExpr {
+            name,
+            expr: self.expr()?,
+        })
     }
 
     /// Column names, possibly with `*` wildcards (`Col*`), for project-away and friends.
@@ -411,7 +480,10 @@ impl Parser {
             if text.is_empty() {
                 return Err(self.error_here("expected a column name"));
             }
-            names.push(Name { text, span: start.to(end) });
+            names.push(Name {
+                text,
+                span: start.to(end),
+            });
             if !self.eat_symbol(",") {
                 break;
             }
@@ -482,7 +554,13 @@ mod tests {
     use crate::error::ErrorKind;
 
     fn ops(q: &str) -> Vec<OperatorKind> {
-        parse(q).unwrap().body.ops.into_iter().map(|o| o.kind).collect()
+        parse(q)
+            .unwrap()
+            .body
+            .ops
+            .into_iter()
+            .map(|o| o.kind)
+            .collect()
     }
 
     #[test]
@@ -503,7 +581,9 @@ mod tests {
         let o = ops("T | project-away A, B* | project-rename X = Y | sort by a asc nulls last, b");
         assert!(matches!(&o[0], OperatorKind::ProjectAway(n) if n[1].text == "B*"));
         assert!(matches!(&o[1], OperatorKind::ProjectRename(p) if p[0].0.text == "X"));
-        let OperatorKind::Sort(keys) = &o[2] else { panic!() };
+        let OperatorKind::Sort(keys) = &o[2] else {
+            panic!()
+        };
         assert!(!keys[0].descending && keys[0].nulls_first == Some(false) && keys[1].descending);
     }
 
@@ -512,7 +592,9 @@ mod tests {
         let q = parse("let since = 1h; let t = T | where x > 1; union t, (U | take 1)").unwrap();
         assert_eq!(q.lets.len(), 2);
         assert!(matches!(q.lets[1].value, LetValue::Tabular(_)));
-        let Source::Union(u) = q.body.source else { panic!() };
+        let Source::Union(u) = q.body.source else {
+            panic!()
+        };
         assert_eq!(u.legs.len(), 2);
     }
 
@@ -526,7 +608,9 @@ mod tests {
         let e = parse("T take 5").unwrap_err();
         assert_eq!(e.span.unwrap().start, 2);
         let e = parse("T | frobnicate").unwrap_err();
-        assert!(e.message.contains("'frobnicate' is not a KQL tabular operator"));
+        assert!(e
+            .message
+            .contains("'frobnicate' is not a KQL tabular operator"));
         assert_eq!(parse("").unwrap_err().kind, ErrorKind::Syntax);
     }
 

@@ -10,21 +10,33 @@ fn body(f: &Fixture, q: &str) -> serde_json::Value {
 #[test]
 fn syntax_error_body() {
     let f = Fixture::new();
-    insta::assert_json_snapshot!("syntax_error", body(&f, "AppEnvSessionConsoleLogs\n| where Log has 'x' |"));
-    insta::assert_json_snapshot!("syntax_error_bad_token", body(&f, "completely invalid syntax"));
+    insta::assert_json_snapshot!(
+        "syntax_error",
+        body(&f, "AppEnvSessionConsoleLogs\n| where Log has 'x' |")
+    );
+    insta::assert_json_snapshot!(
+        "syntax_error_bad_token",
+        body(&f, "completely invalid syntax")
+    );
 }
 
 #[test]
 fn semantic_error_bodies() {
     let f = Fixture::new();
-    insta::assert_json_snapshot!("unknown_table", body(&f, "AppEnvSessionPoolEvents | take 10"));
+    insta::assert_json_snapshot!(
+        "unknown_table",
+        body(&f, "AppEnvSessionPoolEvents | take 10")
+    );
     insta::assert_json_snapshot!(
         "unknown_column",
         body(&f, "AppEnvSessionConsoleLogs | where Strem == 'stderr'")
     );
     insta::assert_json_snapshot!(
         "unsupported_operator",
-        body(&f, "AppEnvSessionConsoleLogs | join (AppEnvSessionLifecycleLogs) on SessionPoolName")
+        body(
+            &f,
+            "AppEnvSessionConsoleLogs | join (AppEnvSessionLifecycleLogs) on SessionPoolName"
+        )
     );
 }
 
@@ -32,22 +44,86 @@ fn semantic_error_bodies() {
 fn every_refusal_names_what_was_refused() {
     let f = Fixture::new();
     for (q, kind, needle) in [
-        ("AppEnvSessionConsoleLogs | mv-expand Log", ErrorKind::Unsupported, "'mv-expand' operator"),
-        ("AppEnvSessionConsoleLogs | parse Log with a", ErrorKind::Unsupported, "'parse' operator"),
-        ("AppEnvSessionConsoleLogs | extend x = extract('a', 0, Log)", ErrorKind::Unsupported, "'extract()'"),
-        ("AppEnvSessionConsoleLogs | summarize percentile(_BilledSize, 50)", ErrorKind::Unsupported, "'percentile()'"),
-        ("AppEnvSessionConsoleLogs | where Log has_any ('a')", ErrorKind::Unsupported, "'has_any' operator"),
-        ("datatable(a:int)[1]", ErrorKind::Unsupported, "'datatable' operator"),
-        ("AppEnvSessionConsoleLogs | where Log > 5", ErrorKind::Semantic, "Cannot compare values of types string and long"),
-        ("AppEnvSessionConsoleLogs | where strlen(Log)", ErrorKind::Semantic, "must be a bool predicate"),
-        ("AppEnvSessionConsoleLogs | take -1", ErrorKind::Semantic, "non-negative"),
-        ("AppEnvSessionConsoleLogs | where Log matches regex '('", ErrorKind::Semantic, "regular expression is invalid"),
-        ("AppEnvSessionConsoleLogs | summarize Log", ErrorKind::Semantic, "must be inside an aggregation"),
-        ("AppEnvSessionConsoleLogs | extend count()", ErrorKind::Semantic, "is an aggregation"),
-        ("AppEnvSessionConsoleLogs | project-away Nope", ErrorKind::Semantic, "Failed to resolve column 'Nope'"),
-        ("AppEnvSessionConsoleLogs | where TimeGenerated > ago(1x)", ErrorKind::Syntax, "'x' is not a timespan unit"),
-        ("AppEnvSessionConsoleLogs | where substring(Log)", ErrorKind::Semantic, "substring() takes 2 to 3 argument(s)"),
-        ("AppEnvSessionConsoleLogs | where Log == 'x' Stream", ErrorKind::Syntax, "expected '|'"),
+        (
+            "AppEnvSessionConsoleLogs | mv-expand Log",
+            ErrorKind::Unsupported,
+            "'mv-expand' operator",
+        ),
+        (
+            "AppEnvSessionConsoleLogs | parse Log with a",
+            ErrorKind::Unsupported,
+            "'parse' operator",
+        ),
+        (
+            "AppEnvSessionConsoleLogs | extend x = extract('a', 0, Log)",
+            ErrorKind::Unsupported,
+            "'extract()'",
+        ),
+        (
+            "AppEnvSessionConsoleLogs | summarize percentile(_BilledSize, 50)",
+            ErrorKind::Unsupported,
+            "'percentile()'",
+        ),
+        (
+            "AppEnvSessionConsoleLogs | where Log has_any ('a')",
+            ErrorKind::Unsupported,
+            "'has_any' operator",
+        ),
+        (
+            "datatable(a:int)[1]",
+            ErrorKind::Unsupported,
+            "'datatable' operator",
+        ),
+        (
+            "AppEnvSessionConsoleLogs | where Log > 5",
+            ErrorKind::Semantic,
+            "Cannot compare values of types string and long",
+        ),
+        (
+            "AppEnvSessionConsoleLogs | where strlen(Log)",
+            ErrorKind::Semantic,
+            "must be a bool predicate",
+        ),
+        (
+            "AppEnvSessionConsoleLogs | take -1",
+            ErrorKind::Semantic,
+            "non-negative",
+        ),
+        (
+            "AppEnvSessionConsoleLogs | where Log matches regex '('",
+            ErrorKind::Semantic,
+            "regular expression is invalid",
+        ),
+        (
+            "AppEnvSessionConsoleLogs | summarize Log",
+            ErrorKind::Semantic,
+            "must be inside an aggregation",
+        ),
+        (
+            "AppEnvSessionConsoleLogs | extend count()",
+            ErrorKind::Semantic,
+            "is an aggregation",
+        ),
+        (
+            "AppEnvSessionConsoleLogs | project-away Nope",
+            ErrorKind::Semantic,
+            "Failed to resolve column 'Nope'",
+        ),
+        (
+            "AppEnvSessionConsoleLogs | where TimeGenerated > ago(1x)",
+            ErrorKind::Syntax,
+            "'x' is not a timespan unit",
+        ),
+        (
+            "AppEnvSessionConsoleLogs | where substring(Log)",
+            ErrorKind::Semantic,
+            "substring() takes 2 to 3 argument(s)",
+        ),
+        (
+            "AppEnvSessionConsoleLogs | where Log == 'x' Stream",
+            ErrorKind::Syntax,
+            "expected '|'",
+        ),
     ] {
         let e = f.query(q).expect_err(q);
         assert_eq!(e.kind, kind, "{q}: {}", e.message);
