@@ -3,9 +3,8 @@
 //! empty plans without/with refresh, update in place, replace, import + verify, destroy and
 //! check it is gone), the quickstart example, and one run through `dev_overrides`.
 
-mod acc_support;
-
-use acc_support::{actions, resource_values, terraform_missing, Acc};
+use crate::support::acc::{actions, load_sample_image, resource_values, Acc};
+use crate::support::terraform::skip_real;
 use sessions_emulator::defaults;
 
 const ADDR: &str = "azuresessions_session_pool.test";
@@ -82,7 +81,7 @@ const API: &str = "2026-07-01";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_session_pool_lifecycle() {
-    if terraform_missing() {
+    if skip_real() {
         return;
     }
     let acc = Acc::reattach().await;
@@ -187,7 +186,7 @@ async fn real_acc_session_pool_lifecycle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_drift_is_detected() {
-    if terraform_missing() {
+    if skip_real() {
         return;
     }
     let acc = Acc::reattach().await;
@@ -218,7 +217,7 @@ async fn real_acc_drift_is_detected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_quickstart_applies_and_destroys() {
-    if terraform_missing() {
+    if skip_real() {
         return;
     }
     let acc = Acc::reattach().await;
@@ -246,7 +245,7 @@ async fn real_acc_quickstart_applies_and_destroys() {
 /// together as one configuration and destroyed again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_examples_apply_and_destroy() {
-    if terraform_missing() {
+    if skip_real() {
         return;
     }
     let acc = Acc::reattach().await;
@@ -278,7 +277,7 @@ async fn real_acc_examples_apply_and_destroy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_dev_overrides_binary() {
-    if terraform_missing() {
+    if skip_real() {
         return;
     }
     let acc = Acc::dev_override().await;
@@ -298,7 +297,7 @@ async fn real_acc_dev_overrides_binary() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_write_only_secret_and_plan_validation() {
-    if terraform_missing() {
+    if skip_real() {
         return;
     }
     let acc = Acc::reattach().await;
@@ -341,5 +340,71 @@ async fn real_acc_write_only_secret_and_plan_validation() {
         &["destroy", "-auto-approve", "-input=false", "-no-color"],
     )
     .await;
+    acc.finish().await;
+}
+
+/// A create whose image cannot be pulled fails after the pool exists: the state holds the pool
+/// tainted (no import needed); once the image is loaded the next apply replaces it and the
+/// pool runs. Real QEMU sessions (the qemu backend with its own data dir).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_acc_failed_create_is_tainted_and_replaced() {
+    if skip_real() {
+        return;
+    }
+    const IMAGE: &str = "localhost/tainted-demo:v1";
+    let data = tempfile::tempdir().expect("data dir");
+    let data_dir = data.path().to_path_buf();
+    let acc = Acc::reattach_with(|c| {
+        c.backend = sessions_emulator::config::BackendKind::Qemu;
+        c.data_dir = Some(data_dir.clone());
+    })
+    .await;
+    let work = acc.work();
+    let config = pool_config("taintpool", "eastus", 10)
+        .replace("localhost/sample-session:latest", IMAGE)
+        .replace(
+            "max_concurrent_sessions      = 5",
+            "max_concurrent_sessions      = 2",
+        );
+    acc.write_config(&work, &config);
+
+    // The image is not in the store: the create fails, the pool exists, Terraform keeps it.
+    let out = acc
+        .tf(
+            &work,
+            &["apply", "-input=false", "-no-color", "-auto-approve"],
+        )
+        .await;
+    let text = crate::support::terraform::text(&out);
+    assert!(!out.status.success(), "apply should fail:\n{text}");
+    assert!(text.contains("ContainerImagePullFailed"), "{text}");
+    assert!(acc.arm_exists(&pool_path("taintpool"), API).await);
+    let state = acc.state(&work).await;
+    let r = state["values"]["root_module"]["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["address"] == ADDR))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(r["tainted"], true, "{state}");
+    assert_eq!(r["values"]["provisioning_state"], "Failed", "{state}");
+
+    // Load the image: the next apply replaces the tainted pool, which now runs.
+    load_sample_image(data.path(), IMAGE);
+    let plan = acc.apply(&work).await;
+    let a = actions(&plan, ADDR);
+    assert!(
+        a.contains(&"delete".to_string()) && a.contains(&"create".to_string()),
+        "{a:?}"
+    );
+    let state = acc.state(&work).await;
+    let v = resource_values(&state, ADDR);
+    assert_eq!(v["provisioning_state"], "Succeeded", "{v}");
+    acc.expect_empty_plans(&work).await;
+    acc.ok(
+        &work,
+        &["destroy", "-auto-approve", "-input=false", "-no-color"],
+    )
+    .await;
+    assert!(!acc.arm_exists(&pool_path("taintpool"), API).await);
     acc.finish().await;
 }

@@ -2,9 +2,8 @@
 //! `azuresessions_diagnostic_setting` (create, empty plans, import + verify, destroy) and the
 //! data sources `azuresessions_session_pool` and `azuresessions_sessions`.
 
-mod acc_support;
-
-use acc_support::{resource_values, terraform_missing, Acc};
+use crate::support::acc::{resource_values, Acc};
+use crate::support::terraform::skip_real;
 use sessions_emulator::defaults;
 
 const HEADER: &str = r#"
@@ -41,7 +40,7 @@ resource "azuresessions_diagnostic_setting" "test" {{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_diagnostic_setting_lifecycle() {
-    if terraform_missing() {
+    if skip_real() {
         return;
     }
     let acc = Acc::reattach().await;
@@ -91,7 +90,7 @@ async fn real_acc_diagnostic_setting_lifecycle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_data_sources_read_pool_and_sessions() {
-    if terraform_missing() {
+    if skip_real() {
         return;
     }
     let acc = Acc::reattach().await;
