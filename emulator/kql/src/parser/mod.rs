@@ -179,6 +179,23 @@ impl Parser {
                 "kind" | "isfuzzy" => {
                     self.bump();
                     self.bump();
+                    let value = self.peek().clone();
+                    let accepted = match (opt.as_str(), &value.kind) {
+                        ("kind", TokenKind::Ident(v)) => v == "outer",
+                        ("isfuzzy", TokenKind::Ident(v)) => v == "true" || v == "false",
+                        _ => false,
+                    };
+                    if !accepted {
+                        let shown = match &value.kind {
+                            TokenKind::Ident(v) => v.clone(),
+                            _ => "...".to_string(),
+                        };
+                        return Err(QueryError::unsupported(
+                            opt_span.to(value.span),
+                            &format!("the union parameter '{opt}={shown}'"),
+                            "kind=outer, isfuzzy=true|false, withsource=Name",
+                        ));
+                    }
                     self.bump();
                 }
                 other => {
@@ -619,6 +636,13 @@ mod tests {
         let e = parse("T | join (U) on x").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unsupported);
         assert!(e.message.contains("'join' operator"));
+        let e = parse("union kind=inner T, U").unwrap_err();
+        assert!(
+            e.message.contains("union parameter 'kind="),
+            "{}",
+            e.message
+        );
+        assert!(parse("union kind=outer isfuzzy=true T, U").is_ok());
         let e = parse("T | mv-expand x").unwrap_err();
         assert!(e.message.contains("'mv-expand' operator"), "{}", e.message);
     }

@@ -6,3 +6,4 @@ mod errors;
 mod fixture;
 mod operators;
 mod props;
+mod pushdown;
