@@ -13,6 +13,9 @@ use crate::source::{CompiledPredicate, DataSource, Flow, Row, RowSink, ScanReque
 use crate::text::TextMatcher;
 use crate::value::Value;
 
+/// What a predicate naming a column the table lacks sees.
+static NULL: Value = Value::Null;
+
 /// Rows per block of `search` evaluation.
 const BLOCK: usize = 4096;
 /// Remembered answers per column (direct-mapped by address).
@@ -156,7 +159,10 @@ impl DataSource for MemorySource {
             }
             for (k, _) in pass[..n].iter().enumerate().filter(|(_, p)| **p) {
                 let r = block + k;
-                if !others.iter().all(|p| p.matches(|c| &cols[c][r])) {
+                if !others
+                    .iter()
+                    .all(|p| p.matches(|c| cols.get(c).map_or(&NULL, |col| &col[r])))
+                {
                     continue;
                 }
                 if limit.is_some_and(|l| sent >= l) {

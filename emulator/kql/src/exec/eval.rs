@@ -161,7 +161,7 @@ fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
         (Add, T(x), T(y)) => T(Timespan(x.0.wrapping_add(y.0))),
         (Sub, T(x), T(y)) => T(Timespan(x.0.wrapping_sub(y.0))),
         (Div, T(x), T(y)) if y.0 != 0 => R(x.0 as f64 / y.0 as f64),
-        (Mod, T(x), T(y)) if y.0 != 0 => T(Timespan(x.0 % y.0)),
+        (Mod, T(x), T(y)) => x.0.checked_rem(y.0).map_or(Value::Null, |r| T(Timespan(r))),
         (Mul, T(x), n) | (Mul, n, T(x)) => match n.as_f64() {
             Some(f) => T(Timespan((x.0 as f64 * f).round() as i64)),
             None => Value::Null,
@@ -331,16 +331,23 @@ fn convert(f: Func, v: Value, args: &[BExpr], row: &[Value]) -> Value {
     }
 }
 
+/// `x` rounded down to a multiple of `size` (> 0); `None` when that overflows.
+fn floor_to(x: i64, size: i64) -> Option<i64> {
+    x.div_euclid(size).checked_mul(size)
+}
+
 /// `bin(value, size)`: rounds down to a multiple of `size`.
 pub fn bin(v: &Value, size: &Value) -> Value {
     match (v, size) {
         (Value::DateTime(t), Value::Timespan(s)) if s.0 > 0 => {
-            Value::DateTime(DateTime(t.0.div_euclid(s.0) * s.0))
+            floor_to(t.0, s.0).map_or(Value::Null, |v| Value::DateTime(DateTime(v)))
         }
         (Value::Timespan(t), Value::Timespan(s)) if s.0 > 0 => {
-            Value::Timespan(Timespan(t.0.div_euclid(s.0) * s.0))
+            floor_to(t.0, s.0).map_or(Value::Null, |v| Value::Timespan(Timespan(v)))
         }
-        (Value::Long(x), Value::Long(s)) if *s > 0 => Value::Long(x.div_euclid(*s) * s),
+        (Value::Long(x), Value::Long(s)) if *s > 0 => {
+            floor_to(*x, *s).map_or(Value::Null, Value::Long)
+        }
         _ => match (v.as_f64(), size.as_f64()) {
             (Some(x), Some(s)) if s > 0.0 => Value::Real((x / s).floor() * s),
             _ => Value::Null,
@@ -395,6 +402,12 @@ mod tests {
             Value::Timespan(Timespan(3_000_000_000))
         );
         assert_eq!(bin(&Value::Long(17), &Value::Long(5)), Value::Long(15));
+        assert_eq!(bin(&Value::Long(i64::MIN), &Value::Long(3)), Value::Null);
+        let min = Value::Timespan(Timespan(i64::MIN));
+        assert_eq!(
+            arith(ArithOp::Mod, &min, &Value::Timespan(Timespan(-1))),
+            Value::Null
+        );
     }
 
     #[test]

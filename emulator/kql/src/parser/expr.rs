@@ -23,27 +23,28 @@ const UNSUPPORTED_BINARY: [&str; 8] = [
 
 impl Parser {
     pub(crate) fn expr(&mut self) -> Result<Expr, QueryError> {
-        self.or_expr()
+        self.enter()?;
+        let e = self.or_expr();
+        self.depth -= 1;
+        e
     }
 
     fn or_expr(&mut self) -> Result<Expr, QueryError> {
-        let mut lhs = self.and_expr()?;
+        let mut terms = vec![self.and_expr()?];
         while self.at_ident("or") {
             self.bump();
-            let rhs = self.and_expr()?;
-            lhs = binary(BinaryOp::Or, lhs, rhs);
+            terms.push(self.and_expr()?);
         }
-        Ok(lhs)
+        Ok(balanced(BinaryOp::Or, terms))
     }
 
     fn and_expr(&mut self) -> Result<Expr, QueryError> {
-        let mut lhs = self.cmp_expr()?;
+        let mut terms = vec![self.cmp_expr()?];
         while self.at_ident("and") {
             self.bump();
-            let rhs = self.cmp_expr()?;
-            lhs = binary(BinaryOp::And, lhs, rhs);
+            terms.push(self.cmp_expr()?);
         }
-        Ok(lhs)
+        Ok(balanced(BinaryOp::And, terms))
     }
 
     fn cmp_expr(&mut self) -> Result<Expr, QueryError> {
@@ -189,13 +190,18 @@ impl Parser {
 
     fn add_expr(&mut self) -> Result<Expr, QueryError> {
         let mut lhs = self.mul_expr()?;
+        let mark = self.depth;
         loop {
             let op = match self.peek().kind {
                 TokenKind::Symbol("+") => BinaryOp::Add,
                 TokenKind::Symbol("-") => BinaryOp::Sub,
-                _ => return Ok(lhs),
+                _ => {
+                    self.depth = mark;
+                    return Ok(lhs);
+                }
             };
             self.bump();
+            self.enter()?;
             let rhs = self.mul_expr()?;
             lhs = binary(op, lhs, rhs);
         }
@@ -203,14 +209,19 @@ impl Parser {
 
     fn mul_expr(&mut self) -> Result<Expr, QueryError> {
         let mut lhs = self.unary_expr()?;
+        let mark = self.depth;
         loop {
             let op = match self.peek().kind {
                 TokenKind::Symbol("*") => BinaryOp::Mul,
                 TokenKind::Symbol("/") => BinaryOp::Div,
                 TokenKind::Symbol("%") => BinaryOp::Mod,
-                _ => return Ok(lhs),
+                _ => {
+                    self.depth = mark;
+                    return Ok(lhs);
+                }
             };
             self.bump();
+            self.enter()?;
             let rhs = self.unary_expr()?;
             lhs = binary(op, lhs, rhs);
         }
@@ -220,7 +231,10 @@ impl Parser {
         let tok = self.peek().clone();
         if matches!(tok.kind, TokenKind::Symbol("-")) {
             self.bump();
-            let inner = self.unary_expr()?;
+            self.enter()?;
+            let inner = self.unary_expr();
+            self.depth -= 1;
+            let inner = inner?;
             let span = tok.span.to(inner.span);
             return Ok(Expr {
                 kind: ExprKind::Negate(Box::new(inner)),
@@ -229,14 +243,24 @@ impl Parser {
         }
         if matches!(tok.kind, TokenKind::Symbol("+")) {
             self.bump();
-            return self.unary_expr();
+            self.enter()?;
+            let inner = self.unary_expr();
+            self.depth -= 1;
+            return inner;
         }
         self.postfix_expr()
     }
 
     fn postfix_expr(&mut self) -> Result<Expr, QueryError> {
         let mut e = self.primary()?;
+        let mark = self.depth;
         loop {
+            if matches!(
+                self.peek().kind,
+                TokenKind::Symbol(".") | TokenKind::Symbol("[")
+            ) {
+                self.enter()?;
+            }
             if matches!(self.peek().kind, TokenKind::Symbol(".")) {
                 self.bump();
                 let n = self.name("a property name after '.'")?;
@@ -274,6 +298,7 @@ impl Parser {
                 };
                 e = binary(BinaryOp::Str(op), e, rhs);
             } else {
+                self.depth = mark;
                 return Ok(e);
             }
         }
@@ -376,6 +401,16 @@ impl Parser {
     fn prev_span(&self) -> Span {
         self.tokens[self.pos.saturating_sub(1)].span
     }
+}
+
+/// `a op b op c ...` for an associative `op` as a balanced tree, so long `and`/`or` chains stay
+/// shallow for the recursive passes after parsing.
+fn balanced(op: BinaryOp, mut terms: Vec<Expr>) -> Expr {
+    if terms.len() == 1 {
+        return terms.remove(0);
+    }
+    let right = terms.split_off(terms.len() / 2);
+    binary(op, balanced(op, terms), balanced(op, right))
 }
 
 fn binary(op: BinaryOp, lhs: Expr, rhs: Expr) -> Expr {

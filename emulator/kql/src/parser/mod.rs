@@ -63,6 +63,7 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
         tokens,
         pos: 0,
         in_search: false,
+        depth: 0,
     };
     p.query()
 }
@@ -71,7 +72,16 @@ pub(crate) struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     in_search: bool,
+    /// Current expression nesting, bounded by [`MAX_DEPTH`] so no query can exhaust the stack.
+    depth: usize,
 }
+
+/// The most operators one tabular expression may pipe.
+pub(crate) const MAX_OPERATORS: usize = 512;
+
+/// The deepest nesting accepted: parentheses, unary signs, sub-queries, and the operands of one
+/// arithmetic or member-access chain (`and`/`or` chains of any length are balanced instead).
+pub(crate) const MAX_DEPTH: usize = 48;
 
 impl Parser {
     fn query(&mut self) -> Result<Query, QueryError> {
@@ -123,9 +133,32 @@ impl Parser {
     }
 
     pub(crate) fn tabular(&mut self) -> Result<TabularExpr, QueryError> {
+        self.enter()?;
+        let t = self.tabular_inner();
+        self.depth -= 1;
+        t
+    }
+
+    /// Counts one level of nesting; too deep is a syntax error at the current token.
+    pub(crate) fn enter(&mut self) -> Result<(), QueryError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.error_here(&format!(
+                "the query nests expressions or sub-queries more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn tabular_inner(&mut self) -> Result<TabularExpr, QueryError> {
         let source = self.source()?;
         let mut ops = Vec::new();
         while self.eat_symbol("|") {
+            if ops.len() >= MAX_OPERATORS {
+                return Err(self.error_here(&format!(
+                    "a tabular expression may pipe at most {MAX_OPERATORS} operators"
+                )));
+            }
             ops.push(self.operator()?);
         }
         Ok(TabularExpr { source, ops })
@@ -624,6 +657,17 @@ mod tests {
         assert!(e.message.contains("expected 'by'"));
         let e = parse("T take 5").unwrap_err();
         assert_eq!(e.span.unwrap().start, 2);
+        let deep = format!("T | where {}1{}", "(".repeat(500), ")".repeat(500));
+        assert!(parse(&deep)
+            .unwrap_err()
+            .message
+            .contains("more than 48 levels"));
+        let long = format!("T | where {}", vec!["x == 1"; 300].join(" or "));
+        assert!(parse(&long).is_ok());
+        assert!(parse(&format!("T | where x == {}", vec!["1"; 100].join(" + "))).is_err());
+        let deep = format!("T | where x == {}1", "-".repeat(100_000));
+        assert!(parse(&deep).is_err());
+        assert!(parse(&format!("T{}", " | take 1".repeat(600))).is_err());
         let e = parse("T | frobnicate").unwrap_err();
         assert!(e
             .message

@@ -133,6 +133,25 @@ fn every_refusal_names_what_was_refused() {
 }
 
 #[test]
+fn big_queries_are_answered_or_refused_without_exhausting_the_stack() {
+    let f = Fixture::new();
+    let ors = vec!["SessionId == 'user-1'"; 2000].join(" or ");
+    let q = format!("AppEnvSessionConsoleLogs | where {ors} | count");
+    assert_eq!(f.column(&q, "Count"), ["2"]);
+    let nested = format!("print x = {}1{}", "(".repeat(40), ")".repeat(40));
+    assert_eq!(f.column(&nested, "x"), ["1"]);
+    let e = f
+        .query(&format!(
+            "print x = {}1{}",
+            "(".repeat(100),
+            ")".repeat(100)
+        ))
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Syntax);
+    assert!(e.message.contains("levels deep"), "{}", e.message);
+}
+
+#[test]
 fn result_tables() {
     let f = Fixture::new();
     let r = f
