@@ -32,11 +32,11 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use sessions_emulator::dataplane::pool_endpoint;
+use sessions_emulator::dataplane::{pool_endpoint, pool_id};
 use sessions_emulator::defaults::DATAPLANE_AUDIENCE;
-use sessions_emulator::pool::logs::PoolContext;
-use sessions_emulator::pool::spec::PoolSpec;
 use sessions_emulator::testing::TestServer;
+use sessions_runtime::pool::logs::PoolContext;
+use sessions_runtime::pool::spec::PoolSpec;
 
 type HttpClient = Client<HttpConnector, Empty<Bytes>>;
 
@@ -231,14 +231,14 @@ fn load_sample_image(srv: &TestServer) -> Result<String, String> {
             dir.display()
         ));
     }
-    let vm_dir = sessions_emulator::pool::wiring::vm_dir(srv.state.config());
-    let store = sessions_emulator::image::ImageStore::open(&vm_dir).map_err(|e| e.to_string())?;
-    let r = sessions_emulator::image::Reference::parse(reference).map_err(|e| e.to_string())?;
-    sessions_emulator::image::load::load_path(
+    let vm_dir = sessions_emulator::wiring::vm_dir(srv.state.config());
+    let store = sessions_runtime::image::ImageStore::open(&vm_dir).map_err(|e| e.to_string())?;
+    let r = sessions_runtime::image::Reference::parse(reference).map_err(|e| e.to_string())?;
+    sessions_runtime::image::load::load_path(
         &store,
         &dir,
         Some(&r),
-        &mut sessions_emulator::image::progress::Progress::quiet(),
+        &mut sessions_runtime::image::progress::Progress::quiet(),
     )
     .map_err(|e| e.to_string())?;
     Ok(reference.to_string())
@@ -298,15 +298,7 @@ async fn main() {
         } else {
             "bench:1".to_string()
         };
-        let ctx = PoolContext {
-            resource_id: format!(
-                "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.App/sessionPools/{name}"
-            ),
-            subscription_id: sub.into(),
-            resource_group: rg.into(),
-            name: name.into(),
-            ..Default::default()
-        };
+        let ctx = PoolContext::new(pool_id(sub, rg, name));
         let pool = srv
             .state
             .pools()
@@ -325,7 +317,7 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let ep = pool_endpoint(&srv.endpoint, sub, rg, name);
+    let ep = pool_endpoint(&srv.endpoint, &pool_id(sub, rg, name));
     let token = srv.token_for(DATAPLANE_AUDIENCE);
     let c = client(4);
     let bound = format!("{ep}/?identifier=bench-bound");

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Parser;
-use sessions_emulator::image::spec::RuntimeConfig;
-use sessions_emulator::image::unpack::Compression;
-use sessions_emulator::image::write::{self, ImageSpec, LayerEntry, LayerSpec};
+use sessions_runtime::image::spec::RuntimeConfig;
+use sessions_runtime::image::unpack::Compression;
+use sessions_runtime::image::write::{self, ImageSpec, LayerEntry, LayerSpec};
 
 /// Packs a static binary as `/app/<name>` into a minimal image.
 #[derive(Debug, Parser)]
@@ -38,7 +38,7 @@ fn main() -> anyhow::Result<()> {
         .to_string();
     let bin = std::fs::read(&a.binary)
         .with_context(|| format!("reading --binary {}", a.binary.display()))?;
-    sessions_emulator::image::Reference::parse(&a.reference).context("--reference")?;
+    sessions_runtime::image::Reference::parse(&a.reference).context("--reference")?;
     let entries = vec![
         LayerEntry::dir("app"),
         LayerEntry::exe(&format!("app/{name}"), bin),
