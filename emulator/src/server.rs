@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .merge(crate::auth::routes::<AppState>())
         .merge(crate::arm::router(&state))
+        .merge(crate::monitor::routes())
         .merge(crate::dataplane::router(dataplane.clone()))
         .fallback(crate::arm::fallback)
         .method_not_allowed_fallback(crate::arm::method_not_allowed)
@@ -83,6 +84,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     crate::wiring::start(&state).await;
+    let monitor = crate::monitor::start(&state).await;
     let pools = state.pools().clone();
     let app = router(state);
     let served = match tls {
@@ -102,6 +104,9 @@ pub async fn run(
             .await
             .map_err(ServeError::from),
     };
+    if let Some(m) = monitor {
+        m.abort();
+    }
     pools.shutdown().await;
     served
 }

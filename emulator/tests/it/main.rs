@@ -8,6 +8,7 @@
 //!   [`foundation_props`], [`session_pools`], [`session_pools_props`],
 //!   [`session_pools_versions`], [`pool_arm`].
 //! - data plane: [`dataplane_proxy`].
+//! - observability: [`monitor_logs`].
 //! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`],
 //!   [`image_pack`].
 //! - per-instance state: [`isolation`]; module layering: [`layers`].
@@ -23,6 +24,7 @@ mod foundation_props;
 mod image_pack;
 mod isolation;
 mod layers;
+mod monitor_logs;
 mod pool_arm;
 mod sdk_python;
 mod session_pools;
