@@ -8,7 +8,7 @@
 //!   [`foundation_props`], [`session_pools`], [`session_pools_props`],
 //!   [`session_pools_versions`], [`pool_arm`].
 //! - data plane: [`dataplane_proxy`].
-//! - observability: [`monitor_logs`].
+//! - observability: [`monitor_logs`], [`monitor_query`].
 //! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`],
 //!   [`image_pack`].
 //! - per-instance state: [`isolation`]; module layering: [`layers`].
@@ -31,3 +31,4 @@ mod session_pools;
 mod session_pools_props;
 mod session_pools_restart;
 mod session_pools_versions;
+mod monitor_query;
