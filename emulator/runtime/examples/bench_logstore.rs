@@ -27,7 +27,10 @@ const WS: &str = "11111111-2222-3333-4444-555555555555";
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let rows: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let rows: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(21);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -71,7 +74,9 @@ fn main() {
     let db_bytes = std::fs::metadata(dir.path().join("emulator.db")).map_or(0, |m| m.len())
         + std::fs::metadata(dir.path().join("emulator.db-wal")).map_or(0, |m| m.len());
 
-    println!("Log store: {rows} console lines of a chatty session, file-backed (WAL, synchronous=FULL)");
+    println!(
+        "Log store: {rows} console lines of a chatty session, file-backed (WAL, synchronous=FULL)"
+    );
     println!();
     println!("| measure | value |");
     println!("|---|---:|");
@@ -81,9 +86,19 @@ fn main() {
         ingest.as_secs_f64(),
         cpu_ingest.as_secs_f64()
     );
-    println!("| start-up load of {held} rows | {:.2} s |", load.as_secs_f64());
-    println!("| memory held | {:.0} MiB ({:.0} bytes/row) |", bytes as f64 / 1048576.0, bytes as f64 / held.max(1) as f64);
-    println!("| database on disk | {:.0} MiB |", db_bytes as f64 / 1048576.0);
+    println!(
+        "| start-up load of {held} rows | {:.2} s |",
+        load.as_secs_f64()
+    );
+    println!(
+        "| memory held | {:.0} MiB ({:.0} bytes/row) |",
+        bytes as f64 / 1048576.0,
+        bytes as f64 / held.max(1) as f64
+    );
+    println!(
+        "| database on disk | {:.0} MiB |",
+        db_bytes as f64 / 1048576.0
+    );
     println!();
 
     // 3. Queries.
@@ -114,7 +129,9 @@ fn main() {
         let mut out = 0;
         for i in 0..runs + 2 {
             let (t, c) = (Instant::now(), thread_cpu());
-            let r = engine.query(q, &opts).unwrap_or_else(|e| panic!("{q}: {e}"));
+            let r = engine
+                .query(q, &opts)
+                .unwrap_or_else(|e| panic!("{q}: {e}"));
             let (elapsed, cpu_time) = (t.elapsed(), thread_cpu().saturating_sub(c));
             out = r.rows.len();
             if i >= 2 {
@@ -148,8 +165,12 @@ fn records(rows: usize, now: OffsetDateTime) -> Vec<Record> {
             })
         })
         .collect();
-    let ids: Vec<Arc<str>> = (0..2000).map(|i| Arc::from(format!("user-{i:04}"))).collect();
-    let pods: Vec<Arc<str>> = (0..2000).map(|i| Arc::from(format!("pod-{i:04}-7f9c"))).collect();
+    let ids: Vec<Arc<str>> = (0..2000)
+        .map(|i| Arc::from(format!("user-{i:04}")))
+        .collect();
+    let pods: Vec<Arc<str>> = (0..2000)
+        .map(|i| Arc::from(format!("pod-{i:04}-7f9c")))
+        .collect();
     let step = 86_400_000_000_000i128 / rows.max(1) as i128;
     let start = now.unix_timestamp_nanos() - step * rows as i128;
     let mut rng = 0x2545_f491_4f6c_dd1du64;
@@ -162,12 +183,16 @@ fn records(rows: usize, now: OffsetDateTime) -> Vec<Record> {
             let err = (rng >> 24) % 5 == 0;
             let log = match (rng >> 40) % 100 {
                 0 => format!("wrote {} bytes of text to the client", rng % 4096),
-                1 | 2 => format!("error: request {} failed: connection reset by peer", rng % 100_000),
+                1 | 2 => format!(
+                    "error: request {} failed: connection reset by peer",
+                    rng % 100_000
+                ),
                 _ => format!("GET /api/items/{} 200 {}ms", rng % 100_000, rng % 250),
             };
             Record {
                 stream: StreamKind::Console,
-                time: OffsetDateTime::from_unix_timestamp_nanos(start + step * r as i128).expect("time"),
+                time: OffsetDateTime::from_unix_timestamp_nanos(start + step * r as i128)
+                    .expect("time"),
                 origin: origins[session % 20].clone(),
                 pod: pods[session].clone(),
                 identifier: Some(ids[session].clone()),
@@ -188,7 +213,10 @@ fn process_cpu() -> Duration {
 }
 
 fn cpu_clock(id: libc::clockid_t) -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant libc defines.
     let rc = unsafe { libc::clock_gettime(id, &mut ts) };
     if rc != 0 {
@@ -198,7 +226,9 @@ fn cpu_clock(id: libc::clockid_t) -> Duration {
 }
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
-    let i = ((sorted.len() * p).div_ceil(100)).saturating_sub(1).min(sorted.len() - 1);
+    let i = ((sorted.len() * p).div_ceil(100))
+        .saturating_sub(1)
+        .min(sorted.len() - 1);
     sorted[i]
 }
 

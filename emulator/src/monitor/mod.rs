@@ -5,10 +5,13 @@
 //! - [`routing`]: diagnostic settings, environments' `appLogsConfiguration` and workspaces
 //!   turned into the log store's routes (rebuilt whenever a resource changes).
 //! - [`query`]: the Log Analytics query API (`/v1/workspaces/{customerId}/query`).
+//! - [`metrics`]: Azure Monitor metrics, metric definitions and namespaces of pools and
+//!   environments (reached through ARM's extension dispatch).
 //!
 //! This module comes before `arm` in the crate's layering: ARM calls into it (route refresh
 //! after writes, the `Microsoft.Insights` metrics extension), never the other way round.
 
+pub mod metrics;
 pub mod query;
 pub mod routing;
 

@@ -8,7 +8,7 @@
 //!   [`foundation_props`], [`session_pools`], [`session_pools_props`],
 //!   [`session_pools_versions`], [`pool_arm`].
 //! - data plane: [`dataplane_proxy`].
-//! - observability: [`monitor_logs`], [`monitor_query`].
+//! - observability: [`monitor_logs`], [`monitor_query`], [`monitor_metrics`].
 //! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`],
 //!   [`image_pack`].
 //! - per-instance state: [`isolation`]; module layering: [`layers`].
@@ -25,10 +25,11 @@ mod image_pack;
 mod isolation;
 mod layers;
 mod monitor_logs;
+mod monitor_metrics;
+mod monitor_query;
 mod pool_arm;
 mod sdk_python;
 mod session_pools;
 mod session_pools_props;
 mod session_pools_restart;
 mod session_pools_versions;
-mod monitor_query;

@@ -16,8 +16,10 @@ use sessions_runtime::logstore::{ticks, Limits, LogStore, Record};
 use sessions_runtime::store::Store;
 use time::OffsetDateTime;
 
-const ENV_A: &str = "/subscriptions/S1/resourceGroups/RG/providers/Microsoft.App/managedEnvironments/EnvA";
-const ENV_B: &str = "/subscriptions/S1/resourceGroups/RG/providers/Microsoft.App/managedEnvironments/EnvB";
+const ENV_A: &str =
+    "/subscriptions/S1/resourceGroups/RG/providers/Microsoft.App/managedEnvironments/EnvA";
+const ENV_B: &str =
+    "/subscriptions/S1/resourceGroups/RG/providers/Microsoft.App/managedEnvironments/EnvB";
 const WS: &str = "w1";
 
 fn now() -> OffsetDateTime {
@@ -26,7 +28,9 @@ fn now() -> OffsetDateTime {
 
 fn origin(pool: usize, env: &str) -> Arc<Origin> {
     Arc::new(Origin {
-        pool_id: format!("/subscriptions/S1/resourceGroups/RG/providers/Microsoft.App/sessionPools/pool{pool}"),
+        pool_id: format!(
+            "/subscriptions/S1/resourceGroups/RG/providers/Microsoft.App/sessionPools/pool{pool}"
+        ),
         environment_id: env.to_string(),
         location: "eastus".into(),
         tenant_id: "t".into(),
@@ -105,7 +109,10 @@ fn expected(lines: &[Line]) -> MemorySource {
                 ("TenantId", Value::str(WS)),
                 ("TimeGenerated", Value::DateTime(t)),
                 ("SessionPoolName", Value::str(&format!("pool{}", l.pool))),
-                ("SessionId", Value::str(r.identifier.as_deref().unwrap_or(""))),
+                (
+                    "SessionId",
+                    Value::str(r.identifier.as_deref().unwrap_or("")),
+                ),
                 ("PodName", Value::str(&r.pod)),
                 ("ContainerName", Value::str("main")),
                 ("ContainerImage", Value::str("img:1")),
@@ -187,7 +194,14 @@ async fn the_row_cap_drops_the_oldest_rows_in_memory_and_on_disk() {
         ..Limits::default()
     };
     let logs = open(&store, limits);
-    let l = Line { pool: 0, routed: true, stderr: false, identifier: Some(1), secs_ago: 5, log: "x".into() };
+    let l = Line {
+        pool: 0,
+        routed: true,
+        stderr: false,
+        identifier: Some(1),
+        secs_ago: 5,
+        log: "x".into(),
+    };
     for i in 0..50_000 {
         let mut r = record(&l);
         r.log = format!("line {i}");
@@ -200,37 +214,83 @@ async fn the_row_cap_drops_the_oldest_rows_in_memory_and_on_disk() {
         .call_blocking(|c| Ok(c.query_row("SELECT count(*) FROM log_console", [], |r| r.get(0))?))
         .expect("count");
     assert_eq!(on_disk as usize, held);
-    assert_eq!(logs.stats().dropped[0].load(std::sync::atomic::Ordering::Relaxed) as usize, 50_000 - held);
-    let source = logs.workspace(WorkspaceView { customer_id: WS.into(), retention_days: 30, now: now() });
+    assert_eq!(
+        logs.stats().dropped[0].load(std::sync::atomic::Ordering::Relaxed) as usize,
+        50_000 - held
+    );
+    let source = logs.workspace(WorkspaceView {
+        customer_id: WS.into(),
+        retention_days: 30,
+        now: now(),
+    });
     let count = |q: &str| {
         Engine::new(&tables::catalog(), &source)
             .query(q, &QueryOptions::at(DateTime(ticks(now()))))
             .expect("query")
             .rows
     };
-    assert_eq!(count("AppEnvSessionConsoleLogs | where Log == 'line 49999' | count"), vec![vec![Value::Long(1)]], "the newest rows stay");
-    assert_eq!(count("AppEnvSessionConsoleLogs | where Log == 'line 0' | count"), vec![vec![Value::Long(0)]], "the oldest rows go");
+    assert_eq!(
+        count("AppEnvSessionConsoleLogs | where Log == 'line 49999' | count"),
+        vec![vec![Value::Long(1)]],
+        "the newest rows stay"
+    );
+    assert_eq!(
+        count("AppEnvSessionConsoleLogs | where Log == 'line 0' | count"),
+        vec![vec![Value::Long(0)]],
+        "the oldest rows go"
+    );
 }
 
 #[tokio::test]
 async fn long_lines_are_cut() {
     let store = Store::in_memory().expect("store");
-    let logs = open(&store, Limits { max_line_bytes: 100, ..Limits::default() });
-    let l = Line { pool: 0, routed: true, stderr: false, identifier: None, secs_ago: 1, log: "y".repeat(1000) };
+    let logs = open(
+        &store,
+        Limits {
+            max_line_bytes: 100,
+            ..Limits::default()
+        },
+    );
+    let l = Line {
+        pool: 0,
+        routed: true,
+        stderr: false,
+        identifier: None,
+        secs_ago: 1,
+        log: "y".repeat(1000),
+    };
     logs.send(record(&l));
     logs.flush().await;
-    let source = logs.workspace(WorkspaceView { customer_id: WS.into(), retention_days: 30, now: now() });
+    let source = logs.workspace(WorkspaceView {
+        customer_id: WS.into(),
+        retention_days: 30,
+        now: now(),
+    });
     let r = Engine::new(&tables::catalog(), &source)
-        .query("AppEnvSessionConsoleLogs | project n = strlen(Log)", &QueryOptions::at(DateTime(ticks(now()))))
+        .query(
+            "AppEnvSessionConsoleLogs | project n = strlen(Log)",
+            &QueryOptions::at(DateTime(ticks(now()))),
+        )
         .expect("query");
-    assert_eq!(r.rows, vec![vec![Value::Long(98)]], "97 bytes and a 3-byte ellipsis");
+    assert_eq!(
+        r.rows,
+        vec![vec![Value::Long(98)]],
+        "97 bytes and a 3-byte ellipsis"
+    );
 }
 
 #[tokio::test]
 async fn rows_and_routes_survive_a_reopen() {
     let dir = tempfile::tempdir().expect("dir");
     let lines: Vec<Line> = (0..40)
-        .map(|i| Line { pool: i % 3, routed: i % 4 != 0, stderr: i % 2 == 0, identifier: Some(i % 4), secs_ago: 100 - i as i64, log: format!("l{i}") })
+        .map(|i| Line {
+            pool: i % 3,
+            routed: i % 4 != 0,
+            stderr: i % 2 == 0,
+            identifier: Some(i % 4),
+            secs_ago: 100 - i as i64,
+            log: format!("l{i}"),
+        })
         .collect();
     let query = "AppEnvSessionConsoleLogs | order by TimeGenerated asc | project Log, SessionPoolName, PodName, Stream";
     let opts = QueryOptions::at(DateTime(ticks(now())));
@@ -241,18 +301,39 @@ async fn rows_and_routes_survive_a_reopen() {
             logs.send(record(l));
         }
         logs.flush().await;
-        let source = logs.workspace(WorkspaceView { customer_id: WS.into(), retention_days: 30, now: now() });
-        Engine::new(&tables::catalog(), &source).query(query, &opts).expect("before")
+        let source = logs.workspace(WorkspaceView {
+            customer_id: WS.into(),
+            retention_days: 30,
+            now: now(),
+        });
+        Engine::new(&tables::catalog(), &source)
+            .query(query, &opts)
+            .expect("before")
     };
     assert_eq!(before.rows.len(), 30);
     let store = Store::open(dir.path()).expect("reopen");
     let logs = open(&store, Limits::default());
-    let source = logs.workspace(WorkspaceView { customer_id: WS.into(), retention_days: 30, now: now() });
-    let after = Engine::new(&tables::catalog(), &source).query(query, &opts).expect("after");
+    let source = logs.workspace(WorkspaceView {
+        customer_id: WS.into(),
+        retention_days: 30,
+        now: now(),
+    });
+    let after = Engine::new(&tables::catalog(), &source)
+        .query(query, &opts)
+        .expect("after");
     assert_eq!(after, before);
     // New rows continue after the loaded ones.
-    logs.send(record(&Line { pool: 1, routed: true, stderr: false, identifier: None, secs_ago: 0, log: "new".into() }));
+    logs.send(record(&Line {
+        pool: 1,
+        routed: true,
+        stderr: false,
+        identifier: None,
+        secs_ago: 0,
+        log: "new".into(),
+    }));
     logs.flush().await;
-    let n = Engine::new(&tables::catalog(), &source).query("AppEnvSessionConsoleLogs | count", &opts).expect("count");
+    let n = Engine::new(&tables::catalog(), &source)
+        .query("AppEnvSessionConsoleLogs | count", &opts)
+        .expect("count");
     assert_eq!(n.rows, vec![vec![Value::Long(31)]]);
 }
