@@ -1,4 +1,5 @@
-//! The command line: `sessions-emulator [serve] [flags]` (the default), `env`, `image ...`.
+//! The command line: `sessions-emulator [serve] [flags]` (the default), `env`, `image ...`,
+//! `doctor`.
 //!
 //! `serve` prints exactly one JSON line to stdout when ready (also written to
 //! `{data_dir}/ready.json`, removed on clean exit); human logs go to stderr (`RUST_LOG`).
@@ -40,6 +41,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print `export ...` lines for the running emulator: `eval "$(sessions-emulator env)"`.
     Env(EnvArgs),
+    /// Check this host: QEMU, guest kernel, KVM or TCG, data dir, disk, port, terraform.
+    /// Takes `serve`'s flags; exits 0 only if sessions can run.
+    Doctor(ServeArgs),
     /// Manage the image store (load, list, remove, pull, push).
     Image {
         /// Data directory (default: $XDG_DATA_HOME/sessions-emulator).
@@ -55,7 +59,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the ready line reports the real one).
-    #[arg(long, default_value = defaults::LISTEN)]
+    #[arg(long, env = "SESSIONS_EMULATOR_LISTEN", default_value = defaults::LISTEN)]
     pub listen: String,
     /// Data directory: SQLite database, CA, signing key, images
     /// (default: $XDG_DATA_HOME/sessions-emulator or ~/.local/share/sessions-emulator).
@@ -98,11 +102,17 @@ pub fn default_data_dir() -> anyhow::Result<PathBuf> {
 /// Entry point of the binary.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // `doctor` prints its own findings; only warnings from the checks' internals go to stderr.
+    init_tracing(if matches!(cli.command, Some(Command::Doctor(_))) {
+        "warn"
+    } else {
+        "info"
+    });
     let result = match cli.command {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Env(args)) => env(args),
+        Some(Command::Doctor(args)) => doctor(args),
         Some(Command::Image { data_dir, command }) => runtime().and_then(|rt| {
             let dir = match data_dir {
                 Some(d) => d,
@@ -120,9 +130,32 @@ pub fn main() -> std::process::ExitCode {
     }
 }
 
-fn init_tracing() {
+/// What `doctor` and `serve`'s preflight check for these flags.
+fn doctor_target(args: &ServeArgs) -> anyhow::Result<crate::doctor::Target> {
+    let data_dir = match (&args.data_dir, args.in_memory) {
+        (_, true) => None,
+        (Some(d), false) => Some(d.clone()),
+        (None, false) => Some(default_data_dir()?),
+    };
+    Ok(crate::doctor::Target {
+        listen: args.listen.clone(),
+        vm_dir: crate::doctor::vm_dir_for(data_dir.as_deref()),
+        data_dir,
+        backend: args.backend,
+    })
+}
+
+fn doctor(args: ServeArgs) -> anyhow::Result<()> {
+    let target = doctor_target(&args)?;
+    if !runtime()?.block_on(crate::doctor::print(&target)) {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -190,6 +223,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         // Read by the pool wiring; set before any thread starts.
         std::env::set_var(crate::pool::wiring::TIME_SCALE_ENV, scale.to_string());
     }
+    crate::doctor::preflight(&doctor_target(&args)?)?;
     crate::tls::install_crypto_provider();
     let data_dir = if args.in_memory {
         None

@@ -5,6 +5,7 @@
 //!
 //! HTTP stays at the edges, logic in the middle, QEMU at the bottom:
 //!
+//! - [`doctor`]: `sessions-emulator doctor` and `serve`'s start-up check of the host.
 //! - [`defaults`]: the well-known seeded tenant, client, subscription, resource group,
 //!   environment and workspace every fresh emulator has.
 //! - [`arm`]: Azure Resource Manager routes (resource groups, environments, workspaces,
@@ -30,6 +31,7 @@ pub mod clock;
 pub mod config;
 pub mod dataplane;
 pub mod defaults;
+pub mod doctor;
 pub mod fsutil;
 pub mod image;
 pub mod monitor;

@@ -20,11 +20,6 @@ use sessions_emulator::image::{
 
 const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
 
-/// `make test-fast` sets this: real registry tests then return at once.
-fn skip() -> bool {
-    std::env::var_os("SESSIONS_TEST_FAST").is_some()
-}
-
 /// A running registry, killed (and its temp dir removed) on drop.
 struct Registry {
     child: Child,
@@ -129,9 +124,6 @@ fn wait_ready(addr: &str, tls: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_registry_pull() {
-    if skip() {
-        return;
-    }
     let reg = start_registry("tester", "s3cret-pw");
     let creds = RegistryCredentials {
         server: reg.addr.clone(),
@@ -233,9 +225,6 @@ async fn real_registry_pull() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_registry_pull_https() {
-    if skip() {
-        return;
-    }
     let ck =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
             .unwrap();

@@ -4,7 +4,7 @@
 
 mod acc_support;
 
-use acc_support::{resource_values, terraform_missing, Acc};
+use acc_support::{resource_values, Acc};
 use sessions_emulator::defaults;
 
 const HEADER: &str = r#"
@@ -41,9 +41,6 @@ resource "azuresessions_diagnostic_setting" "test" {{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_diagnostic_setting_lifecycle() {
-    if terraform_missing() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     acc.write_config(&work, &diag_config());
@@ -91,9 +88,6 @@ async fn real_acc_diagnostic_setting_lifecycle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_data_sources_read_pool_and_sessions() {
-    if terraform_missing() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     let env = defaults::environment_id();

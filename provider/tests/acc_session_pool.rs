@@ -5,7 +5,7 @@
 
 mod acc_support;
 
-use acc_support::{actions, resource_values, terraform_missing, Acc};
+use acc_support::{actions, resource_values, Acc};
 use sessions_emulator::defaults;
 
 const ADDR: &str = "azuresessions_session_pool.test";
@@ -82,9 +82,6 @@ const API: &str = "2026-07-01";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_session_pool_lifecycle() {
-    if terraform_missing() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
 
@@ -187,9 +184,6 @@ async fn real_acc_session_pool_lifecycle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_drift_is_detected() {
-    if terraform_missing() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     acc.write_config(&work, &pool_config("driftpool", "eastus", 10));
@@ -218,9 +212,6 @@ async fn real_acc_drift_is_detected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_quickstart_applies_and_destroys() {
-    if terraform_missing() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     let qs = std::fs::read_to_string(concat!(
@@ -246,9 +237,6 @@ async fn real_acc_quickstart_applies_and_destroys() {
 /// together as one configuration and destroyed again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_examples_apply_and_destroy() {
-    if terraform_missing() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/");
@@ -278,9 +266,6 @@ async fn real_acc_examples_apply_and_destroy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_dev_overrides_binary() {
-    if terraform_missing() {
-        return;
-    }
     let acc = Acc::dev_override().await;
     let work = acc.work();
     acc.write_config(&work, &pool_config("binpool", "eastus", 10));
@@ -298,9 +283,6 @@ async fn real_acc_dev_overrides_binary() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_write_only_secret_and_plan_validation() {
-    if terraform_missing() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     // Plan-time validation names the attribute (ready must stay below max).

@@ -37,15 +37,6 @@ output "echo" {
 }
 "#;
 
-/// `make test-fast` skips tests that need the real `terraform` binary.
-fn fast_mode() -> bool {
-    if std::env::var_os("SESSIONS_TEST_FAST").is_some() {
-        eprintln!("SESSIONS_TEST_FAST is set: skipping a real terraform test");
-        return true;
-    }
-    false
-}
-
 async fn terraform(dir: &Path, reattach: &str, args: &[&str]) -> (i32, String) {
     let mut cmd = tokio::process::Command::new("terraform");
     if reattach.is_empty() {
@@ -82,9 +73,6 @@ async fn terraform(dir: &Path, reattach: &str, args: &[&str]) -> (i32, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_terraform_reattach() {
-    if fast_mode() {
-        return;
-    }
     let handle = serve_reattach(Arc::new(plugin_support::TestProvider::default()))
         .await
         .unwrap();
@@ -127,9 +115,6 @@ async fn real_terraform_reattach() {
 /// negotiation and AutoMTLS with go-plugin's P-521 client certificate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_terraform_starts_the_binary_with_automtls() {
-    if fast_mode() {
-        return;
-    }
     let bin = Path::new(env!("CARGO_BIN_EXE_terraform-provider-azuresessions"));
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -57,7 +57,8 @@ pub fn time_scale_from_env() -> Result<TimeScale, TimeScaleError> {
 pub type BackendParts = (Arc<dyn Backend>, Arc<dyn ImageSource>);
 
 /// The backend and image source for `kind`: the fake backend with placeholder images, or the
-/// (lazily started) qemu backend with the image store (cache first, then registry pulls).
+/// (lazily started) qemu backend with the image store (cache first, then registry pulls), with
+/// the sample image seeded into it (see [`crate::image::sample`]).
 pub fn backend_for(kind: BackendKind, config: &Config) -> Result<BackendParts, WiringError> {
     Ok(match kind {
         BackendKind::Fake => (
@@ -67,6 +68,11 @@ pub fn backend_for(kind: BackendKind, config: &Config) -> Result<BackendParts, W
         BackendKind::Qemu => {
             let dir = vm_dir(config);
             let store = crate::image::ImageStore::open(&dir)?;
+            let mode = match config.data_dir {
+                Some(_) => crate::image::sample::SeedMode::Once,
+                None => crate::image::sample::SeedMode::Always,
+            };
+            crate::image::sample::seed_logged(&store, mode);
             (
                 Arc::new(LazyQemu::new(dir)),
                 Arc::new(StoreImages::new(

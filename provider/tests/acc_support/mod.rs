@@ -18,17 +18,6 @@ use terraform_provider_azuresessions::plugin::serve::{
 };
 use terraform_provider_azuresessions::resources::provider::AzureSessionsProvider;
 
-/// Skips (returns true) when `terraform` is not on PATH; `make test` installs it.
-pub fn terraform_missing() -> bool {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join("terraform").is_file()))
-        .unwrap_or(false);
-    if !found {
-        eprintln!("skipping: no `terraform` on PATH");
-    }
-    !found
-}
-
 /// The `ARM_*` variables pointing at `srv` (what `sessions-emulator env` prints, plain HTTP).
 pub fn emulator_env(srv: &TestServer) -> Vec<(String, String)> {
     vec![
@@ -144,7 +133,9 @@ impl Acc {
                 }
             }
         }
-        cmd.output().await.expect("run terraform")
+        cmd.output()
+            .await
+            .expect("run `terraform` (real_ tests need Terraform >= 1.11 on PATH)")
     }
 
     /// Runs `terraform <args>` and panics with its output unless it exits 0.

@@ -3,7 +3,8 @@
 //!
 //! Every version is parsed into, and rendered from, the one internal model in
 //! [`super::model`]; this file only answers "does version X have field Y?". Facts come from the
-//! swagger files `SessionPools.json` of each version (see `reference/azure-api.md` §1.1).
+//! swagger files `SessionPools.json` of each version, summarised in `docs/azure-behaviour.md`
+//! (section 1).
 
 use std::fmt;
 

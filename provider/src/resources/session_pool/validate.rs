@@ -1,5 +1,6 @@
 //! Plan-time validation of `azuresessions_session_pool`: every rule the service enforces
-//! (azure-api.md 1.4 and azurerm's CustomizeDiff), each error pointing at its attribute.
+//! (`docs/azure-behaviour.md` section 3, and azurerm's CustomizeDiff), each error pointing at
+//! its attribute.
 //! Unknown values are skipped; they are checked again at apply time when known.
 
 use std::collections::BTreeSet;
