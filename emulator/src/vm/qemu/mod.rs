@@ -326,4 +326,9 @@ impl Backend for QemuBackend {
             self.templates.forget_media(&self.rt.media_dir.join(name));
         }
     }
+
+    async fn release_idle(&self) {
+        // Boot media stay cached on disk; templates and their parked spares go.
+        self.templates.clear();
+    }
 }
