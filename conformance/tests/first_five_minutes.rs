@@ -43,10 +43,38 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
+/// Removes the variables cargo sets for a test process (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`,
+/// ...) so that a `cargo` run from the test sees the environment a user's shell has: build
+/// scripts that watch such a variable (ring's watches `CARGO_MANIFEST_DIR`) would otherwise
+/// rebuild half the dependency tree, twice.
+fn user_env(cmd: &mut Command) -> &mut Command {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        let set_by_cargo = [
+            "CARGO_MANIFEST_",
+            "CARGO_PKG_",
+            "CARGO_BIN_",
+            "CARGO_CRATE_",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_RUSTC_CURRENT_DIR",
+            "NEXTEST",
+            "__NEXTEST",
+            "RUST_TEST_",
+        ]
+        .iter()
+        .any(|p| k.starts_with(p))
+            || k == "CARGO";
+        if set_by_cargo {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd
+}
+
 /// Builds (or finds up to date) the release emulator, as `make run` does, and returns it.
 fn release_emulator() -> PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
+    let out = user_env(&mut Command::new("cargo"))
         .args([
             "build",
             "--release",
@@ -412,6 +440,7 @@ fn real_readme_quickstart_verbatim() {
         .map(PathBuf::from)
         .unwrap_or_else(|| real_home.join(".rustup"));
     let mut cmd = Command::new("bash");
+    user_env(&mut cmd);
     cmd.arg("-c").arg(&script).current_dir(root());
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy().into_owned();
