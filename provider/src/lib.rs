@@ -8,6 +8,9 @@
 //! - [`azure`]: ARM + data-plane HTTP client, authentication, LRO polling, its own models.
 //! - [`resources`], [`data_sources`], [`actions`]: one file per Terraform type.
 
+// `#[derive(Model)]` names this crate by its external name, also inside it.
+extern crate self as terraform_provider_azuresessions;
+
 pub mod actions;
 pub mod azure;
 pub mod data_sources;

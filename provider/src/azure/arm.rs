@@ -151,11 +151,40 @@ impl ArmClient {
         body: &Value,
     ) -> Result<Value, AzureError> {
         let first = self
+            .begin_write(ctx, method, path, api_version, body)
+            .await?;
+        self.finish_put(ctx, path, api_version, first).await
+    }
+
+    /// Sends a PUT or PATCH and returns its accepted first response (an error when the
+    /// service refused it). Complete it with [`ArmClient::finish_write`]: a failure there
+    /// means the resource was written and its operation failed (or could not be followed).
+    pub async fn begin_write(
+        &self,
+        ctx: &OpContext,
+        method: Method,
+        path: &str,
+        api_version: &str,
+        body: &Value,
+    ) -> Result<RawResponse, AzureError> {
+        let first = self
             .send(ctx, method.clone(), path, api_version, Some(body))
             .await?;
         if !first.status.is_success() {
             return Err(first.into_error(&method, path));
         }
+        Ok(first)
+    }
+
+    /// Waits for the long-running operation started by [`ArmClient::begin_write`]; returns
+    /// the final resource.
+    pub async fn finish_write(
+        &self,
+        ctx: &OpContext,
+        path: &str,
+        api_version: &str,
+        first: RawResponse,
+    ) -> Result<Value, AzureError> {
         self.finish_put(ctx, path, api_version, first).await
     }
 

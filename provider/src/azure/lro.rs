@@ -8,8 +8,11 @@
 //! - PUT/PATCH without a header: poll the resource until its `provisioningState` is terminal.
 //! - DELETE: ignore `Location`; poll `GET {resource}` until 404 (200 = still deleting).
 //!
-//! Waits honour `Retry-After` (bounded by the retry policy's maximum), else use the configured
-//! default interval (10 s, the SDK's).
+//! Every wait honours the server's `Retry-After` (bounded by the retry policy's maximum).
+//! Without one, the first poll comes after [`PollSettings::initial_interval`] (1 s) and later
+//! ones back off exponentially up to [`PollSettings::max_interval`] (10 s, the interval
+//! go-azure-sdk polls at): an operation that finishes in under a second is seen after about a
+//! second, a long one costs a request every 10 s.
 
 use std::time::Duration;
 
@@ -22,18 +25,32 @@ use super::error::AzureError;
 use super::http::RawResponse;
 use super::retry::retry_after;
 
-/// Polling intervals.
+/// Polling intervals used when the server sends no `Retry-After`.
 #[derive(Debug, Clone)]
 pub struct PollSettings {
-    /// Wait between polls when the server sends no `Retry-After`.
-    pub default_interval: Duration,
+    /// Wait before the first poll.
+    pub initial_interval: Duration,
+    /// Longest wait between polls (the backoff stops growing here).
+    pub max_interval: Duration,
 }
 
 impl Default for PollSettings {
     fn default() -> Self {
         PollSettings {
-            default_interval: Duration::from_secs(10),
+            initial_interval: Duration::from_secs(1),
+            max_interval: Duration::from_secs(10),
         }
+    }
+}
+
+impl PollSettings {
+    /// The wait before poll number `n` (0 = the first): `initial_interval * 2^n`, at most
+    /// `max_interval`.
+    pub fn backoff(&self, n: u32) -> Duration {
+        self.initial_interval
+            .saturating_mul(2u32.saturating_pow(n.min(16)))
+            .min(self.max_interval)
+            .max(self.initial_interval.min(self.max_interval))
     }
 }
 
@@ -85,10 +102,11 @@ fn failure(path: &str, status: String, body: &Value) -> AzureError {
 }
 
 impl ArmClient {
-    fn wait_for(&self, resp: &RawResponse) -> Duration {
+    /// The wait before poll number `n` after `resp`: its `Retry-After`, else the backoff.
+    fn wait_for(&self, resp: &RawResponse, n: u32) -> Duration {
         retry_after(&resp.headers)
             .map(|d| d.min(self.pipeline().retry_policy().max_delay))
-            .unwrap_or(self.poll_settings().default_interval)
+            .unwrap_or_else(|| self.poll_settings().backoff(n))
     }
 
     /// Completes a PUT/PATCH whose first response is `first`; returns the final resource body.
@@ -104,7 +122,7 @@ impl ArmClient {
             .or_else(|| first.header("location"))
             .map(str::to_string);
         if let Some(url) = header {
-            self.poll_status(ctx, path, &url, self.wait_for(&first))
+            self.poll_status(ctx, path, &url, self.wait_for(&first, 0))
                 .await?;
         } else {
             let body: Value = if first.body.is_empty() {
@@ -118,8 +136,10 @@ impl ArmClient {
                 OpState::Unknown if first.status.as_u16() != 202 => return Ok(body),
                 _ => {}
             }
-            let mut wait = self.wait_for(&first);
+            let mut wait = self.wait_for(&first, 0);
+            let mut n = 0u32;
             loop {
+                n = n.saturating_add(1);
                 ctx.sleep(wait).await?;
                 let resp = self.send(ctx, Method::GET, path, api_version, None).await?;
                 if !resp.status.is_success() {
@@ -129,7 +149,7 @@ impl ArmClient {
                 match op_state(&body) {
                     OpState::Succeeded | OpState::Unknown => return Ok(body),
                     OpState::Failed(s) => return Err(failure(path, s, &body)),
-                    OpState::Running => wait = self.wait_for(&resp),
+                    OpState::Running => wait = self.wait_for(&resp, n),
                 }
             }
         }
@@ -155,12 +175,14 @@ impl ArmClient {
     ) -> Result<(), AzureError> {
         let url = self.rebase(status_url)?;
         let mut wait = first_wait;
+        let mut n = 0u32;
         loop {
+            n = n.saturating_add(1);
             ctx.sleep(wait).await?;
             let resp = self.send_url(ctx, Method::GET, &url, None).await?;
             let status = resp.status.as_u16();
             if status == 202 {
-                wait = self.wait_for(&resp);
+                wait = self.wait_for(&resp, n);
                 continue;
             }
             if !resp.status.is_success() {
@@ -174,7 +196,7 @@ impl ArmClient {
             match op_state(&body) {
                 OpState::Succeeded | OpState::Unknown => return Ok(()),
                 OpState::Failed(s) => return Err(failure(resource_path, s, &body)),
-                OpState::Running => wait = self.wait_for(&resp),
+                OpState::Running => wait = self.wait_for(&resp, n),
             }
         }
     }
@@ -187,8 +209,10 @@ impl ArmClient {
         api_version: &str,
         first: RawResponse,
     ) -> Result<(), AzureError> {
-        let mut wait = self.wait_for(&first);
+        let mut wait = self.wait_for(&first, 0);
+        let mut n = 0u32;
         loop {
+            n = n.saturating_add(1);
             ctx.sleep(wait).await?;
             let resp = self.send(ctx, Method::GET, path, api_version, None).await?;
             match resp.status.as_u16() {
@@ -200,7 +224,7 @@ impl ArmClient {
                             return Err(failure(path, st, &body));
                         }
                     }
-                    wait = self.wait_for(&resp);
+                    wait = self.wait_for(&resp, n);
                 }
                 _ => return Err(resp.into_error(&Method::GET, path)),
             }
@@ -226,6 +250,14 @@ mod tests {
             OpState::Running
         );
         assert_eq!(op_state(&json!({"name":"x"})), OpState::Unknown);
+    }
+
+    #[test]
+    fn polling_starts_at_a_second_and_backs_off_to_ten() {
+        let p = PollSettings::default();
+        let waits: Vec<u64> = (0..7).map(|n| p.backoff(n).as_millis() as u64).collect();
+        assert_eq!(waits, vec![1000, 2000, 4000, 8000, 10000, 10000, 10000]);
+        assert_eq!(p.backoff(u32::MAX), Duration::from_secs(10));
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //!
 //! - [`types`]: Terraform types and their JSON form.
 //! - [`value`]: decoded values ([`Value`], [`Number`], unknown refinements).
-//! - [`path`]: [`AttributePath`].
+//! - [`path`]: attribute paths ([`AttributePath`]).
 //! - [`diagnostics`]: [`Diagnostics`] and [`TfResult`].
 //! - [`schema`]: the schema builder ("schemas are data").
+//! - [`model`]: typed models (`#[derive(Model)]`): one struct per block, schema + decode +
+//!   encode from it.
 //! - [`codec`]: msgpack/JSON DynamicValue codec driven by the schema.
 //! - [`context`]: per-call [`Ctx`] (provider data, stop token, warnings).
 //! - [`provider`]: the [`Provider`], [`Resource`], [`DataSource`] and [`Action`] traits (start
@@ -25,6 +27,7 @@ pub mod codec;
 pub mod context;
 pub mod diagnostics;
 pub mod goplugin;
+pub mod model;
 pub mod path;
 pub mod plan;
 pub mod proto;
@@ -51,6 +54,7 @@ pub use value::{Number, Refinements, Value};
 pub mod prelude {
     pub use super::context::{Ctx, ProviderData};
     pub use super::diagnostics::{Diagnostic, Diagnostics, TfResult};
+    pub use super::model::{Model, SetOf, Tf};
     pub use super::path::AttributePath;
     pub use super::provider::{
         Action, Applied, CreateRequest, DataSource, DeleteRequest, Imported, PlanRequest, Planned,

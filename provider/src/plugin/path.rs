@@ -63,7 +63,15 @@ impl AttributePath {
         &self.steps
     }
 
-    /// True for the root path.
+    /// The name of the last attribute step (what a diagnostic calls the value).
+    pub fn last_attribute(&self) -> Option<&str> {
+        self.steps.iter().rev().find_map(|s| match s {
+            PathStep::Attribute(n) => Some(n.as_str()),
+            _ => None,
+        })
+    }
+
+    /// True for the root path (no steps).
     pub fn is_root(&self) -> bool {
         self.steps.is_empty()
     }

@@ -12,6 +12,8 @@ use super::value::Value;
 /// - destroy (proposed null) plans null;
 /// - create: Terraform's proposal with every computed attribute that is null in config made
 ///   unknown (the provider decides it during apply), also inside nested blocks;
+/// - attributes with a schema default that the configuration leaves out plan that default
+///   (on create and on update: removing one from the configuration plans the change back);
 /// - update: Terraform's proposal as is (computed attributes keep their prior value);
 /// - `requires_replace`: every `force_new` path whose value changes (or is unknown);
 /// - private data is carried over.
@@ -20,6 +22,7 @@ pub fn default_plan(schema: &Schema, req: &PlanRequest) -> Planned {
         return Planned::default();
     }
     let mut planned = req.proposed_new_state.clone();
+    plan_defaults(&schema.block, &req.config, &mut planned);
     let mut requires_replace = Vec::new();
     if req.prior_state.is_null() {
         mark_computed_unknown(&schema.block, &req.config, &mut planned);
@@ -35,6 +38,38 @@ pub fn default_plan(schema: &Schema, req: &PlanRequest) -> Planned {
         planned_state: planned,
         requires_replace,
         planned_private: req.prior_private.clone(),
+    }
+}
+
+/// Sets every attribute that has a schema default and is null in `config` to that default in
+/// `planned`, also inside nested blocks (list blocks matched by index, single blocks; set
+/// elements cannot be matched to their configuration and are left as proposed).
+pub fn plan_defaults(block: &Block, config: &Value, planned: &mut Value) {
+    if !matches!(planned, Value::Object(_)) || config.is_unknown() {
+        return;
+    }
+    for a in &block.attributes {
+        if let Some(d) = &a.default {
+            if config.get(&a.name).is_null() {
+                planned.set_attr(&a.name, d.clone());
+            }
+        }
+    }
+    for b in &block.blocks {
+        let cfg = config.get(&b.type_name);
+        let Some(target) = planned.at_mut(&AttributePath::attr(&b.type_name)) else {
+            continue;
+        };
+        match (b.nesting, target) {
+            (BlockNesting::Single | BlockNesting::Group, t) => plan_defaults(&b.block, cfg, t),
+            (BlockNesting::List, Value::List(items)) => {
+                let cfg_items = cfg.as_list().unwrap_or(&[]);
+                for (it, c) in items.iter_mut().zip(cfg_items) {
+                    plan_defaults(&b.block, c, it);
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -176,6 +211,47 @@ mod tests {
         let p = default_plan(&schema(), &req);
         assert_eq!(p.requires_replace, vec![AttributePath::attr("name")]);
         assert_eq!(p.planned_state.get("id").as_str(), Some("x"));
+    }
+
+    #[test]
+    fn defaults_are_planned_when_config_leaves_them_out() {
+        let schema = Schema::new(
+            0,
+            Block::new()
+                .attribute(Attribute::bool("egress").default_value(Value::from(false)))
+                .block(NestedBlock::list(
+                    "probe",
+                    Block::new()
+                        .attribute(Attribute::number("period").default_value(Value::from(10))),
+                )),
+        );
+        let prior = Value::object([
+            ("egress", Value::from(true)),
+            (
+                "probe",
+                Value::List(vec![Value::object([("period", Value::from(20))])]),
+            ),
+        ]);
+        let config = Value::object([
+            ("egress", Value::Null),
+            (
+                "probe",
+                Value::List(vec![Value::object([("period", Value::Null)])]),
+            ),
+        ]);
+        // Terraform proposes the prior value for an optional + computed attribute left out.
+        let req = PlanRequest {
+            prior_state: prior.clone(),
+            proposed_new_state: prior,
+            config,
+            ..Default::default()
+        };
+        let p = default_plan(&schema, &req).planned_state;
+        assert_eq!(p.get("egress"), &Value::from(false));
+        assert_eq!(
+            p.at(&AttributePath::attr("probe").index(0)).get("period"),
+            &Value::from(10)
+        );
     }
 
     #[test]

@@ -146,12 +146,20 @@ pub struct DeleteRequest {
 }
 
 /// Create/update output.
+///
+/// A failure after the remote object came into being (a create whose long-running operation
+/// failed) is an `Applied` with the object's state **and** error diagnostics
+/// ([`Applied::failed`]): Terraform then keeps the object in state (tainted after a create,
+/// so the next apply replaces it) instead of forgetting it.
 #[derive(Debug, Clone, Default)]
 pub struct Applied {
-    /// The new state: every known planned value unchanged, no unknowns left.
+    /// The new state: every known planned value unchanged, no unknowns left (when
+    /// `diagnostics` holds errors: the object as it now is).
     pub new_state: Value,
     /// Private bytes to store.
     pub private: Vec<u8>,
+    /// Diagnostics returned with the new state (errors for a partial failure).
+    pub diagnostics: Diagnostics,
 }
 
 impl Applied {
@@ -160,6 +168,16 @@ impl Applied {
         Self {
             new_state,
             private: Vec::new(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+
+    /// The remote object exists as `new_state`, but the operation failed with `errors`.
+    pub fn failed(new_state: Value, errors: Diagnostics) -> Self {
+        Self {
+            new_state,
+            private: Vec::new(),
+            diagnostics: errors,
         }
     }
 }

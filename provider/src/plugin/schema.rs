@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use super::path::AttributePath;
 use super::proto::tfplugin6 as pb;
 use super::types::Type;
+use super::value::Value;
 
 /// A versioned schema (resource, data source, action, provider).
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +106,10 @@ pub struct Attribute {
     /// Not on the wire: a change of this attribute replaces the resource. Used by the default
     /// plan (`plugin::plan`) to fill `requires_replace`, and by the docs generator.
     pub force_new: bool,
+    /// Not on the wire: the value planned when the configuration leaves the attribute out
+    /// (the attribute is optional + computed). Used by [`super::plan::plan_defaults`] and by
+    /// the docs generator.
+    pub default: Option<Value>,
 }
 
 /// Nesting of a nested block.
@@ -135,6 +140,8 @@ pub struct NestedBlock {
     pub min_items: i64,
     /// Maximum number of blocks (0 = no limit).
     pub max_items: i64,
+    /// Not on the wire: any change of the blocks replaces the resource.
+    pub force_new: bool,
 }
 
 /// A schema that Terraform would reject.
@@ -306,7 +313,9 @@ impl Block {
             }
         }
         for b in &self.blocks {
-            if b.nesting == BlockNesting::Single || b.nesting == BlockNesting::Group {
+            if b.force_new {
+                out.push(base.clone().then_attr(&b.type_name));
+            } else if b.nesting == BlockNesting::Single || b.nesting == BlockNesting::Group {
                 b.block
                     .collect_force_new(&base.clone().then_attr(&b.type_name), out);
             } else if b.block.any_force_new() {
@@ -318,7 +327,10 @@ impl Block {
 
     fn any_force_new(&self) -> bool {
         self.attributes.iter().any(|a| a.force_new)
-            || self.blocks.iter().any(|b| b.block.any_force_new())
+            || self
+                .blocks
+                .iter()
+                .any(|b| b.force_new || b.block.any_force_new())
     }
 
     fn has_write_only(&self) -> bool {
@@ -365,6 +377,7 @@ impl Attribute {
             deprecated: false,
             deprecation_message: String::new(),
             force_new: false,
+            default: None,
         }
     }
     /// A string attribute.
@@ -441,6 +454,14 @@ impl Attribute {
     /// Changing it replaces the resource.
     pub fn force_new(mut self) -> Self {
         self.force_new = true;
+        self
+    }
+    /// The value planned when the configuration leaves the attribute out; makes it optional
+    /// and computed.
+    pub fn default_value(mut self, v: Value) -> Self {
+        self.default = Some(v);
+        self.optional = true;
+        self.computed = true;
         self
     }
     /// Deprecated, with a message naming the replacement.
@@ -532,6 +553,7 @@ impl NestedBlock {
             nesting,
             min_items: 0,
             max_items: 0,
+            force_new: false,
         }
     }
     /// `x { }` at most once, null when absent.
@@ -554,6 +576,11 @@ impl NestedBlock {
     /// Maximum count.
     pub fn max_items(mut self, n: i64) -> Self {
         self.max_items = n;
+        self
+    }
+    /// Any change of these blocks replaces the resource.
+    pub fn force_new(mut self) -> Self {
+        self.force_new = true;
         self
     }
 

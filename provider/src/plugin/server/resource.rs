@@ -164,6 +164,7 @@ impl GrpcProvider {
     ) -> pb::apply_resource_change::Response {
         let ctx = self.ctx(None);
         let mut private = Vec::new();
+        let mut partial = Diagnostics::new();
         let outcome = async {
             let entry = self.registry().resource(&req.type_name)?;
             let prior = decode(req.prior_state.as_ref(), &entry.ty, "prior state")?;
@@ -210,6 +211,7 @@ impl GrpcProvider {
                         .await?
                 };
                 private = applied.private;
+                partial = applied.diagnostics;
                 applied.new_state
             };
             null_write_only(&entry.schema.block, &mut new_state);
@@ -217,6 +219,15 @@ impl GrpcProvider {
         }
         .await;
         let (new_state, err) = split(outcome);
+        // A partial failure: the new state travels with its errors.
+        let err = match err {
+            Some(mut e) => {
+                e.extend(partial);
+                Some(e)
+            }
+            None if !partial.is_empty() => Some(partial),
+            None => None,
+        };
         pb::apply_resource_change::Response {
             new_state,
             private,

@@ -156,6 +156,7 @@ pub fn flatten(remote: &m::SessionPool, prior: &Value, id: &str, name: &str, rg:
             exact(p.pool_management_endpoint.as_deref()),
         ),
         ("node_count", int(p.node_count)),
+        ("provisioning_state", exact(p.provisioning_state.as_deref())),
         (
             "custom_container_template",
             Value::List(

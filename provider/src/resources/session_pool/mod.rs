@@ -9,6 +9,11 @@
 //! Calls (as azurerm): Create = GET (expect 404) + PUT + poll; Update = full PUT + poll
 //! (secrets re-sent); Read = GET, null state on 404; Delete = DELETE + poll until 404;
 //! Import by ARM id.
+//!
+//! A create or update whose PUT the service accepted but whose operation failed returns the
+//! pool's current state together with the error: after a create Terraform records the pool as
+//! tainted and the next apply replaces it; after an update the state shows
+//! `provisioning_state = "Failed"`, which plans another update until the pool is healthy.
 
 pub mod expand;
 pub mod flatten;
@@ -20,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use reqwest::Method;
 
 use crate::azure::config::AzureClients;
 use crate::azure::ids::SessionPoolId;
@@ -86,7 +92,15 @@ fn fail(summary: &str, e: &AzureError) -> Diagnostics {
     azure_diag(summary, e, &target_to_path)
 }
 
+/// How long the read after a failed write may take (it runs even after StopProvider, so the
+/// pool that now exists is recorded).
+const AFTER_FAILURE_READ: Duration = Duration::from_secs(30);
+
 impl SessionPoolResource {
+    /// PUTs the planned pool and waits for its operation. When the service accepted the PUT
+    /// but the operation then failed (or could not be followed to its end), the pool exists:
+    /// the answer carries its current state with the error, so Terraform keeps it (tainted
+    /// after a create: the next apply replaces it).
     async fn put(
         &self,
         ctx: &Ctx,
@@ -95,7 +109,7 @@ impl SessionPoolResource {
         config: &Value,
         timeout: Duration,
         verb: &str,
-    ) -> TfResult<Value> {
+    ) -> TfResult<Applied> {
         let id = pool_id(clients, planned)?;
         let body = serde_json::to_value(expand::expand(planned, config)).map_err(|e| {
             Diagnostics::from(Diagnostic::error(
@@ -104,22 +118,56 @@ impl SessionPoolResource {
             ))
         })?;
         let o = op(ctx, timeout);
-        let answer = clients
+        let summary = format!("Failed to {verb} session pool {}", id.name);
+        let first = clients
             .arm
-            .put_and_poll(&o, &id.path(), API_VERSION, &body)
+            .begin_write(&o, Method::PUT, &id.path(), API_VERSION, &body)
             .await
-            .map_err(|e| fail(&format!("Failed to {verb} session pool {}", id.name), &e))?;
+            .map_err(|e| fail(&summary, &e))?;
+        let answer = match clients
+            .arm
+            .finish_write(&o, &id.path(), API_VERSION, first)
+            .await
+        {
+            Ok(answer) => answer,
+            Err(e) => {
+                let diags = fail(&summary, &e);
+                return match current_state(clients, &id, planned).await {
+                    Some(state) => Ok(Applied::failed(state, diags)),
+                    None => Err(diags),
+                };
+            }
+        };
         let remote = decode(answer, &id)?;
         let flat = flatten::flatten(&remote, planned, &id.path(), &id.name, &id.resource_group);
         let mut state = flatten::overlay_known(planned, flat);
-        // Write-only values never reach state.
-        if let Some(Value::List(secrets)) = state.at_mut(&AttributePath::attr("secret")) {
-            for s in secrets.iter_mut() {
-                s.set_attr("value_wo", Value::Null);
-            }
-        }
-        Ok(state)
+        null_secret_write_only(&mut state);
+        Ok(Applied::new(state))
     }
+}
+
+/// Write-only values never reach state.
+fn null_secret_write_only(state: &mut Value) {
+    if let Some(Value::List(secrets)) = state.at_mut(&AttributePath::attr("secret")) {
+        for s in secrets.iter_mut() {
+            s.set_attr("value_wo", Value::Null);
+        }
+    }
+}
+
+/// The pool as the service now has it, shaped like `planned` (secrets, spelling), or `None`
+/// when it does not exist or cannot be read.
+async fn current_state(
+    clients: &AzureClients,
+    id: &SessionPoolId,
+    planned: &Value,
+) -> Option<Value> {
+    let o = OpContext::with_timeout(AFTER_FAILURE_READ);
+    let answer = clients.arm.get(&o, &id.path(), API_VERSION).await.ok()??;
+    let remote: SessionPool = serde_json::from_value(answer).ok()?;
+    let mut state = flatten::flatten(&remote, planned, &id.path(), &id.name, &id.resource_group);
+    null_secret_write_only(&mut state);
+    Some(state)
 }
 
 #[async_trait]
@@ -169,17 +217,15 @@ impl Resource for SessionPoolResource {
                 ))
             }
         }
-        let state = self
-            .put(
-                ctx,
-                &clients,
-                &req.planned_state,
-                &req.config,
-                timeout,
-                "create",
-            )
-            .await?;
-        Ok(Applied::new(state))
+        self.put(
+            ctx,
+            &clients,
+            &req.planned_state,
+            &req.config,
+            timeout,
+            "create",
+        )
+        .await
     }
 
     async fn read(&self, ctx: &Ctx, req: ReadRequest) -> TfResult<ReadResult> {
@@ -216,17 +262,15 @@ impl Resource for SessionPoolResource {
     async fn update(&self, ctx: &Ctx, req: UpdateRequest) -> TfResult<Applied> {
         let clients: Arc<AzureClients> = ctx.data()?;
         let timeout = timeouts::get(&req.config, "update", &POOL_DEFAULTS);
-        let state = self
-            .put(
-                ctx,
-                &clients,
-                &req.planned_state,
-                &req.config,
-                timeout,
-                "update",
-            )
-            .await?;
-        Ok(Applied::new(state))
+        self.put(
+            ctx,
+            &clients,
+            &req.planned_state,
+            &req.config,
+            timeout,
+            "update",
+        )
+        .await
     }
 
     async fn delete(&self, ctx: &Ctx, req: DeleteRequest) -> TfResult<()> {

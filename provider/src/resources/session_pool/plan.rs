@@ -62,7 +62,12 @@ pub fn plan(req: &PlanRequest) -> Planned {
         }
     }
     if prior.is_null() {
-        for k in ["id", "pool_management_endpoint", "node_count"] {
+        for k in [
+            "id",
+            "pool_management_endpoint",
+            "node_count",
+            "provisioning_state",
+        ] {
             planned.set_attr(k, Value::unknown());
         }
         if planned.get("ready_session_instances").is_null() {
@@ -83,8 +88,13 @@ pub fn plan(req: &PlanRequest) -> Planned {
             requires_replace.push(AttributePath::attr(*k));
         }
     }
+    // A pool the service failed to provision is re-applied until it is healthy.
+    if is_failed(prior.get("provisioning_state")) {
+        planned.set_attr("provisioning_state", Value::unknown());
+    }
     if planned != *prior {
         planned.set_attr("node_count", Value::unknown());
+        planned.set_attr("provisioning_state", Value::unknown());
         let prior_type = elems(prior.get("identity"))
             .first()
             .map(|i| i.get("type").clone());
@@ -105,6 +115,13 @@ pub fn plan(req: &PlanRequest) -> Planned {
         requires_replace,
         planned_private: Vec::new(),
     }
+}
+
+/// True for a terminal provisioning state that is not success (`Failed`, `Canceled`).
+pub fn is_failed(state: &Value) -> bool {
+    state
+        .as_str()
+        .is_some_and(|s| s.eq_ignore_ascii_case("Failed") || s.eq_ignore_ascii_case("Canceled"))
 }
 
 fn mark_identity_unknown(planned: &mut Value) {
@@ -193,6 +210,30 @@ mod tests {
         assert!(p.planned_state.get("node_count").is_unknown());
         assert!(p.requires_replace.is_empty());
         assert_eq!(p.planned_state.get("id"), &Value::from("/x"));
+    }
+
+    #[test]
+    fn failed_pool_plans_an_update_until_healthy() {
+        let mut failed = state();
+        failed.set_attr("provisioning_state", Value::from("Failed"));
+        let req = PlanRequest {
+            prior_state: failed.clone(),
+            proposed_new_state: failed.clone(),
+            config: failed,
+            ..Default::default()
+        };
+        let p = plan(&req);
+        assert!(p.planned_state.get("provisioning_state").is_unknown());
+        assert!(p.requires_replace.is_empty());
+        let mut ok = state();
+        ok.set_attr("provisioning_state", Value::from("Succeeded"));
+        let req = PlanRequest {
+            prior_state: ok.clone(),
+            proposed_new_state: ok.clone(),
+            config: ok.clone(),
+            ..Default::default()
+        };
+        assert_eq!(plan(&req).planned_state, ok);
     }
 
     #[test]

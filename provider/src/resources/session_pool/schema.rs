@@ -262,6 +262,7 @@ pub fn schema() -> Schema {
             .attribute(Attribute::map("tags", Type::String).optional().description("Resource tags."))
             .attribute(Attribute::string("pool_management_endpoint").computed().description("Data-plane root: requests to `{endpoint}/{path}?identifier=X` reach session X."))
             .attribute(Attribute::number("node_count").computed().description("Nodes in use."))
+            .attribute(Attribute::string("provisioning_state").computed().description("`Succeeded` once the pool runs. `Failed` when the service could not provision it (for example, the image cannot be pulled): the next plan then re-applies the configuration until the pool is healthy."))
             .block(template_block())
             .block(secret)
             .block(identity)

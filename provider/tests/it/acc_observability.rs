@@ -2,9 +2,7 @@
 //! `azuresessions_diagnostic_setting` (create, empty plans, import + verify, destroy) and the
 //! data sources `azuresessions_session_pool` and `azuresessions_sessions`.
 
-mod acc_support;
-
-use acc_support::{resource_values, Acc};
+use crate::support::acc::{resource_values, Acc};
 use sessions_emulator::defaults;
 
 const HEADER: &str = r#"

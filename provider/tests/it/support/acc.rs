@@ -4,13 +4,12 @@
 //! refresh, import, destroy. Everything lives in a temp dir removed on drop; Terraform gets its
 //! own CLI config file and no network.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;
 
 use serde_json::Value as Json;
+use sessions_emulator::config::Config;
 use sessions_emulator::defaults;
 use sessions_emulator::testing::TestServer;
 use terraform_provider_azuresessions::plugin::serve::{
@@ -53,7 +52,13 @@ pub struct Acc {
 impl Acc {
     /// Emulator + provider served in-process (reattach).
     pub async fn reattach() -> Acc {
-        let srv = TestServer::start().await;
+        Self::reattach_with(|_| {}).await
+    }
+
+    /// Like [`Acc::reattach`], with the emulator's configuration adjusted by `configure`
+    /// (e.g. the qemu backend and a data dir).
+    pub async fn reattach_with(configure: impl FnOnce(&mut Config)) -> Acc {
+        let srv = TestServer::start_with(configure, None).await;
         let env = emulator_env(&srv);
         let lookup = env.clone();
         let provider = AzureSessionsProvider::with_env(move |k| {
@@ -113,15 +118,8 @@ impl Acc {
 
     /// Runs `terraform <args>` in `dir`.
     pub async fn tf(&self, dir: &Path, args: &[&str]) -> Output {
-        let mut cmd = tokio::process::Command::new("terraform");
-        cmd.args(args)
-            .current_dir(dir)
-            .env("TF_CLI_CONFIG_FILE", self.dir.path().join("terraformrc"))
-            .env("CHECKPOINT_DISABLE", "1")
-            .env("TF_IN_AUTOMATION", "1")
-            .env("TF_INPUT", "0")
-            .env_remove("TF_LOG")
-            .kill_on_drop(true);
+        let mut cmd = super::terraform::command(dir, &self.dir.path().join("terraformrc"));
+        cmd.args(args);
         match &self.wiring {
             Wiring::Reattach(h) => {
                 cmd.env("TF_REATTACH_PROVIDERS", &h.reattach_json);
@@ -133,19 +131,13 @@ impl Acc {
                 }
             }
         }
-        cmd.output()
-            .await
-            .expect("run `terraform` (real_ tests need Terraform >= 1.11 on PATH)")
+        super::terraform::output(cmd, args).await
     }
 
     /// Runs `terraform <args>` and panics with its output unless it exits 0.
     pub async fn ok(&self, dir: &Path, args: &[&str]) -> String {
         let out = self.tf(dir, args).await;
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = super::terraform::text(&out);
         assert!(out.status.success(), "terraform {args:?} failed:\n{text}");
         text
     }
@@ -267,4 +259,36 @@ pub fn resource_values(state: &Json, address: &str) -> Json {
         .find(|r| r["address"] == address)
         .map(|r| r["values"].clone())
         .unwrap_or(Json::Null)
+}
+
+/// The sample session image (OCI layout) built by `make session-image`; panics with what to
+/// run when it is missing. `SESSIONS_SAMPLE_IMAGE` overrides the location.
+pub fn sample_image() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    [
+        std::env::var_os("SESSIONS_SAMPLE_IMAGE").map(PathBuf::from),
+        Some(target.join("session-image/oci")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.join("index.json").is_file())
+    .unwrap_or_else(|| {
+        panic!(
+            "the sample session image is missing: run `make session-image` (or set \
+             SESSIONS_SAMPLE_IMAGE to an OCI layout dir)"
+        )
+    })
+}
+
+/// Loads the sample session image into the image store of the emulator data dir `data_dir`
+/// under the name `reference` (what `sessions-emulator image load --tag` does).
+pub fn load_sample_image(data_dir: &Path, reference: &str) {
+    use sessions_emulator::image::{load::load_path, progress::Progress, ImageStore, Reference};
+    let store = ImageStore::open(data_dir).expect("open the image store");
+    let tag = Reference::parse(reference).expect("image reference");
+    let loaded = load_path(&store, &sample_image(), Some(&tag), &mut Progress::quiet())
+        .expect("load the sample image");
+    assert!(!loaded.is_empty(), "nothing loaded from the sample image");
 }

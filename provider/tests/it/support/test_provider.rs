@@ -1,18 +1,13 @@
-//! Shared by the `plugin_*` tests: a tiny provider (one resource, one data source, one
-//! action) written against the plugin traits, and tonic clients over unix sockets.
+//! A tiny provider (one resource, one data source, one action) written against the plugin
+//! traits, for the `plugin_*` tests of the protocol layer.
 
-#![allow(dead_code)]
-
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use terraform_provider_azuresessions::plugin::prelude::*;
-use terraform_provider_azuresessions::plugin::proto::tfplugin6 as pb;
-use terraform_provider_azuresessions::plugin::{codec, ProviderData};
+use terraform_provider_azuresessions::plugin::ProviderData;
 use tokio::sync::Notify;
-use tonic::transport::{Channel, Endpoint};
 
 /// The test provider; `started` is notified when a `slow` create begins.
 #[derive(Default)]
@@ -127,11 +122,19 @@ impl Resource for Thing {
                 () = tokio::time::sleep(Duration::from_secs(30)) => {}
             }
         }
-        ctx.warn(Diagnostic::warning("Created", format!("via {endpoint}")));
         state.set_attr("id", Value::from(format!("things/{name}")));
+        if name == "half" {
+            // Exists now, but the create failed: Terraform must keep it (tainted).
+            return Ok(Applied::failed(
+                state,
+                Diagnostic::error("Half created", "the thing exists but did not finish").into(),
+            ));
+        }
+        ctx.warn(Diagnostic::warning("Created", format!("via {endpoint}")));
         Ok(Applied {
             new_state: state,
             private: b"p1".to_vec(),
+            ..Default::default()
         })
     }
     async fn read(&self, _ctx: &Ctx, req: ReadRequest) -> TfResult<ReadResult> {
@@ -207,38 +210,4 @@ impl Action for Notify2 {
         }
         Ok(())
     }
-}
-
-/// msgpack DynamicValue of `v` against `schema`.
-pub fn dv(v: &Value, schema: &Schema) -> Option<pb::DynamicValue> {
-    Some(codec::encode_dynamic(v, &schema.implied_type()).expect("test value matches schema"))
-}
-
-/// Decodes a DynamicValue against `schema`.
-pub fn val(d: Option<&pb::DynamicValue>, schema: &Schema) -> Value {
-    codec::decode_dynamic(d, &schema.implied_type()).expect("server sent a valid value")
-}
-
-/// A plaintext gRPC channel to a unix socket.
-pub async fn unix_channel(path: &Path) -> Channel {
-    let path: PathBuf = path.to_path_buf();
-    Endpoint::try_from("http://localhost")
-        .expect("static URI")
-        .connect_with_connector(tower::service_fn(move |_| {
-            let path = path.clone();
-            async move {
-                let s = tokio::net::UnixStream::connect(path).await?;
-                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(s))
-            }
-        }))
-        .await
-        .expect("connect to the plugin socket")
-}
-
-/// Summaries of error diagnostics.
-pub fn errors(d: &[pb::Diagnostic]) -> Vec<String> {
-    d.iter()
-        .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
-        .map(|d| format!("{}: {}", d.summary, d.detail))
-        .collect()
 }

@@ -1,16 +1,16 @@
-//! In-process gRPC tests of the tfplugin6 service: the test provider from `plugin_support`
+//! In-process gRPC tests of the tfplugin6 service: the test provider from `support::test_provider`
 //! served on a unix socket by `serve_reattach`, driven by the generated tonic client.
-
-mod plugin_support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use plugin_support::*;
 use terraform_provider_azuresessions::plugin::proto::go_plugin as gp;
 use terraform_provider_azuresessions::plugin::proto::tfplugin6 as pb;
 use terraform_provider_azuresessions::plugin::serve::{serve_reattach, ReattachHandle};
 use terraform_provider_azuresessions::plugin::{AttributePath, Value};
+
+use crate::support::grpc::*;
+use crate::support::test_provider::*;
 
 type Client = pb::provider_client::ProviderClient<tonic::transport::Channel>;
 
@@ -347,6 +347,41 @@ async fn plan_apply_read_import_lifecycle() {
         .into_inner();
     assert!(del.diagnostics.is_empty());
     assert!(val(del.new_state.as_ref(), &s).is_null());
+    h.shutdown().await;
+}
+
+/// A create that fails after the object exists answers with the new state *and* the error, so
+/// Terraform keeps the object (tainted) instead of losing track of it.
+#[tokio::test]
+async fn failed_create_returns_state_with_the_error() {
+    let (h, mut c, _) = start().await;
+    configure(&mut c).await;
+    let s = thing_schema();
+    let t = "azuresessions_test_thing".to_string();
+    let mut planned = config("half");
+    planned.set_attr("id", Value::unknown());
+    planned.set_attr("secret", Value::Null);
+    let applied = c
+        .apply_resource_change(pb::apply_resource_change::Request {
+            type_name: t,
+            prior_state: dv(&Value::Null, &s),
+            planned_state: dv(&planned, &s),
+            config: dv(&config("half"), &s),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        errors(&applied.diagnostics),
+        vec!["Half created: the thing exists but did not finish".to_string()]
+    );
+    let state = val(applied.new_state.as_ref(), &s);
+    assert_eq!(state.get("id").as_str(), Some("things/half"));
+    assert!(
+        state.get("secret").is_null(),
+        "write-only stays out of state"
+    );
     h.shutdown().await;
 }
 

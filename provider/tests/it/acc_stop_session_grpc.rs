@@ -3,9 +3,6 @@
 //! emulator's data plane: a session is allocated, listed, stopped through InvokeAction (progress
 //! events, then exactly one Completed), and is gone from the list afterwards.
 
-mod acc_support;
-
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,37 +11,15 @@ use sessions_emulator::defaults;
 use sessions_emulator::testing::TestServer;
 use terraform_provider_azuresessions::actions::stop_session;
 use terraform_provider_azuresessions::data_sources::sessions;
-use terraform_provider_azuresessions::plugin::codec::{decode_dynamic, encode_dynamic};
+use terraform_provider_azuresessions::plugin::codec::decode_dynamic;
 use terraform_provider_azuresessions::plugin::proto::tfplugin6 as pb;
 use terraform_provider_azuresessions::plugin::serve::serve_reattach;
-use terraform_provider_azuresessions::plugin::{Schema, Value};
+use terraform_provider_azuresessions::plugin::Value;
 use terraform_provider_azuresessions::resources::provider::{self, AzureSessionsProvider};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
-async fn unix_channel(path: PathBuf) -> Channel {
-    Endpoint::try_from("http://localhost")
-        .expect("static URI")
-        .connect_with_connector(tower::service_fn(move |_| {
-            let path = path.clone();
-            async move {
-                let s = tokio::net::UnixStream::connect(path).await?;
-                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(s))
-            }
-        }))
-        .await
-        .expect("connect to the provider socket")
-}
-
-fn dv(v: &Value, schema: &Schema) -> Option<pb::DynamicValue> {
-    Some(encode_dynamic(v, &schema.implied_type()).expect("encode"))
-}
-
-fn errors(d: &[pb::Diagnostic]) -> Vec<String> {
-    d.iter()
-        .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
-        .map(|d| format!("{}: {}", d.summary, d.detail))
-        .collect()
-}
+use crate::support::acc::emulator_env;
+use crate::support::grpc::{dv, errors, unix_channel};
 
 /// Creates a pool directly through the emulator's ARM API and returns its endpoint.
 async fn make_pool(srv: &TestServer, name: &str) -> String {
@@ -123,13 +98,12 @@ async fn list_ids(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_session_action_and_sessions_data_source_over_grpc() {
     let srv = TestServer::start().await;
-    let env = acc_support::emulator_env(&srv);
+    let env = emulator_env(&srv);
     let p = AzureSessionsProvider::with_env(move |k| {
         env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
     });
     let handle = serve_reattach(Arc::new(p)).await.unwrap();
-    let mut client =
-        pb::provider_client::ProviderClient::new(unix_channel(handle.socket().to_path_buf()).await);
+    let mut client = pb::provider_client::ProviderClient::new(unix_channel(handle.socket()).await);
 
     let pschema = provider::schema();
     let resp = client

@@ -1,11 +1,11 @@
 //! Schema conversion snapshot: the wire schema of the test resource (flags, nesting,
 //! Markdown descriptions, JSON types) must not change unnoticed.
 
-mod plugin_support;
+use crate::support::test_provider::thing_schema;
 
 #[test]
 fn test_resource_wire_schema() {
-    let schema = plugin_support::thing_schema();
+    let schema = thing_schema();
     assert!(schema.validate().is_ok());
     let wire = schema.to_proto();
     let block = wire.block.as_ref().unwrap();
@@ -46,7 +46,7 @@ fn every_registered_schema_is_valid() {
     use terraform_provider_azuresessions::plugin::server::Registry;
     for provider in [
         terraform_provider_azuresessions::provider(),
-        std::sync::Arc::new(plugin_support::TestProvider::default()) as _,
+        std::sync::Arc::new(crate::support::test_provider::TestProvider::default()) as _,
     ] {
         let registry = Registry::new(provider.as_ref());
         let problems = registry.problems(provider.type_name());

@@ -1,8 +1,6 @@
 //! The built binary's go-plugin handshake: the magic cookie, protocol negotiation, AutoMTLS
 //! with exact client-certificate matching, and Shutdown cleaning up the socket.
 
-mod plugin_support;
-
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;

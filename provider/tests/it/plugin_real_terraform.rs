@@ -2,13 +2,12 @@
 //! reattach mode: init, plan, apply, an empty follow-up plan, destroy. Proves Terraform
 //! accepts our handshake, schemas, values and lifecycle answers.
 
-mod plugin_support;
-
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use terraform_provider_azuresessions::plugin::serve::serve_reattach;
+
+use crate::support;
 
 const CONFIG: &str = r#"
 terraform {
@@ -37,43 +36,30 @@ output "echo" {
 }
 "#;
 
+/// `terraform <args> -no-color` in `dir` (CLI config `dir/cli.tfrc`, plugin sockets under
+/// `dir/sockets`); an empty `reattach` lets Terraform start the plugin itself.
 async fn terraform(dir: &Path, reattach: &str, args: &[&str]) -> (i32, String) {
-    let mut cmd = tokio::process::Command::new("terraform");
+    let sockets = dir.join("sockets");
+    std::fs::create_dir_all(&sockets).expect("socket dir");
+    let mut cmd = support::terraform::command(dir, &dir.join("cli.tfrc"));
     if reattach.is_empty() {
         cmd.env_remove("TF_REATTACH_PROVIDERS");
     } else {
         cmd.env("TF_REATTACH_PROVIDERS", reattach);
     }
-    let sockets = dir.join("sockets");
-    std::fs::create_dir_all(&sockets).expect("socket dir");
-    let out = tokio::time::timeout(
-        Duration::from_secs(180),
-        cmd.args(args)
-            .arg("-no-color")
-            .current_dir(dir)
-            .env_remove("TF_LOG")
-            .env("PLUGIN_UNIX_SOCKET_DIR", &sockets)
-            .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
-            .env("CHECKPOINT_DISABLE", "1")
-            .env("TF_IN_AUTOMATION", "1")
-            .env("NO_COLOR", "1")
-            .kill_on_drop(true)
-            .output(),
+    cmd.args(args)
+        .arg("-no-color")
+        .env("PLUGIN_UNIX_SOCKET_DIR", &sockets);
+    let out = support::terraform::output(cmd, args).await;
+    (
+        out.status.code().unwrap_or(-1),
+        support::terraform::text(&out),
     )
-    .await
-    .unwrap_or_else(|_| panic!("terraform {args:?} did not finish within 180 s"))
-    .expect("the `terraform` binary must be on PATH for real_ tests");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_terraform_reattach() {
-    let handle = serve_reattach(Arc::new(plugin_support::TestProvider::default()))
+    let handle = serve_reattach(Arc::new(support::test_provider::TestProvider::default()))
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -108,6 +94,38 @@ async fn real_terraform_reattach() {
     assert_eq!(rc, 0, "follow-up plan not empty:\n{out}");
     let (rc, out) = terraform(d, &rj, &["destroy", "-input=false", "-auto-approve"]).await;
     assert_eq!(rc, 0, "destroy failed:\n{out}");
+    handle.shutdown().await;
+}
+
+/// A create that fails after the object exists: Terraform records it as tainted (not lost,
+/// no import needed) and the next plan replaces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_terraform_keeps_a_failed_create_tainted() {
+    let handle = serve_reattach(Arc::new(support::test_provider::TestProvider::default()))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cli.tfrc"), "").unwrap();
+    std::fs::write(
+        dir.path().join("main.tf"),
+        "terraform {\n  required_providers {\n    azuresessions = { source = \"azuresessions/azuresessions\" }\n  }\n}\nresource \"azuresessions_test_thing\" \"t\" {\n  name = \"half\"\n}\n",
+    )
+    .unwrap();
+    let rj = handle.reattach_json.clone();
+    let d = dir.path();
+    let (rc, out) = terraform(d, &rj, &["apply", "-input=false", "-auto-approve"]).await;
+    assert_ne!(rc, 0, "apply should fail:\n{out}");
+    assert!(out.contains("Half created"), "{out}");
+    let (rc, out) = terraform(d, &rj, &["show", "-json"]).await;
+    assert_eq!(rc, 0, "{out}");
+    let state = support::acc::first_json(&out);
+    let r = &state["values"]["root_module"]["resources"][0];
+    assert_eq!(r["address"], "azuresessions_test_thing.t", "{state}");
+    assert_eq!(r["tainted"], true, "{state}");
+    assert_eq!(r["values"]["id"], "things/half", "{state}");
+    let (rc, out) = terraform(d, &rj, &["plan", "-input=false"]).await;
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("is tainted, so must be replaced"), "{out}");
     handle.shutdown().await;
 }
 

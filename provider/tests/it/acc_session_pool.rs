@@ -3,9 +3,7 @@
 //! empty plans without/with refresh, update in place, replace, import + verify, destroy and
 //! check it is gone), the quickstart example, and one run through `dev_overrides`.
 
-mod acc_support;
-
-use acc_support::{actions, resource_values, Acc};
+use crate::support::acc::{actions, load_sample_image, resource_values, Acc};
 use sessions_emulator::defaults;
 
 const ADDR: &str = "azuresessions_session_pool.test";
@@ -323,5 +321,68 @@ async fn real_acc_write_only_secret_and_plan_validation() {
         &["destroy", "-auto-approve", "-input=false", "-no-color"],
     )
     .await;
+    acc.finish().await;
+}
+
+/// A create whose image cannot be pulled fails after the pool exists: the state holds the pool
+/// tainted (no import needed); once the image is loaded the next apply replaces it and the
+/// pool runs. Real QEMU sessions (the qemu backend with its own data dir).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_acc_failed_create_is_tainted_and_replaced() {
+    const IMAGE: &str = "localhost/tainted-demo:v1";
+    let data = tempfile::tempdir().expect("data dir");
+    let data_dir = data.path().to_path_buf();
+    let acc = Acc::reattach_with(|c| {
+        c.backend = sessions_emulator::config::BackendKind::Qemu;
+        c.data_dir = Some(data_dir.clone());
+    })
+    .await;
+    let work = acc.work();
+    let config = pool_config("taintpool", "eastus", 10)
+        .replace("localhost/sample-session:latest", IMAGE)
+        .replace(
+            "max_concurrent_sessions      = 5",
+            "max_concurrent_sessions      = 2",
+        );
+    acc.write_config(&work, &config);
+
+    // The image is not in the store: the create fails, the pool exists, Terraform keeps it.
+    let out = acc
+        .tf(
+            &work,
+            &["apply", "-input=false", "-no-color", "-auto-approve"],
+        )
+        .await;
+    let text = crate::support::terraform::text(&out);
+    assert!(!out.status.success(), "apply should fail:\n{text}");
+    assert!(text.contains("ContainerImagePullFailed"), "{text}");
+    assert!(acc.arm_exists(&pool_path("taintpool"), API).await);
+    let state = acc.state(&work).await;
+    let r = state["values"]["root_module"]["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["address"] == ADDR))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(r["tainted"], true, "{state}");
+    assert_eq!(r["values"]["provisioning_state"], "Failed", "{state}");
+
+    // Load the image: the next apply replaces the tainted pool, which now runs.
+    load_sample_image(data.path(), IMAGE);
+    let plan = acc.apply(&work).await;
+    let a = actions(&plan, ADDR);
+    assert!(
+        a.contains(&"delete".to_string()) && a.contains(&"create".to_string()),
+        "{a:?}"
+    );
+    let state = acc.state(&work).await;
+    let v = resource_values(&state, ADDR);
+    assert_eq!(v["provisioning_state"], "Succeeded", "{v}");
+    acc.expect_empty_plans(&work).await;
+    acc.ok(
+        &work,
+        &["destroy", "-auto-approve", "-input=false", "-no-color"],
+    )
+    .await;
+    assert!(!acc.arm_exists(&pool_path("taintpool"), API).await);
     acc.finish().await;
 }

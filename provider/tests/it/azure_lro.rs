@@ -31,7 +31,8 @@ fn fast_client(server: &MockServer, tokens: Arc<dyn TokenSource>) -> ArmClient {
             max_delay: Duration::from_millis(50),
         },
         PollSettings {
-            default_interval: Duration::from_millis(5),
+            initial_interval: Duration::from_millis(5),
+            max_interval: Duration::from_millis(20),
         },
     )
     .unwrap()
