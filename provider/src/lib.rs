@@ -7,6 +7,7 @@
 //!   diagnostics, schema builder.
 //! - [`azure`]: ARM + data-plane HTTP client, authentication, LRO polling, its own models.
 //! - [`resources`], [`data_sources`], [`actions`]: one file per Terraform type.
+//! - [`functions`]: provider functions, one file per function.
 
 // `#[derive(Model)]` names this crate by its external name, also inside it.
 extern crate self as terraform_provider_azuresessions;
@@ -14,6 +15,7 @@ extern crate self as terraform_provider_azuresessions;
 pub mod actions;
 pub mod azure;
 pub mod data_sources;
+pub mod functions;
 pub mod plugin;
 pub mod resources;
 

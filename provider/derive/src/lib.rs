@@ -19,7 +19,7 @@
 //! | `required`, `optional`, `computed` | Terraform flags (`optional, computed` together is allowed) |
 //! | `sensitive`, `write_only`, `force_new` | flags; `force_new` lists the path in `requires_replace` |
 //! | `default = <literal>` | value planned when the configuration leaves it out (implies optional + computed) |
-//! | `block` / `block(list)`, `block(set)`, `block(single)` | a nested block (`Tf<Vec<M>>`, or `Tf<M>` for single) |
+//! | `block` / `block(list)`, `block(set)`, `block(single)`, `block(group)` | a nested block (`Tf<Vec<M>>`, or `Tf<M>` for single and group) |
 //! | `min_items = n`, `max_items = n` | block item bounds |
 //! | `nested(list)`, `nested(set)`, `nested(single)` | nested attributes (`x = [{..}]`) |
 //! | `name = "..."` | attribute name when it differs from the field name (`r#type` is `type` already) |
@@ -48,6 +48,7 @@ enum Nesting {
     List,
     Set,
     Single,
+    Group,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -117,12 +118,14 @@ fn nesting_of(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Nesting> {
                 Nesting::Set
             } else if inner.path.is_ident("single") {
                 Nesting::Single
+            } else if inner.path.is_ident("group") {
+                Nesting::Group
             } else {
-                return Err(inner.error("expected list, set or single"));
+                return Err(inner.error("expected list, set, single or group"));
             });
             Ok(())
         })?;
-        n.ok_or_else(|| meta.error("expected list, set or single"))
+        n.ok_or_else(|| meta.error("expected list, set, single or group"))
     } else {
         Ok(Nesting::List)
     }
@@ -208,9 +211,12 @@ fn nesting_tokens(root: &Tokens, n: Nesting, block: bool) -> Tokens {
         (Nesting::List, true) => quote!(#root::plugin::schema::BlockNesting::List),
         (Nesting::Set, true) => quote!(#root::plugin::schema::BlockNesting::Set),
         (Nesting::Single, true) => quote!(#root::plugin::schema::BlockNesting::Single),
+        (Nesting::Group, true) => quote!(#root::plugin::schema::BlockNesting::Group),
         (Nesting::List, false) => quote!(#root::plugin::schema::ObjectNesting::List),
         (Nesting::Set, false) => quote!(#root::plugin::schema::ObjectNesting::Set),
-        (Nesting::Single, false) => quote!(#root::plugin::schema::ObjectNesting::Single),
+        (Nesting::Single | Nesting::Group, false) => {
+            quote!(#root::plugin::schema::ObjectNesting::Single)
+        }
     }
 }
 
@@ -274,6 +280,8 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
     let mut consts = Vec::new();
     for f in &fields {
         let (fid, ty, name) = (&f.ident, &f.ty, &f.name);
+        // Decoded values get their own names: a field may be called `path` or `value`.
+        let local = format_ident!("__tf_field_{}", name);
         let cname = format_ident!("{}", name.to_uppercase());
         let doc = format!("The `{name}` attribute.");
         consts.push(quote! {
@@ -290,10 +298,10 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
                     ) #fl)
                 });
                 decode_items.push(quote! {
-                    let #fid = match <#ty as #root::plugin::model::AttrField>::decode_field(
-                        obj.get(#name), &path.clone().then_attr(#name)) {
+                    let #local = match <#ty as #root::plugin::model::AttrField>::decode_field(
+                        __tf_obj.get(#name), &__tf_path.clone().then_attr(#name)) {
                         Ok(x) => x,
-                        Err(d) => { diags.push(d); ::core::default::Default::default() }
+                        Err(d) => { __tf_diags.push(d); ::core::default::Default::default() }
                     };
                 });
                 encode_items.push(quote! {
@@ -322,10 +330,10 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
                 }
                 schema_items.push(quote!(.block(#nb)));
                 decode_items.push(quote! {
-                    let #fid = match <#ty as #root::plugin::model::BlockField>::decode_field(
-                        obj.get(#name), &path.clone().then_attr(#name), #nest) {
+                    let #local = match <#ty as #root::plugin::model::BlockField>::decode_field(
+                        __tf_obj.get(#name), &__tf_path.clone().then_attr(#name), #nest) {
                         Ok(x) => x,
-                        Err(d) => { diags.extend(d); ::core::default::Default::default() }
+                        Err(d) => { __tf_diags.extend(d); ::core::default::Default::default() }
                     };
                 });
                 encode_items.push(quote! {
@@ -343,10 +351,10 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
                     ) #fl)
                 });
                 decode_items.push(quote! {
-                    let #fid = match <#ty as #root::plugin::model::BlockField>::decode_field(
-                        obj.get(#name), &path.clone().then_attr(#name), #bnest) {
+                    let #local = match <#ty as #root::plugin::model::BlockField>::decode_field(
+                        __tf_obj.get(#name), &__tf_path.clone().then_attr(#name), #bnest) {
                         Ok(x) => x,
-                        Err(d) => { diags.extend(d); ::core::default::Default::default() }
+                        Err(d) => { __tf_diags.extend(d); ::core::default::Default::default() }
                     };
                 });
                 encode_items.push(quote! {
@@ -354,7 +362,7 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
                 });
             }
         }
-        field_inits.push(quote!(#fid));
+        field_inits.push(quote!(#fid: #local));
     }
 
     Ok(quote! {
@@ -370,14 +378,14 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
             }
 
             fn decode(
-                value: &#root::plugin::Value,
-                path: &#root::plugin::AttributePath,
+                __tf_value: &#root::plugin::Value,
+                __tf_path: &#root::plugin::AttributePath,
             ) -> ::core::result::Result<Self, #root::plugin::Diagnostics> {
-                let obj = #root::plugin::model::expect_object(value, path)?;
-                let mut diags = #root::plugin::Diagnostics::new();
+                let __tf_obj = #root::plugin::model::expect_object(__tf_value, __tf_path)?;
+                let mut __tf_diags = #root::plugin::Diagnostics::new();
                 #(#decode_items)*
-                if diags.has_errors() {
-                    return ::core::result::Result::Err(diags);
+                if __tf_diags.has_errors() {
+                    return ::core::result::Result::Err(__tf_diags);
                 }
                 ::core::result::Result::Ok(Self { #(#field_inits),* })
             }

@@ -12,8 +12,8 @@ use crate::azure::config::AzureClients;
 use crate::azure::dataplane::validate_identifier;
 use crate::azure::OpContext;
 use crate::data_sources::sessions::{check_reference, resolve_endpoint};
+use crate::plugin::model::{Model, Tf};
 use crate::plugin::prelude::*;
-use crate::plugin::schema::{Attribute, Block};
 use crate::resources::support::{azure_diag, no_path};
 
 /// Terraform type name.
@@ -23,16 +23,24 @@ pub const TYPE_NAME: &str = "azuresessions_stop_session";
 #[derive(Debug, Default, Clone, Copy)]
 pub struct StopSessionAction;
 
+/// Stops a session of a session pool now (`.management/stopSession`). The pool refills toward
+/// `ready_session_instances`.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct StopSession {
+    /// The pool's data-plane endpoint. Set this or `session_pool_id`.
+    #[tf(optional)]
+    pub pool_management_endpoint: Tf<String>,
+    /// ARM id of the pool; its endpoint is looked up.
+    #[tf(optional)]
+    pub session_pool_id: Tf<String>,
+    /// The session identifier: 4-128 letters, digits or `_|}{[]:";'<>?/.,@#$%^&*()-+=!~`.
+    #[tf(required)]
+    pub identifier: Tf<String>,
+}
+
 /// The schema.
 pub fn schema() -> Schema {
-    Schema::new(
-        0,
-        Block::new()
-            .description("Stops a session of a session pool now (`.management/stopSession`). The pool refills toward `ready_session_instances`.")
-            .attribute(Attribute::string("pool_management_endpoint").optional().description("The pool's data-plane endpoint. Set this or `session_pool_id`."))
-            .attribute(Attribute::string("session_pool_id").optional().description("ARM id of the pool; its endpoint is looked up."))
-            .attribute(Attribute::string("identifier").required().description("The session identifier: 4-128 letters, digits or `_|}{[]:\";'<>?/.,@#$%^&*()-+=!~`.")),
-    )
+    Schema::new(0, StopSession::block())
 }
 
 fn check(config: &Value) -> TfResult<()> {
@@ -40,14 +48,15 @@ fn check(config: &Value) -> TfResult<()> {
         Ok(()) => Diagnostics::new(),
         Err(d) => d,
     };
-    if let Some(id) = config.get("identifier").as_str() {
+    let action = StopSession::from_value(config)?;
+    if let Some(id) = action.identifier.as_str() {
         if let Err(e) = validate_identifier(id) {
             diags.push(
                 Diagnostic::error(
                     "Invalid value for `identifier`",
                     format!("`identifier` {e}."),
                 )
-                .at(AttributePath::attr("identifier")),
+                .at(AttributePath::attr(StopSession::IDENTIFIER)),
             );
         }
     }
@@ -75,7 +84,15 @@ impl Action for StopSessionAction {
     async fn invoke(&self, ctx: &Ctx, config: Value, progress: &Progress) -> TfResult<()> {
         check(&config)?;
         let clients: Arc<AzureClients> = ctx.data()?;
-        let identifier = config.require_str("identifier")?.to_string();
+        let identifier = StopSession::from_value(&config)?
+            .identifier
+            .into_known()
+            .ok_or_else(|| {
+                Diagnostics::from(
+                    Diagnostic::error("Missing `identifier`", "`identifier` must be known.")
+                        .at(AttributePath::attr(StopSession::IDENTIFIER)),
+                )
+            })?;
         let o = OpContext::new(ctx.stop_token().clone(), Duration::from_secs(300));
         let endpoint = resolve_endpoint(&clients, &o, &config).await?;
         progress

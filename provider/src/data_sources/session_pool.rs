@@ -9,12 +9,14 @@ use async_trait::async_trait;
 
 use crate::azure::config::AzureClients;
 use crate::azure::ids::SessionPoolId;
-use crate::azure::models::session_pool::{SessionPool, API_VERSION};
+use crate::azure::models::session_pool::{SessionPool as ArmPool, API_VERSION};
 use crate::azure::OpContext;
+use crate::plugin::model::Model;
 use crate::plugin::prelude::*;
 use crate::plugin::schema::{
     Attribute, AttributeType, Block, BlockNesting, NestedAttributes, ObjectNesting,
 };
+use crate::resources::session_pool::model::SessionPool;
 use crate::resources::session_pool::{flatten, schema as pool_schema, target_to_path};
 use crate::resources::support::{azure_diag, Checker};
 
@@ -22,7 +24,7 @@ use crate::resources::support::{azure_diag, Checker};
 pub const TYPE_NAME: &str = "azuresessions_session_pool";
 
 /// Blocks and attributes of the resource that the data source leaves out.
-const SKIP: &[&str] = &["secret", "timeouts"];
+const SKIP: &[&str] = &[SessionPool::SECRET, SessionPool::TIMEOUTS];
 
 /// The data source.
 #[derive(Debug, Default, Clone, Copy)]
@@ -40,6 +42,7 @@ pub fn computed_attributes(block: &Block, skip: &[&str]) -> Vec<Attribute> {
             a.optional = false;
             a.computed = true;
             a.force_new = false;
+            a.default = None;
             a
         })
         .collect();
@@ -75,16 +78,12 @@ pub fn schema() -> Schema {
         "Reads an existing session pool, by `name` and `resource_group_name` or by `id`.",
     );
     for mut a in computed_attributes(&resource.block, SKIP) {
-        match a.name.as_str() {
-            "id" => {
-                a.optional = true;
-                a.description =
-                    "ARM id of the pool. Set this, or `name` and `resource_group_name`.".into();
-            }
-            "name" | "resource_group_name" => {
-                a.optional = true;
-            }
-            _ => {}
+        if a.name == SessionPool::ID {
+            a.optional = true;
+            a.description =
+                "ARM id of the pool. Set this, or `name` and `resource_group_name`.".into();
+        } else if a.name == SessionPool::NAME || a.name == SessionPool::RESOURCE_GROUP_NAME {
+            a.optional = true;
         }
         block = block.attribute(a);
     }
@@ -92,13 +91,15 @@ pub fn schema() -> Schema {
 }
 
 fn lookup_id(clients: &AzureClients, config: &Value) -> TfResult<SessionPoolId> {
-    if let Some(id) = config.get("id").as_str() {
+    if let Some(id) = config.get(SessionPool::ID).as_str() {
         return SessionPoolId::parse(id).map_err(|e| {
-            Diagnostics::from(Diagnostic::error("Invalid `id`", e).at(AttributePath::attr("id")))
+            Diagnostics::from(
+                Diagnostic::error("Invalid `id`", e).at(AttributePath::attr(SessionPool::ID)),
+            )
         });
     }
-    let name = config.require_str("name")?;
-    let rg = config.require_str("resource_group_name")?;
+    let name = config.require_str(SessionPool::NAME)?;
+    let rg = config.require_str(SessionPool::RESOURCE_GROUP_NAME)?;
     Ok(SessionPoolId::new(&clients.subscription_id, rg, name))
 }
 
@@ -114,22 +115,25 @@ impl DataSource for SessionPoolDataSource {
 
     async fn validate(&self, _ctx: &Ctx, config: &Value) -> TfResult<()> {
         let mut c = Checker::new();
-        let id = config.get("id");
-        let (name, rg) = (config.get("name"), config.get("resource_group_name"));
+        let id = config.get(SessionPool::ID);
+        let (name, rg) = (
+            config.get(SessionPool::NAME),
+            config.get(SessionPool::RESOURCE_GROUP_NAME),
+        );
         if id.is_null()
             && (name.is_null() || rg.is_null())
             && !name.is_unknown()
             && !rg.is_unknown()
         {
             c.error(
-                &AttributePath::attr("name"),
+                &AttributePath::attr(SessionPool::NAME),
                 "Missing pool reference",
                 "Set `id`, or both `name` and `resource_group_name`.",
             );
         }
         if !id.is_null() && !id.is_unknown() && (!name.is_null() || !rg.is_null()) {
             c.error(
-                &AttributePath::attr("id"),
+                &AttributePath::attr(SessionPool::ID),
                 "Conflicting pool reference",
                 "Set either `id` or `name` + `resource_group_name`, not both.",
             );
@@ -159,7 +163,7 @@ impl DataSource for SessionPoolDataSource {
             )
             .into());
         };
-        let remote: SessionPool = serde_json::from_value(answer).map_err(|e| {
+        let remote: ArmPool = serde_json::from_value(answer).map_err(|e| {
             Diagnostics::from(Diagnostic::error(
                 "Unexpected session pool response",
                 e.to_string(),
@@ -167,11 +171,12 @@ impl DataSource for SessionPoolDataSource {
         })?;
         let full = flatten::flatten(
             &remote,
-            &Value::Null,
+            &SessionPool::default(),
             &id.path(),
             &id.name,
             &id.resource_group,
-        );
+        )
+        .encode();
         let Value::Object(mut m) = full else {
             return Ok(Value::Null);
         };

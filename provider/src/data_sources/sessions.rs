@@ -11,8 +11,8 @@ use crate::azure::config::AzureClients;
 use crate::azure::ids::SessionPoolId;
 use crate::azure::models::session_pool::{SessionPool, API_VERSION};
 use crate::azure::OpContext;
+use crate::plugin::model::{Model, Tf};
 use crate::plugin::prelude::*;
-use crate::plugin::schema::{Attribute, Block, ObjectNesting};
 use crate::resources::support::{azure_diag, no_path, Checker};
 
 /// Terraform type name.
@@ -22,49 +22,72 @@ pub const TYPE_NAME: &str = "azuresessions_sessions";
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SessionsDataSource;
 
-/// The schema.
-pub fn schema() -> Schema {
-    let session = vec![
-        Attribute::string("identifier")
-            .computed()
-            .description("The session identifier."),
-        Attribute::string("etag")
-            .computed()
-            .description("Entity tag."),
-        Attribute::string("expires_at")
-            .computed()
-            .description("When the session ends unless used again (RFC 3339)."),
-        Attribute::string("created_at")
-            .computed()
-            .description("When the session was allocated."),
-        Attribute::string("last_accessed_at")
-            .computed()
-            .description("When the session was last used."),
-    ];
-    Schema::new(
-        0,
-        Block::new()
-            .description("Lists the active sessions of a session pool (`.management/listSessions`, all pages).")
-            .attribute(Attribute::string("id").computed().description("The pool management endpoint that was listed."))
-            .attribute(Attribute::string("pool_management_endpoint").optional().description("The pool's data-plane endpoint. Set this or `session_pool_id`."))
-            .attribute(Attribute::string("session_pool_id").optional().description("ARM id of the pool; its endpoint is looked up."))
-            .attribute(Attribute::nested("sessions", ObjectNesting::List, session).computed().description("The sessions.")),
-    )
+/// Lists the active sessions of a session pool (`.management/listSessions`, all pages).
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct Sessions {
+    /// The pool management endpoint that was listed.
+    #[tf(computed)]
+    pub id: Tf<String>,
+    /// The pool's data-plane endpoint. Set this or `session_pool_id`.
+    #[tf(optional)]
+    pub pool_management_endpoint: Tf<String>,
+    /// ARM id of the pool; its endpoint is looked up.
+    #[tf(optional)]
+    pub session_pool_id: Tf<String>,
+    /// The sessions.
+    #[tf(computed, nested(list))]
+    pub sessions: Tf<Vec<Session>>,
 }
 
-/// Checks the pool reference: exactly one of endpoint or pool id.
+/// A session.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct Session {
+    /// The session identifier.
+    #[tf(computed)]
+    pub identifier: Tf<String>,
+    /// Entity tag.
+    #[tf(computed)]
+    pub etag: Tf<String>,
+    /// When the session ends unless used again (RFC 3339).
+    #[tf(computed)]
+    pub expires_at: Tf<String>,
+    /// When the session was allocated.
+    #[tf(computed)]
+    pub created_at: Tf<String>,
+    /// When the session was last used.
+    #[tf(computed)]
+    pub last_accessed_at: Tf<String>,
+}
+
+/// How a data-plane type names its pool: the two attributes the sessions data source and the
+/// stop_session action share (their models carry them under these names; a test checks it).
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct PoolReference {
+    /// The pool's data-plane endpoint.
+    #[tf(optional)]
+    pub pool_management_endpoint: Tf<String>,
+    /// ARM id of the pool.
+    #[tf(optional)]
+    pub session_pool_id: Tf<String>,
+}
+
+/// The schema.
+pub fn schema() -> Schema {
+    Schema::new(0, Sessions::block())
+}
+
+/// Checks the pool reference of a configuration: exactly one of endpoint or pool id.
 pub fn check_reference(config: &Value) -> TfResult<()> {
+    let r = PoolReference::from_value(config)?;
     let mut c = Checker::new();
-    let (ep, id) = (
-        config.get("pool_management_endpoint"),
-        config.get("session_pool_id"),
-    );
+    let (ep, id) = (&r.pool_management_endpoint, &r.session_pool_id);
+    let ep_path = AttributePath::attr(PoolReference::POOL_MANAGEMENT_ENDPOINT);
     if ep.is_unknown() || id.is_unknown() {
         return Ok(());
     }
     if ep.is_null() == id.is_null() {
         c.error(
-            &AttributePath::attr("pool_management_endpoint"),
+            &ep_path,
             "Invalid pool reference",
             "Set exactly one of `pool_management_endpoint` or `session_pool_id`.",
         );
@@ -72,7 +95,7 @@ pub fn check_reference(config: &Value) -> TfResult<()> {
     if let Some(e) = ep.as_str() {
         if !(e.starts_with("https://") || e.starts_with("http://")) {
             c.error(
-                &AttributePath::attr("pool_management_endpoint"),
+                &ep_path,
                 "Invalid value for `pool_management_endpoint`",
                 format!("`pool_management_endpoint` must be an absolute https:// URL, got {e:?}."),
             );
@@ -81,7 +104,7 @@ pub fn check_reference(config: &Value) -> TfResult<()> {
     if let Some(i) = id.as_str() {
         if let Err(e) = SessionPoolId::parse(i) {
             c.error(
-                &AttributePath::attr("session_pool_id"),
+                &AttributePath::attr(PoolReference::SESSION_POOL_ID),
                 "Invalid value for `session_pool_id`",
                 e,
             );
@@ -96,15 +119,22 @@ pub async fn resolve_endpoint(
     op: &OpContext,
     config: &Value,
 ) -> TfResult<String> {
-    if let Some(e) = config.get("pool_management_endpoint").as_str() {
+    let r = PoolReference::from_value(config)?;
+    if let Some(e) = r.pool_management_endpoint.as_str() {
         return Ok(e.to_string());
     }
-    let raw = config.require_str("session_pool_id")?;
-    let id = SessionPoolId::parse(raw).map_err(|e| {
+    let id_path = AttributePath::attr(PoolReference::SESSION_POOL_ID);
+    let raw = r.session_pool_id.as_str().ok_or_else(|| {
         Diagnostics::from(
-            Diagnostic::error("Invalid `session_pool_id`", e)
-                .at(AttributePath::attr("session_pool_id")),
+            Diagnostic::error(
+                "Missing pool reference",
+                "Set `pool_management_endpoint` or `session_pool_id`.",
+            )
+            .at(id_path.clone()),
         )
+    })?;
+    let id = SessionPoolId::parse(raw).map_err(|e| {
+        Diagnostics::from(Diagnostic::error("Invalid `session_pool_id`", e).at(id_path.clone()))
     })?;
     let answer = clients
         .arm
@@ -123,7 +153,7 @@ pub async fn resolve_endpoint(
                     "Session pool not found",
                     format!("No session pool {id} exists."),
                 )
-                .at(AttributePath::attr("session_pool_id")),
+                .at(id_path),
             )
         })?;
     let pool: SessionPool = serde_json::from_value(answer).map_err(|e| {
@@ -166,23 +196,21 @@ impl DataSource for SessionsDataSource {
             .list_sessions(&o, &endpoint)
             .await
             .map_err(|e| azure_diag("Failed to list sessions", &e, &no_path))?;
-        let opt = |s: &Option<String>| s.as_deref().map(Value::from).unwrap_or(Value::Null);
-        let list: Vec<Value> = sessions
-            .iter()
-            .map(|s| {
-                Value::object([
-                    ("identifier", Value::from(s.identifier.as_str())),
-                    ("etag", opt(&s.etag)),
-                    ("expires_at", opt(&s.expires_at)),
-                    ("created_at", opt(&s.created_at)),
-                    ("last_accessed_at", opt(&s.last_accessed_at)),
-                ])
-            })
-            .collect();
-        let mut out = config;
-        out.set_attr("id", Value::from(endpoint));
-        out.set_attr("sessions", Value::List(list));
-        Ok(out)
+        let mut out = Sessions::from_value(&config)?;
+        out.id = Tf::Known(endpoint);
+        out.sessions = Tf::Known(
+            sessions
+                .into_iter()
+                .map(|s| Session {
+                    identifier: Tf::Known(s.identifier),
+                    etag: Tf::from_option(s.etag),
+                    expires_at: Tf::from_option(s.expires_at),
+                    created_at: Tf::from_option(s.created_at),
+                    last_accessed_at: Tf::from_option(s.last_accessed_at),
+                })
+                .collect(),
+        );
+        Ok(out.encode())
     }
 }
 
@@ -218,5 +246,17 @@ mod tests {
             ("session_pool_id", Value::from("nope")),
         ]);
         assert!(check_reference(&bad).is_err());
+    }
+
+    #[test]
+    fn the_shared_reference_attributes_exist_in_both_types() {
+        for b in [
+            Sessions::block(),
+            crate::actions::stop_session::StopSession::block(),
+        ] {
+            for a in PoolReference::block().attributes {
+                assert!(b.attr(&a.name).is_some(), "{} missing", a.name);
+            }
+        }
     }
 }

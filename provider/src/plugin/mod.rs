@@ -14,7 +14,9 @@
 //! - [`context`]: per-call [`Ctx`] (provider data, stop token, warnings).
 //! - [`provider`]: the [`Provider`], [`Resource`], [`DataSource`] and [`Action`] traits (start
 //!   here when adding a Terraform type; the module docs have an example).
-//! - [`plan`]: the default plan and write-only nulling.
+//! - [`plan`]: the default plan, schema defaults and write-only nulling.
+//! - [`identity`]: resource identity schemas (Terraform 1.12+).
+//! - [`function`]: provider functions (Terraform 1.8+).
 //! - [`server`]: the `tfplugin6.Provider` gRPC service ([`server::GrpcProvider`]).
 //! - [`serve`]: go-plugin handshake, `--debug` reattach mode, in-process reattach server.
 //! - [`tls`]: AutoMTLS certificate and exact-match client verification.
@@ -26,7 +28,9 @@
 pub mod codec;
 pub mod context;
 pub mod diagnostics;
+pub mod function;
 pub mod goplugin;
+pub mod identity;
 pub mod model;
 pub mod path;
 pub mod plan;
@@ -54,6 +58,8 @@ pub use value::{Number, Refinements, Value};
 pub mod prelude {
     pub use super::context::{Ctx, ProviderData};
     pub use super::diagnostics::{Diagnostic, Diagnostics, TfResult};
+    pub use super::function::{Function, FunctionError, Parameter, Signature};
+    pub use super::identity::IdentitySchema;
     pub use super::model::{Model, SetOf, Tf};
     pub use super::path::AttributePath;
     pub use super::provider::{

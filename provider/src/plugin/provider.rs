@@ -50,6 +50,8 @@ use tokio::sync::mpsc;
 use super::codec;
 use super::context::{Ctx, ProviderData};
 use super::diagnostics::{Diagnostic, Diagnostics, TfResult};
+use super::function::Function;
+use super::identity::IdentitySchema;
 use super::path::AttributePath;
 use super::plan;
 use super::schema::Schema;
@@ -81,6 +83,10 @@ pub trait Provider: Send + Sync + 'static {
     }
     /// Action types (Terraform 1.14+).
     fn actions(&self) -> Vec<Arc<dyn Action>> {
+        Vec::new()
+    }
+    /// Provider functions (Terraform 1.8+).
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
         Vec::new()
     }
 }
@@ -254,6 +260,30 @@ pub trait Resource: Send + Sync {
     /// Deletes the remote object (treat "already gone" as success).
     async fn delete(&self, ctx: &Ctx, req: DeleteRequest) -> TfResult<()>;
 
+    /// The identity schema (Terraform 1.12+), if the type has an identity.
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        None
+    }
+
+    /// The identity of the object described by `state` (a value of the identity schema's
+    /// type), or `None` when it cannot be known yet. Called for every state the server returns
+    /// (read, plan, apply, import) when [`Resource::identity_schema`] is set.
+    async fn identity(&self, _ctx: &Ctx, _state: &Value) -> TfResult<Option<Value>> {
+        Ok(None)
+    }
+
+    /// Imports by identity (`import { identity = { ... } }`). Default: not supported.
+    async fn import_by_identity(&self, _ctx: &Ctx, _identity: &Value) -> TfResult<Imported> {
+        Err(Diagnostic::error(
+            "Import by identity not supported",
+            format!(
+                "The resource type {} cannot be imported by identity; import it by id.",
+                self.type_name()
+            ),
+        )
+        .into())
+    }
+
     /// Imports by id. Default: import not supported.
     async fn import(&self, _ctx: &Ctx, _id: &str) -> TfResult<Imported> {
         Err(Diagnostic::error(
@@ -273,38 +303,47 @@ pub trait Resource: Send + Sync {
         version: i64,
         raw: serde_json::Value,
     ) -> TfResult<Value> {
-        let schema = self.schema();
-        if version > schema.version {
-            return Err(Diagnostic::error(
-                "State from a newer provider",
-                format!(
-                    "The stored state of this {} has schema version {version}, but this provider \
-                     only knows up to version {}. Upgrade the provider.",
-                    self.type_name(),
-                    schema.version
-                ),
-            )
-            .into());
-        }
-        if version < schema.version {
-            return Err(Diagnostic::error(
-                "Cannot upgrade state",
-                format!(
-                    "The stored state of this {} has schema version {version} and the provider \
-                     has no upgrade to version {}.",
-                    self.type_name(),
-                    schema.version
-                ),
-            )
-            .into());
-        }
-        codec::from_json_value_lenient(&raw, &schema.implied_type()).map_err(|e| {
-            Diagnostics::from(Diagnostic::error(
-                "Stored state does not match the schema",
-                e.to_string(),
-            ))
-        })
+        decode_stored_state(self.type_name(), &self.schema(), version, &raw)
     }
+}
+
+/// The default state upgrade: decodes stored JSON with the current schema if `version`
+/// matches (dropping attributes the schema no longer has, nulls for new ones), else an error
+/// naming the versions.
+pub fn decode_stored_state(
+    type_name: &str,
+    schema: &Schema,
+    version: i64,
+    raw: &serde_json::Value,
+) -> TfResult<Value> {
+    if version > schema.version {
+        return Err(Diagnostic::error(
+            "State from a newer provider",
+            format!(
+                "The stored state of this {type_name} has schema version {version}, but this \
+                 provider only knows up to version {}. Upgrade the provider.",
+                schema.version
+            ),
+        )
+        .into());
+    }
+    if version < schema.version {
+        return Err(Diagnostic::error(
+            "Cannot upgrade state",
+            format!(
+                "The stored state of this {type_name} has schema version {version} and the \
+                 provider has no upgrade to version {}.",
+                schema.version
+            ),
+        )
+        .into());
+    }
+    codec::from_json_value_lenient(raw, &schema.implied_type()).map_err(|e| {
+        Diagnostics::from(Diagnostic::error(
+            "Stored state does not match the schema",
+            e.to_string(),
+        ))
+    })
 }
 
 /// A data source type.

@@ -2,10 +2,11 @@
 //! (api-version 2021-05-01-preview) sending logs and metrics to Log Analytics. Session logs
 //! are configured on the managed environment; pools export `AllMetrics`.
 //!
-//! Terraform id and import id: `{target_resource_id}|{name}` (as azurerm).
+//! Terraform id and import id: `{target_resource_id}|{name}` (as azurerm). The typed model
+//! ([`DiagnosticSetting`]) is the schema; timeouts are write-only (see
+//! [`crate::resources::timeouts`]).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -13,99 +14,130 @@ use crate::azure::config::AzureClients;
 use crate::azure::ids::{ids_equal, DiagnosticSettingId};
 use crate::azure::models::diagnostic_setting as m;
 use crate::azure::OpContext;
+use crate::plugin::model::{Model, Tf};
 use crate::plugin::prelude::*;
-use crate::plugin::schema::{Attribute, Block, NestedBlock};
-use crate::resources::support::{azure_diag, elems, no_path, Checker};
-use crate::resources::timeouts::{self, Defaults};
+use crate::resources::support::{azure_diag, no_path, Checker};
+use crate::resources::timeouts::{Op, Timeouts, POOL_DEFAULTS as DEFAULTS};
 
 /// Terraform type name.
 pub const TYPE_NAME: &str = "azuresessions_diagnostic_setting";
-
-const DEFAULTS: Defaults = Defaults {
-    create: Duration::from_secs(1800),
-    read: Duration::from_secs(300),
-    update: Duration::from_secs(1800),
-    delete: Duration::from_secs(1800),
-};
 
 /// The resource.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DiagnosticSettingResource;
 
+/// A diagnostic setting that exports a resource's logs and metrics to a Log Analytics
+/// workspace. Session console, lifecycle and pool-event logs are categories of the managed
+/// environment (`AppEnvSessionConsoleLogs`, `AppEnvSessionLifeCycleLogs`,
+/// `AppEnvSessionPoolEventLogs`); session pools export `AllMetrics`.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct DiagnosticSetting {
+    /// `{target_resource_id}|{name}`.
+    #[tf(computed)]
+    pub id: Tf<String>,
+    /// Setting name.
+    #[tf(required, force_new)]
+    pub name: Tf<String>,
+    /// ARM id of the resource whose logs and metrics are exported.
+    #[tf(required, force_new)]
+    pub target_resource_id: Tf<String>,
+    /// ARM id of the Log Analytics workspace.
+    #[tf(required)]
+    pub log_analytics_workspace_id: Tf<String>,
+    /// `Dedicated` (resource-specific tables) or `AzureDiagnostics`.
+    #[tf(optional)]
+    pub log_analytics_destination_type: Tf<String>,
+    /// A log category (or category group) to export.
+    #[tf(block(set))]
+    pub enabled_log: Tf<Vec<EnabledLog>>,
+    /// A metric category to export.
+    #[tf(block(set))]
+    pub enabled_metric: Tf<Vec<EnabledMetric>>,
+    /// Per-operation time limits.
+    #[tf(block(group))]
+    pub timeouts: Tf<Timeouts>,
+}
+
+/// The identity of a diagnostic setting (Terraform 1.12+ identity-based import).
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct DiagnosticSettingIdentity {
+    /// ARM id of the resource the setting belongs to.
+    #[tf(required)]
+    pub target_resource_id: Tf<String>,
+    /// Setting name.
+    #[tf(required)]
+    pub name: Tf<String>,
+}
+
+/// A log category (or category group) to export.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct EnabledLog {
+    /// Category, e.g. `AppEnvSessionConsoleLogs`. Conflicts with `category_group`.
+    #[tf(optional)]
+    pub category: Tf<String>,
+    /// Category group, e.g. `allLogs`.
+    #[tf(optional)]
+    pub category_group: Tf<String>,
+}
+
+/// A metric category to export.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct EnabledMetric {
+    /// Category, e.g. `AllMetrics`.
+    #[tf(required)]
+    pub category: Tf<String>,
+}
+
 /// The schema.
 pub fn schema() -> Schema {
-    Schema::new(
-        0,
-        Block::new()
-            .description(
-                "A diagnostic setting that exports a resource's logs and metrics to a Log Analytics \
-                 workspace. Session console, lifecycle and pool-event logs are categories of the \
-                 managed environment (`AppEnvSessionConsoleLogs`, `AppEnvSessionLifeCycleLogs`, \
-                 `AppEnvSessionPoolEventLogs`); session pools export `AllMetrics`.",
-            )
-            .attribute(Attribute::string("id").computed().description("`{target_resource_id}|{name}`."))
-            .attribute(Attribute::string("name").required().force_new().description("Setting name."))
-            .attribute(Attribute::string("target_resource_id").required().force_new().description("ARM id of the resource whose logs and metrics are exported."))
-            .attribute(Attribute::string("log_analytics_workspace_id").required().description("ARM id of the Log Analytics workspace."))
-            .attribute(Attribute::string("log_analytics_destination_type").optional().description("`Dedicated` (resource-specific tables) or `AzureDiagnostics`."))
-            .block(NestedBlock::set(
-                "enabled_log",
-                Block::new()
-                    .description("A log category (or category group) to export.")
-                    .attribute(Attribute::string("category").optional().description("Category, e.g. `AppEnvSessionConsoleLogs`. Conflicts with `category_group`."))
-                    .attribute(Attribute::string("category_group").optional().description("Category group, e.g. `allLogs`.")),
-            ))
-            .block(NestedBlock::set(
-                "enabled_metric",
-                Block::new()
-                    .description("A metric category to export.")
-                    .attribute(Attribute::string("category").required().description("Category, e.g. `AllMetrics`.")),
-            ))
-            .block(timeouts::block(&DEFAULTS)),
-    )
+    Schema::new(0, DiagnosticSetting::block())
+}
+
+fn at(name: &str) -> AttributePath {
+    AttributePath::attr(name)
 }
 
 /// Validates the configuration.
 pub fn validate(config: &Value) -> TfResult<()> {
+    let d = DiagnosticSetting::from_value(config)?;
     let mut c = Checker::new();
-    if let Some(t) = config.get("target_resource_id").as_str() {
+    if let Some(t) = d.target_resource_id.as_str() {
         if !t.starts_with("/subscriptions/") {
             c.error(
-                &AttributePath::attr("target_resource_id"),
+                &at(DiagnosticSetting::TARGET_RESOURCE_ID),
                 "Invalid value for `target_resource_id`",
                 format!("`target_resource_id` must be an ARM resource id, got {t:?}."),
             );
         }
     }
-    if let Some(n) = config.get("name").as_str() {
+    if let Some(n) = d.name.as_str() {
         if n.is_empty() || n.len() > 260 || n.contains(['/', '|', '?', '#', '%', '&', '\\']) {
             c.error(
-                &AttributePath::attr("name"),
+                &at(DiagnosticSetting::NAME),
                 "Invalid value for `name`",
                 format!("`name` must be 1-260 characters without / | ? # % & \\, got {n:?}."),
             );
         }
     }
-    if let Some(w) = config.get("log_analytics_workspace_id").as_str() {
+    if let Some(w) = d.log_analytics_workspace_id.as_str() {
         if !w
             .to_ascii_lowercase()
             .contains("/providers/microsoft.operationalinsights/workspaces/")
         {
-            c.error(&AttributePath::attr("log_analytics_workspace_id"), "Invalid value for `log_analytics_workspace_id`", format!("`log_analytics_workspace_id` must be the ARM id of a Microsoft.OperationalInsights/workspaces resource, got {w:?}."));
+            c.error(&at(DiagnosticSetting::LOG_ANALYTICS_WORKSPACE_ID), "Invalid value for `log_analytics_workspace_id`", format!("`log_analytics_workspace_id` must be the ARM id of a Microsoft.OperationalInsights/workspaces resource, got {w:?}."));
         }
     }
-    c.one_of(
-        config.get("log_analytics_destination_type"),
-        &AttributePath::attr("log_analytics_destination_type"),
-        "log_analytics_destination_type",
+    c.one_of_tf(
+        &d.log_analytics_destination_type,
+        &at(DiagnosticSetting::LOG_ANALYTICS_DESTINATION_TYPE),
+        DiagnosticSetting::LOG_ANALYTICS_DESTINATION_TYPE,
         &["Dedicated", "AzureDiagnostics"],
     );
-    let logs = config.get("enabled_log");
-    let metrics = config.get("enabled_metric");
+    let (logs, metrics) = (&d.enabled_log, &d.enabled_metric);
     if !logs.is_unknown()
         && !metrics.is_unknown()
-        && elems(logs).is_empty()
-        && elems(metrics).is_empty()
+        && logs.items().is_empty()
+        && metrics.items().is_empty()
     {
         c.error(
             &AttributePath::root(),
@@ -113,55 +145,75 @@ pub fn validate(config: &Value) -> TfResult<()> {
             "Add at least one `enabled_log` or `enabled_metric` block.",
         );
     }
-    for l in elems(logs) {
-        let (cat, grp) = (l.get("category"), l.get("category_group"));
+    for l in logs.items() {
+        let (cat, grp) = (&l.category, &l.category_group);
         if cat.is_unknown() || grp.is_unknown() {
             continue;
         }
         if cat.is_null() == grp.is_null() {
             c.error(
-                &AttributePath::attr("enabled_log"),
+                &at(DiagnosticSetting::ENABLED_LOG),
                 "Invalid `enabled_log`",
                 "Each `enabled_log` needs exactly one of `category` or `category_group`.",
             );
         }
     }
+    if let Tf::Known(t) = &d.timeouts {
+        for e in t.validate(&at(DiagnosticSetting::TIMEOUTS)) {
+            c.push(e);
+        }
+    }
     c.finish()
 }
 
-fn setting_id(state: &Value) -> TfResult<DiagnosticSettingId> {
-    Ok(DiagnosticSettingId {
-        target_resource_id: state.require_str("target_resource_id")?.to_string(),
-        name: state.require_str("name")?.to_string(),
-    })
+fn setting_id(d: &DiagnosticSetting) -> TfResult<DiagnosticSettingId> {
+    if let Some(Ok(id)) = d.id.as_str().map(DiagnosticSettingId::parse) {
+        return Ok(id);
+    }
+    match (d.target_resource_id.as_str(), d.name.as_str()) {
+        (Some(t), Some(n)) => Ok(DiagnosticSettingId {
+            target_resource_id: t.to_string(),
+            name: n.to_string(),
+        }),
+        _ => Err(Diagnostic::error(
+            "Diagnostic setting not identified",
+            "`target_resource_id` and `name` must be known to address the setting.",
+        )
+        .into()),
+    }
 }
 
-fn expand(planned: &Value) -> m::DiagnosticSetting {
+fn s(v: &Tf<String>) -> Option<String> {
+    v.as_str().map(str::to_string)
+}
+
+fn expand(planned: &DiagnosticSetting) -> m::DiagnosticSetting {
     let dest = planned
-        .get("log_analytics_destination_type")
+        .log_analytics_destination_type
         .as_str()
         .filter(|d| *d == "Dedicated")
         .map(str::to_string);
     m::DiagnosticSetting {
         properties: m::DiagnosticSettingProperties {
-            workspace_id: planned
-                .get("log_analytics_workspace_id")
-                .as_str()
-                .map(str::to_string),
+            workspace_id: s(&planned.log_analytics_workspace_id),
             log_analytics_destination_type: dest,
-            logs: elems(planned.get("enabled_log"))
+            logs: planned
+                .enabled_log
+                .items()
                 .iter()
                 .map(|l| m::LogSettings {
-                    category: l.get("category").as_str().map(str::to_string),
-                    category_group: l.get("category_group").as_str().map(str::to_string),
+                    category: s(&l.category),
+                    category_group: s(&l.category_group),
                     enabled: true,
                     retention_policy: m::RetentionPolicy::default(),
                 })
                 .collect(),
-            metrics: elems(planned.get("enabled_metric"))
+            metrics: planned
+                .enabled_metric
+                .items()
                 .iter()
                 .map(|x| m::MetricSettings {
-                    category: x.get("category").as_str().map(str::to_string),
+                    category: s(&x.category),
                     enabled: true,
                     retention_policy: m::RetentionPolicy::default(),
                 })
@@ -171,68 +223,66 @@ fn expand(planned: &Value) -> m::DiagnosticSetting {
     }
 }
 
-fn keep_ci(prior: &[Value], attr: &str, remote: Option<&str>) -> Value {
-    match remote {
-        None => Value::Null,
-        Some(r) => prior
-            .iter()
-            .filter_map(|p| p.get(attr).as_str())
-            .find(|p| p.eq_ignore_ascii_case(r))
-            .map(Value::from)
-            .unwrap_or_else(|| Value::from(r)),
-    }
+/// The remote value, or the prior spelling of it when they differ only in case.
+fn keep_ci<'a>(prior: impl Iterator<Item = &'a Tf<String>>, remote: Option<&str>) -> Tf<String> {
+    let Some(r) = remote else {
+        return Tf::Null;
+    };
+    prior
+        .filter_map(Tf::as_str)
+        .find(|p| p.eq_ignore_ascii_case(r))
+        .map(Tf::from)
+        .unwrap_or_else(|| Tf::from(r))
 }
 
-/// Service answer -> state, keeping the prior spelling of ids and categories.
-pub fn flatten(remote: &m::DiagnosticSetting, prior: &Value, id: &DiagnosticSettingId) -> Value {
+/// Service answer -> model, keeping the prior spelling of ids and categories.
+pub fn flatten(
+    remote: &m::DiagnosticSetting,
+    prior: &DiagnosticSetting,
+    id: &DiagnosticSettingId,
+) -> DiagnosticSetting {
     let p = &remote.properties;
-    let prior_logs = elems(prior.get("enabled_log"));
-    let prior_metrics = elems(prior.get("enabled_metric"));
-    let logs: Vec<Value> = p
+    let logs = p
         .logs
         .iter()
         .filter(|l| l.enabled)
-        .map(|l| {
-            Value::object([
-                (
-                    "category",
-                    keep_ci(prior_logs, "category", l.category.as_deref()),
-                ),
-                (
-                    "category_group",
-                    keep_ci(prior_logs, "category_group", l.category_group.as_deref()),
-                ),
-            ])
+        .map(|l| EnabledLog {
+            category: keep_ci(
+                prior.enabled_log.items().iter().map(|x| &x.category),
+                l.category.as_deref(),
+            ),
+            category_group: keep_ci(
+                prior.enabled_log.items().iter().map(|x| &x.category_group),
+                l.category_group.as_deref(),
+            ),
         })
         .collect();
-    let metrics: Vec<Value> = p
+    let metrics = p
         .metrics
         .iter()
         .filter(|x| x.enabled)
-        .map(|x| {
-            Value::object([(
-                "category",
-                keep_ci(prior_metrics, "category", x.category.as_deref()),
-            )])
+        .map(|x| EnabledMetric {
+            category: keep_ci(
+                prior.enabled_metric.items().iter().map(|x| &x.category),
+                x.category.as_deref(),
+            ),
         })
         .collect();
     let ws = match (
-        prior.get("log_analytics_workspace_id").as_str(),
+        prior.log_analytics_workspace_id.as_str(),
         p.workspace_id.as_deref(),
     ) {
-        (Some(a), Some(b)) if ids_equal(a, b) => Value::from(a),
-        (_, b) => b.map(Value::from).unwrap_or(Value::Null),
+        (Some(a), Some(b)) if ids_equal(a, b) => Tf::from(a),
+        (_, b) => Tf::from_option(b.map(str::to_string)),
     };
     let dest = match p.log_analytics_destination_type.as_deref() {
-        Some(d) => Value::from(d),
-        None if prior.get("log_analytics_destination_type").as_str()
-            == Some("AzureDiagnostics") =>
-        {
-            Value::from("AzureDiagnostics")
+        Some(d) => Tf::from(d),
+        None if prior.log_analytics_destination_type.as_str() == Some("AzureDiagnostics") => {
+            Tf::from("AzureDiagnostics")
         }
-        None => Value::Null,
+        None => Tf::Null,
     };
-    let target = match prior.get("target_resource_id").as_str() {
+    let target = match prior.target_resource_id.as_str() {
         Some(t) if ids_equal(t, &id.target_resource_id) => t.to_string(),
         _ => id.target_resource_id.clone(),
     };
@@ -240,49 +290,66 @@ pub fn flatten(remote: &m::DiagnosticSetting, prior: &Value, id: &DiagnosticSett
         target_resource_id: target.clone(),
         name: id.name.clone(),
     };
-    Value::object([
-        ("id", Value::from(tid.terraform_id())),
-        ("name", Value::from(id.name.as_str())),
-        ("target_resource_id", Value::from(target)),
-        ("log_analytics_workspace_id", ws),
-        ("log_analytics_destination_type", dest),
-        ("enabled_log", Value::Set(logs)),
-        ("enabled_metric", Value::Set(metrics)),
-        ("timeouts", prior.get("timeouts").clone()),
-    ])
+    DiagnosticSetting {
+        id: Tf::Known(tid.terraform_id()),
+        name: Tf::Known(id.name.clone()),
+        target_resource_id: Tf::Known(target),
+        log_analytics_workspace_id: ws,
+        log_analytics_destination_type: dest,
+        enabled_log: Tf::Known(logs),
+        enabled_metric: Tf::Known(metrics),
+        timeouts: Timeouts::state_value(),
+    }
 }
 
-fn op(ctx: &Ctx, state: &Value, which: &str) -> OpContext {
-    OpContext::new(
-        ctx.stop_token().clone(),
-        timeouts::get(state, which, &DEFAULTS),
-    )
+fn op(ctx: &Ctx, timeouts: &Timeouts, which: Op) -> OpContext {
+    OpContext::new(ctx.stop_token().clone(), timeouts.get(which, &DEFAULTS))
+}
+
+fn configured_timeouts(config: &Value) -> TfResult<Timeouts> {
+    Ok(DiagnosticSetting::from_value(config)?
+        .timeouts
+        .into_known()
+        .unwrap_or_default())
 }
 
 impl DiagnosticSettingResource {
-    async fn put(&self, ctx: &Ctx, planned: &Value, which: &str) -> TfResult<Value> {
+    async fn put(
+        &self,
+        ctx: &Ctx,
+        req_planned: &Value,
+        config: &Value,
+        which: Op,
+    ) -> TfResult<Applied> {
         let clients: Arc<AzureClients> = ctx.data()?;
-        let id = setting_id(planned)?;
-        let body = serde_json::to_value(expand(planned)).map_err(|e| {
+        let planned = DiagnosticSetting::from_value(req_planned)?;
+        let timeouts = configured_timeouts(config)?;
+        let id = setting_id(&planned)?;
+        let body = serde_json::to_value(expand(&planned)).map_err(|e| {
             Diagnostics::from(Diagnostic::error(
                 "Cannot encode the diagnostic setting",
                 e.to_string(),
             ))
         })?;
-        let o = op(ctx, planned, which);
+        let o = op(ctx, &timeouts, which);
+        let verb = if which == Op::Create {
+            "create"
+        } else {
+            "update"
+        };
         let answer = clients
             .arm
             .put(&o, &id.path(), m::API_VERSION, &body)
             .await
             .map_err(|e| {
                 azure_diag(
-                    format!("Failed to {which} diagnostic setting {}", id.name),
+                    format!("Failed to {verb} diagnostic setting {}", id.name),
                     &e,
                     &no_path,
                 )
             })?;
         let remote: m::DiagnosticSetting = if answer.is_null() {
-            expand(planned)
+            expand(&planned)
         } else {
             serde_json::from_value(answer).map_err(|e| {
                 Diagnostics::from(Diagnostic::error(
@@ -291,10 +358,13 @@ impl DiagnosticSettingResource {
                 ))
             })?
         };
-        let flat = flatten(&remote, planned, &id);
-        Ok(crate::resources::session_pool::flatten::overlay_known(
-            planned, flat,
-        ))
+        let flat = flatten(&remote, &planned, &id).encode();
+        let mut applied = Applied::new(crate::resources::session_pool::flatten::overlay_known(
+            req_planned,
+            flat,
+        ));
+        applied.private = timeouts.to_private();
+        Ok(applied)
     }
 }
 
@@ -312,10 +382,23 @@ impl Resource for DiagnosticSettingResource {
         validate(config)
     }
 
+    async fn plan(&self, _ctx: &Ctx, req: PlanRequest) -> TfResult<Planned> {
+        let mut planned = crate::plugin::plan::default_plan(&schema(), &req);
+        if !planned.planned_state.is_null() {
+            planned
+                .planned_state
+                .set_attr(DiagnosticSetting::TIMEOUTS, Timeouts::default().encode());
+            if let Some(t) = DiagnosticSetting::from_value(&req.config)?.timeouts.known() {
+                planned.planned_private = t.to_private();
+            }
+        }
+        Ok(planned)
+    }
+
     async fn create(&self, ctx: &Ctx, req: CreateRequest) -> TfResult<Applied> {
         let clients: Arc<AzureClients> = ctx.data()?;
-        let id = setting_id(&req.planned_state)?;
-        let o = op(ctx, &req.planned_state, "create");
+        let id = setting_id(&DiagnosticSetting::from_value(&req.planned_state)?)?;
+        let o = op(ctx, &configured_timeouts(&req.config)?, Op::Create);
         match clients.arm.get(&o, &id.path(), m::API_VERSION).await {
             Ok(None) => {}
             Ok(Some(_)) => {
@@ -328,24 +411,20 @@ impl Resource for DiagnosticSettingResource {
                         id.terraform_id()
                     ),
                 )
-                .at(AttributePath::attr("name"))
+                .at(at(DiagnosticSetting::NAME))
                 .into())
             }
             Err(e) => return Err(azure_diag("Failed to check for an existing diagnostic setting", &e, &no_path)),
         }
-        Ok(Applied::new(
-            self.put(ctx, &req.planned_state, "create").await?,
-        ))
+        self.put(ctx, &req.planned_state, &req.config, Op::Create)
+            .await
     }
 
     async fn read(&self, ctx: &Ctx, req: ReadRequest) -> TfResult<ReadResult> {
         let clients: Arc<AzureClients> = ctx.data()?;
-        let state = &req.current_state;
-        let id = match state.get("id").as_str().map(DiagnosticSettingId::parse) {
-            Some(Ok(id)) => id,
-            _ => setting_id(state)?,
-        };
-        let o = op(ctx, state, "read");
+        let prior = DiagnosticSetting::from_value(&req.current_state)?;
+        let id = setting_id(&prior)?;
+        let o = op(ctx, &Timeouts::from_private(&req.private), Op::Read);
         let answer = clients
             .arm
             .get(&o, &id.path(), m::API_VERSION)
@@ -366,19 +445,21 @@ impl Resource for DiagnosticSettingResource {
                 e.to_string(),
             ))
         })?;
-        Ok(ReadResult::new(flatten(&remote, state, &id)))
+        Ok(ReadResult {
+            new_state: flatten(&remote, &prior, &id).encode(),
+            private: req.private,
+        })
     }
 
     async fn update(&self, ctx: &Ctx, req: UpdateRequest) -> TfResult<Applied> {
-        Ok(Applied::new(
-            self.put(ctx, &req.planned_state, "update").await?,
-        ))
+        self.put(ctx, &req.planned_state, &req.config, Op::Update)
+            .await
     }
 
     async fn delete(&self, ctx: &Ctx, req: DeleteRequest) -> TfResult<()> {
         let clients: Arc<AzureClients> = ctx.data()?;
-        let id = setting_id(&req.prior_state)?;
-        let o = op(ctx, &req.prior_state, "delete");
+        let id = setting_id(&DiagnosticSetting::from_value(&req.prior_state)?)?;
+        let o = op(ctx, &Timeouts::from_private(&req.private), Op::Delete);
         clients
             .arm
             .delete(&o, &id.path(), m::API_VERSION)
@@ -392,20 +473,71 @@ impl Resource for DiagnosticSettingResource {
             })
     }
 
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::from_block(
+            0,
+            &DiagnosticSettingIdentity::block(),
+        ))
+    }
+
+    async fn identity(&self, _ctx: &Ctx, state: &Value) -> TfResult<Option<Value>> {
+        let d = DiagnosticSetting::from_value(state)?;
+        let Ok(id) = setting_id(&d) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            DiagnosticSettingIdentity {
+                target_resource_id: Tf::Known(id.target_resource_id),
+                name: Tf::Known(id.name),
+            }
+            .encode(),
+        ))
+    }
+
+    async fn import_by_identity(&self, ctx: &Ctx, identity: &Value) -> TfResult<Imported> {
+        let i = DiagnosticSettingIdentity::from_value(identity)?;
+        let (Some(t), Some(n)) = (i.target_resource_id.as_str(), i.name.as_str()) else {
+            return Err(Diagnostic::error(
+                "Incomplete identity",
+                "Importing a diagnostic setting by identity needs `target_resource_id` and `name`.",
+            )
+            .into());
+        };
+        let id = DiagnosticSettingId {
+            target_resource_id: t.to_string(),
+            name: n.to_string(),
+        };
+        self.import(ctx, &id.terraform_id()).await
+    }
+
     async fn import(&self, _ctx: &Ctx, id: &str) -> TfResult<Imported> {
         let id = DiagnosticSettingId::parse(id)
             .map_err(|e| Diagnostics::from(Diagnostic::error("Invalid import id", e)))?;
+        let stub = DiagnosticSetting {
+            id: Tf::Known(id.terraform_id()),
+            name: Tf::Known(id.name.clone()),
+            target_resource_id: Tf::Known(id.target_resource_id.clone()),
+            timeouts: Timeouts::state_value(),
+            ..Default::default()
+        };
         Ok(Imported {
-            state: Value::object([
-                ("id", Value::from(id.terraform_id())),
-                ("name", Value::from(id.name.as_str())),
-                (
-                    "target_resource_id",
-                    Value::from(id.target_resource_id.as_str()),
-                ),
-            ]),
+            state: stub.encode(),
             private: Vec::new(),
         })
+    }
+
+    async fn upgrade_state(
+        &self,
+        _ctx: &Ctx,
+        version: i64,
+        raw: serde_json::Value,
+    ) -> TfResult<Value> {
+        let mut state =
+            crate::plugin::provider::decode_stored_state(TYPE_NAME, &schema(), version, &raw)?;
+        if !state.is_null() {
+            state.set_attr(DiagnosticSetting::TIMEOUTS, Timeouts::default().encode());
+        }
+        Ok(state)
     }
 }
 
@@ -456,11 +588,12 @@ mod tests {
 
     #[test]
     fn expand_flatten_round_trip() {
-        let id = setting_id(&cfg()).unwrap();
-        let body = expand(&cfg());
+        let model = DiagnosticSetting::from_value(&cfg()).unwrap();
+        let id = setting_id(&model).unwrap();
+        let body = expand(&model);
         let json = serde_json::to_value(&body).unwrap();
         assert_eq!(json["properties"]["logs"][0]["enabled"], true);
-        let back = flatten(&body, &cfg(), &id);
+        let back = flatten(&body, &model, &id).encode();
         assert_eq!(back.get("enabled_log"), cfg().get("enabled_log"));
         assert_eq!(back.get("id"), &Value::from(format!("{ENV}|diag")));
     }

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use crate::azure::auth::settings::AuthSettings;
 use crate::azure::config::{AzureClients, ProviderSettings};
 use crate::plugin::context::ProviderData;
+use crate::plugin::model::{Model, Tf};
 use crate::plugin::prelude::*;
-use crate::plugin::schema::{Attribute, Block};
 
 /// Provider type name.
 pub const PROVIDER_NAME: &str = "azuresessions";
@@ -54,61 +54,83 @@ impl AzureSessionsProvider {
     }
 }
 
+/// Manages Azure Container Apps dynamic sessions (custom container session pools) in Azure or
+/// in the local `sessions-emulator`. Arguments default to azurerm's `ARM_*` environment
+/// variables, so `eval "$(sessions-emulator env)"` configures it.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct ProviderConfig {
+    /// Subscription id. Env `ARM_SUBSCRIPTION_ID`.
+    #[tf(optional)]
+    pub subscription_id: Tf<String>,
+    /// Entra tenant id. Env `ARM_TENANT_ID`.
+    #[tf(optional)]
+    pub tenant_id: Tf<String>,
+    /// Client (application) id of a service principal or user-assigned identity. Env
+    /// `ARM_CLIENT_ID`.
+    #[tf(optional)]
+    pub client_id: Tf<String>,
+    /// Client secret of the service principal. Env `ARM_CLIENT_SECRET`.
+    #[tf(optional, sensitive)]
+    pub client_secret: Tf<String>,
+    /// Authenticate with the Azure CLI (`az login`) when nothing else is configured. Default
+    /// `true`. Env `ARM_USE_CLI`.
+    #[tf(optional)]
+    pub use_cli: Tf<bool>,
+    /// Authenticate with a managed identity (IMDS). Env `ARM_USE_MSI`.
+    #[tf(optional)]
+    pub use_msi: Tf<bool>,
+    /// Authenticate with an OIDC federated token (workload identity). Env `ARM_USE_OIDC`; the
+    /// token comes from `oidc_token`, `ARM_OIDC_TOKEN`, `ARM_OIDC_TOKEN_FILE_PATH` or
+    /// `AZURE_FEDERATED_TOKEN_FILE`.
+    #[tf(optional)]
+    pub use_oidc: Tf<bool>,
+    /// OIDC federated token. Env `ARM_OIDC_TOKEN`.
+    #[tf(optional, sensitive)]
+    pub oidc_token: Tf<String>,
+    /// File holding the OIDC token. Env `ARM_OIDC_TOKEN_FILE_PATH`.
+    #[tf(optional)]
+    pub oidc_token_file_path: Tf<String>,
+    /// Azure Resource Manager endpoint. Default `https://management.azure.com`; the emulator's
+    /// URL for local use. Env `ARM_ENDPOINT`.
+    #[tf(optional)]
+    pub arm_endpoint: Tf<String>,
+    /// Entra authority host. Default `https://login.microsoftonline.com`; the emulator's URL
+    /// for local use. Env `ARM_AUTHORITY_HOST`.
+    #[tf(optional)]
+    pub authority_host: Tf<String>,
+    /// Extra PEM CA certificate(s) to trust, e.g. the emulator's `ca.pem`. Env
+    /// `ARM_CA_CERTIFICATE_FILE`.
+    #[tf(optional)]
+    pub ca_certificate_file: Tf<String>,
+}
+
 /// The provider block schema.
 pub fn schema() -> Schema {
-    let s = |n: &str, d: &str| Attribute::string(n).optional().description(d);
-    let b = |n: &str, d: &str| Attribute::bool(n).optional().description(d);
-    Schema::new(
-        0,
-        Block::new()
-            .description(
-                "Manages Azure Container Apps dynamic sessions (custom container session pools) in \
-                 Azure or in the local `sessions-emulator`. Arguments default to azurerm's `ARM_*` \
-                 environment variables, so `eval \"$(sessions-emulator env)\"` configures it.",
-            )
-            .attribute(s("subscription_id", "Subscription id. Env `ARM_SUBSCRIPTION_ID`."))
-            .attribute(s("tenant_id", "Entra tenant id. Env `ARM_TENANT_ID`."))
-            .attribute(s("client_id", "Client (application) id of a service principal or user-assigned identity. Env `ARM_CLIENT_ID`."))
-            .attribute(s("client_secret", "Client secret of the service principal. Env `ARM_CLIENT_SECRET`.").sensitive())
-            .attribute(b("use_cli", "Authenticate with the Azure CLI (`az login`) when nothing else is configured. Default `true`. Env `ARM_USE_CLI`."))
-            .attribute(b("use_msi", "Authenticate with a managed identity (IMDS). Env `ARM_USE_MSI`."))
-            .attribute(b("use_oidc", "Authenticate with an OIDC federated token (workload identity). Env `ARM_USE_OIDC`; the token comes from `oidc_token`, `ARM_OIDC_TOKEN`, `ARM_OIDC_TOKEN_FILE_PATH` or `AZURE_FEDERATED_TOKEN_FILE`."))
-            .attribute(s("oidc_token", "OIDC federated token. Env `ARM_OIDC_TOKEN`.").sensitive())
-            .attribute(s("oidc_token_file_path", "File holding the OIDC token. Env `ARM_OIDC_TOKEN_FILE_PATH`."))
-            .attribute(s("arm_endpoint", "Azure Resource Manager endpoint. Default `https://management.azure.com`; the emulator's URL for local use. Env `ARM_ENDPOINT`."))
-            .attribute(s("authority_host", "Entra authority host. Default `https://login.microsoftonline.com`; the emulator's URL for local use. Env `ARM_AUTHORITY_HOST`."))
-            .attribute(s("ca_certificate_file", "Extra PEM CA certificate(s) to trust, e.g. the emulator's `ca.pem`. Env `ARM_CA_CERTIFICATE_FILE`.")),
-    )
+    Schema::new(0, ProviderConfig::block())
 }
 
-fn opt_s(config: &Value, name: &str) -> TfResult<Option<String>> {
-    config
-        .opt_str(name)
-        .map(|s| s.map(str::to_string))
-        .map_err(Diagnostics::from)
-}
-
-fn opt_b(config: &Value, name: &str) -> TfResult<Option<bool>> {
-    config.opt_bool(name).map_err(Diagnostics::from)
+fn known(v: &Tf<String>) -> Option<String> {
+    v.as_str().map(str::to_string)
 }
 
 /// Reads the provider block into settings (before environment merging).
 pub fn settings_from_config(config: &Value) -> TfResult<ProviderSettings> {
+    let c = ProviderConfig::from_value(config)?;
     Ok(ProviderSettings {
-        subscription_id: opt_s(config, "subscription_id")?,
-        arm_endpoint: opt_s(config, "arm_endpoint")?,
-        ca_certificate_file: opt_s(config, "ca_certificate_file")?.map(PathBuf::from),
+        subscription_id: known(&c.subscription_id),
+        arm_endpoint: known(&c.arm_endpoint),
+        ca_certificate_file: known(&c.ca_certificate_file).map(PathBuf::from),
         auth: AuthSettings {
-            tenant_id: opt_s(config, "tenant_id")?,
-            client_id: opt_s(config, "client_id")?,
-            client_secret: opt_s(config, "client_secret")?,
-            use_cli: opt_b(config, "use_cli")?,
-            use_msi: opt_b(config, "use_msi")?,
-            use_oidc: opt_b(config, "use_oidc")?,
-            oidc_token: opt_s(config, "oidc_token")?,
-            oidc_token_file: opt_s(config, "oidc_token_file_path")?.map(PathBuf::from),
+            tenant_id: known(&c.tenant_id),
+            client_id: known(&c.client_id),
+            client_secret: known(&c.client_secret),
+            use_cli: c.use_cli.known().copied(),
+            use_msi: c.use_msi.known().copied(),
+            use_oidc: c.use_oidc.known().copied(),
+            oidc_token: known(&c.oidc_token),
+            oidc_token_file: known(&c.oidc_token_file_path).map(PathBuf::from),
             msi_endpoint: None,
-            authority_host: opt_s(config, "authority_host")?,
+            authority_host: known(&c.authority_host),
         },
     })
 }
@@ -160,6 +182,13 @@ impl Provider for AzureSessionsProvider {
 
     fn actions(&self) -> Vec<Arc<dyn Action>> {
         vec![Arc::new(crate::actions::stop_session::StopSessionAction)]
+    }
+
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
+        vec![
+            Arc::new(crate::functions::parse_session_pool_id::ParseSessionPoolId),
+            Arc::new(crate::functions::session_pool_id::SessionPoolIdFn),
+        ]
     }
 }
 

@@ -3,6 +3,7 @@
 //! diagnostics.
 
 use crate::azure::AzureError;
+use crate::plugin::model::Tf;
 use crate::plugin::{AttributePath, Diagnostic, Diagnostics, Value};
 
 /// Elements of a list/set block or list attribute; empty when null or unknown.
@@ -62,6 +63,43 @@ impl Checker {
 
     /// Checks that a known string is one of `allowed` (exact case, like the service's enums).
     pub fn one_of(&mut self, v: &Value, path: &AttributePath, name: &str, allowed: &[&str]) {
+        if let Some(s) = v.as_str() {
+            if !allowed.contains(&s) {
+                self.error(
+                    path,
+                    format!("Invalid value for `{name}`"),
+                    format!("`{name}` must be one of {}, got {s:?}.", quoted(allowed)),
+                );
+            }
+        }
+    }
+
+    /// Records a ready-made diagnostic.
+    pub fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// Checks that a known whole number is within `lo..=hi` (typed models).
+    pub fn range_tf(&mut self, v: &Tf<i64>, path: &AttributePath, name: &str, lo: i64, hi: i64) {
+        if let Some(i) = v.known() {
+            if !(lo..=hi).contains(i) {
+                self.error(
+                    path,
+                    format!("Invalid value for `{name}`"),
+                    format!("`{name}` must be a whole number from {lo} to {hi}, got {i}."),
+                );
+            }
+        }
+    }
+
+    /// Checks that a known string is one of `allowed` (typed models).
+    pub fn one_of_tf(
+        &mut self,
+        v: &Tf<String>,
+        path: &AttributePath,
+        name: &str,
+        allowed: &[&str],
+    ) {
         if let Some(s) = v.as_str() {
             if !allowed.contains(&s) {
                 self.error(

@@ -1,10 +1,21 @@
 //! The `timeouts { create read update delete }` block (Go duration strings like `30m`,
-//! `1h30m`, `90s`), its schema and how an operation picks its deadline.
+//! `1h30m`, `90s`): its model, where the values live, and how an operation picks its deadline.
+//!
+//! Timeouts say how long the provider waits; they are not part of the remote object. So they
+//! never cause a diff or an API call:
+//!
+//! - the block is a *group* block (always present, never null) whose attributes are
+//!   write-only: Terraform never stores them in state or plan, so adding, changing or removing
+//!   `timeouts` (also right after an import) plans nothing;
+//! - create and update read them from the configuration; the values of the last create or
+//!   update are kept in the resource's private state, where read and delete (which get no
+//!   configuration) find them. A timeouts-only change therefore takes effect at the next
+//!   create or update.
 
 use std::time::Duration;
 
-use crate::plugin::schema::{Attribute, Block, NestedBlock};
-use crate::plugin::Value;
+use crate::plugin::model::{Model, Tf};
+use crate::plugin::{AttributePath, Diagnostic, Diagnostics};
 
 /// Default timeouts of one resource type.
 #[derive(Debug, Clone, Copy)]
@@ -27,39 +38,111 @@ pub const POOL_DEFAULTS: Defaults = Defaults {
     delete: Duration::from_secs(1800),
 };
 
-/// The `timeouts` block declaration.
-pub fn block(d: &Defaults) -> NestedBlock {
-    let attr = |name: &str, dur: Duration| {
-        Attribute::string(name).optional().description(format!(
-            "How long to wait for {name} (a duration like `30m`, `1h`, `90s`). Default `{}`.",
-            format_duration(dur)
-        ))
-    };
-    NestedBlock::single(
-        "timeouts",
-        Block::new()
-            .description("Per-operation time limits.")
-            .attribute(attr("create", d.create))
-            .attribute(attr("read", d.read))
-            .attribute(attr("update", d.update))
-            .attribute(attr("delete", d.delete)),
-    )
+/// Per-operation time limits (durations like `30m`, `1h`, `90s`). Write-only: they never
+/// appear in state or plan, so changing them plans no change. Create and update use the
+/// configured values; read and delete use those of the last create or update. Defaults: create,
+/// update and delete `30m`, read `5m`.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct Timeouts {
+    /// How long to wait for the create.
+    #[tf(optional, write_only)]
+    pub create: Tf<String>,
+    /// How long to wait for a refresh.
+    #[tf(optional, write_only)]
+    pub read: Tf<String>,
+    /// How long to wait for an in-place update.
+    #[tf(optional, write_only)]
+    pub update: Tf<String>,
+    /// How long to wait for the delete.
+    #[tf(optional, write_only)]
+    pub delete: Tf<String>,
 }
 
-/// The timeout of operation `op` (`create`, `read`, `update`, `delete`) from a state/config value.
-pub fn get(state: &Value, op: &str, defaults: &Defaults) -> Duration {
-    let fallback = match op {
-        "create" => defaults.create,
-        "read" => defaults.read,
-        "update" => defaults.update,
-        _ => defaults.delete,
-    };
-    state
-        .get("timeouts")
-        .get(op)
-        .as_str()
-        .and_then(|s| parse_duration(s).ok())
-        .unwrap_or(fallback)
+/// Which operation a deadline is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// Create.
+    Create,
+    /// Read.
+    Read,
+    /// Update.
+    Update,
+    /// Delete.
+    Delete,
+}
+
+impl Timeouts {
+    /// The configured duration for `op`, if any (unparseable values were refused at plan).
+    fn configured(&self, op: Op) -> Option<&str> {
+        match op {
+            Op::Create => self.create.as_str(),
+            Op::Read => self.read.as_str(),
+            Op::Update => self.update.as_str(),
+            Op::Delete => self.delete.as_str(),
+        }
+    }
+
+    /// The deadline of `op`: the configured value, else the default.
+    pub fn get(&self, op: Op, defaults: &Defaults) -> Duration {
+        let fallback = match op {
+            Op::Create => defaults.create,
+            Op::Read => defaults.read,
+            Op::Update => defaults.update,
+            Op::Delete => defaults.delete,
+        };
+        self.configured(op)
+            .and_then(|s| parse_duration(s).ok())
+            .unwrap_or(fallback)
+    }
+
+    /// The private-state bytes that carry these timeouts to later reads and deletes.
+    pub fn to_private(&self) -> Vec<u8> {
+        let pick = |t: &Tf<String>| t.as_str().map(str::to_string);
+        let j = serde_json::json!({ "timeouts": {
+            "create": pick(&self.create), "read": pick(&self.read),
+            "update": pick(&self.update), "delete": pick(&self.delete),
+        }});
+        j.to_string().into_bytes()
+    }
+
+    /// The timeouts stored by [`Timeouts::to_private`] (none when `private` holds none).
+    pub fn from_private(private: &[u8]) -> Timeouts {
+        let j: serde_json::Value = serde_json::from_slice(private).unwrap_or_default();
+        let t = &j["timeouts"];
+        let get = |k: &str| Tf::from_option(t[k].as_str().map(str::to_string));
+        Timeouts {
+            create: get("create"),
+            read: get("read"),
+            update: get("update"),
+            delete: get("delete"),
+        }
+    }
+
+    /// Errors for every value that is not a duration, at `base.timeouts.<op>`.
+    pub fn validate(&self, base: &AttributePath) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        for (name, v) in [
+            (Self::CREATE, &self.create),
+            (Self::READ, &self.read),
+            (Self::UPDATE, &self.update),
+            (Self::DELETE, &self.delete),
+        ] {
+            if let Some(s) = v.as_str() {
+                if let Err(e) = parse_duration(s) {
+                    d.push(
+                        Diagnostic::error(format!("Invalid value for `{name}`"), e)
+                            .at(base.clone().then_attr(name)),
+                    );
+                }
+            }
+        }
+        d
+    }
+
+    /// The group block's value with every attribute null (what state and plan hold).
+    pub fn state_value() -> Tf<Timeouts> {
+        Tf::Known(Timeouts::default())
+    }
 }
 
 /// Parses a Go-style duration: one or more `<number><unit>` with units `h`, `m`, `s`, `ms`.
@@ -114,6 +197,7 @@ pub fn format_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugin::Value;
     use proptest::prelude::*;
 
     #[test]
@@ -130,10 +214,37 @@ mod tests {
 
     #[test]
     fn get_uses_defaults() {
-        let v = Value::object([("timeouts", Value::object([("create", Value::from("2m"))]))]);
-        assert_eq!(get(&v, "create", &POOL_DEFAULTS), Duration::from_secs(120));
-        assert_eq!(get(&v, "read", &POOL_DEFAULTS), Duration::from_secs(300));
+        let v = Value::object([("create", Value::from("2m"))]);
+        let t = Timeouts::from_value(&v).unwrap();
+        assert_eq!(t.get(Op::Create, &POOL_DEFAULTS), Duration::from_secs(120));
+        assert_eq!(t.get(Op::Read, &POOL_DEFAULTS), Duration::from_secs(300));
         assert_eq!(format_duration(POOL_DEFAULTS.create), "30m");
+    }
+
+    #[test]
+    fn private_round_trip() {
+        let t = Timeouts {
+            delete: "2h".into(),
+            ..Default::default()
+        };
+        assert_eq!(Timeouts::from_private(&t.to_private()), t);
+        assert_eq!(Timeouts::from_private(b""), Timeouts::default());
+        assert_eq!(Timeouts::from_private(b"garbage"), Timeouts::default());
+    }
+
+    #[test]
+    fn write_only_group_block() {
+        let b = Timeouts::block();
+        assert!(b.attributes.iter().all(|a| a.write_only && a.optional));
+        let bad = Timeouts {
+            read: "soon".into(),
+            ..Default::default()
+        };
+        let d = bad.validate(&AttributePath::attr("timeouts"));
+        assert_eq!(
+            d.iter().next().unwrap().path,
+            Some(AttributePath::attr("timeouts").then_attr("read"))
+        );
     }
 
     proptest! {

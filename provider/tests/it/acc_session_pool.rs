@@ -3,7 +3,9 @@
 //! empty plans without/with refresh, update in place, replace, import + verify, destroy and
 //! check it is gone), the quickstart example, and one run through `dev_overrides`.
 
-use crate::support::acc::{actions, load_sample_image, resource_values, Acc};
+use crate::support::acc::{
+    actions, load_sample_image, pool_path, resource_values, state_resource, Acc, API,
+};
 use sessions_emulator::defaults;
 
 const ADDR: &str = "azuresessions_session_pool.test";
@@ -67,16 +69,6 @@ resource "azuresessions_session_pool" "test" {{
 "#
     )
 }
-
-fn pool_path(name: &str) -> String {
-    format!(
-        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.App/sessionPools/{name}",
-        defaults::SUBSCRIPTION_ID,
-        defaults::RESOURCE_GROUP
-    )
-}
-
-const API: &str = "2026-07-01";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_session_pool_lifecycle() {
@@ -326,7 +318,9 @@ async fn real_acc_write_only_secret_and_plan_validation() {
 
 /// A create whose image cannot be pulled fails after the pool exists: the state holds the pool
 /// tainted (no import needed); once the image is loaded the next apply replaces it and the
-/// pool runs. Real QEMU sessions (the qemu backend with its own data dir).
+/// pool runs. An update to an image that cannot be pulled then leaves the pool `Failed`: the
+/// next plan (same configuration) is not empty, and once the image is there the apply heals
+/// it. Real QEMU sessions (the qemu backend with its own data dir).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_failed_create_is_tainted_and_replaced() {
     const IMAGE: &str = "localhost/tainted-demo:v1";
@@ -357,14 +351,9 @@ async fn real_acc_failed_create_is_tainted_and_replaced() {
     assert!(!out.status.success(), "apply should fail:\n{text}");
     assert!(text.contains("ContainerImagePullFailed"), "{text}");
     assert!(acc.arm_exists(&pool_path("taintpool"), API).await);
-    let state = acc.state(&work).await;
-    let r = state["values"]["root_module"]["resources"]
-        .as_array()
-        .and_then(|rs| rs.iter().find(|r| r["address"] == ADDR))
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(r["tainted"], true, "{state}");
-    assert_eq!(r["values"]["provisioning_state"], "Failed", "{state}");
+    let r = state_resource(&acc.state(&work).await, ADDR);
+    assert_eq!(r["tainted"], true, "{r}");
+    assert_eq!(r["values"]["provisioning_state"], "Failed", "{r}");
 
     // Load the image: the next apply replaces the tainted pool, which now runs.
     load_sample_image(data.path(), IMAGE);
@@ -378,6 +367,32 @@ async fn real_acc_failed_create_is_tainted_and_replaced() {
     let v = resource_values(&state, ADDR);
     assert_eq!(v["provisioning_state"], "Succeeded", "{v}");
     acc.expect_empty_plans(&work).await;
+
+    // A failed update: the state says Failed and the same configuration plans a change.
+    const V2: &str = "localhost/tainted-demo:v2";
+    let config = config.replace(IMAGE, V2);
+    acc.write_config(&work, &config);
+    let out = acc
+        .tf(
+            &work,
+            &["apply", "-input=false", "-no-color", "-auto-approve"],
+        )
+        .await;
+    let text = crate::support::terraform::text(&out);
+    assert!(!out.status.success(), "apply should fail:\n{text}");
+    assert!(text.contains("ContainerImagePullFailed"), "{text}");
+    let r = state_resource(&acc.state(&work).await, ADDR);
+    assert_eq!(r["values"]["provisioning_state"], "Failed", "{r}");
+    assert_ne!(r["tainted"], true, "an update does not taint");
+    let (code, out) = acc.plan_exit(&work, &[]).await;
+    assert_eq!(code, 2, "a Failed pool must plan a change:\n{out}");
+    assert!(out.contains("provisioning_state"), "{out}");
+    load_sample_image(data.path(), V2);
+    acc.apply(&work).await;
+    let v = resource_values(&acc.state(&work).await, ADDR);
+    assert_eq!(v["provisioning_state"], "Succeeded", "{v}");
+    acc.expect_empty_plans(&work).await;
+
     acc.ok(
         &work,
         &["destroy", "-auto-approve", "-input=false", "-no-color"],

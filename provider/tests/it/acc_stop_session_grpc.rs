@@ -3,64 +3,18 @@
 //! emulator's data plane: a session is allocated, listed, stopped through InvokeAction (progress
 //! events, then exactly one Completed), and is gone from the list afterwards.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
-use sessions_emulator::defaults;
 use sessions_emulator::testing::TestServer;
 use terraform_provider_azuresessions::actions::stop_session;
 use terraform_provider_azuresessions::data_sources::sessions;
 use terraform_provider_azuresessions::plugin::codec::decode_dynamic;
 use terraform_provider_azuresessions::plugin::proto::tfplugin6 as pb;
-use terraform_provider_azuresessions::plugin::serve::serve_reattach;
 use terraform_provider_azuresessions::plugin::Value;
-use terraform_provider_azuresessions::resources::provider::{self, AzureSessionsProvider};
 use tonic::transport::Channel;
 
-use crate::support::acc::emulator_env;
-use crate::support::grpc::{dv, errors, unix_channel};
-
-/// Creates a pool directly through the emulator's ARM API and returns its endpoint.
-async fn make_pool(srv: &TestServer, name: &str) -> String {
-    let path = format!(
-        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.App/sessionPools/{name}?api-version=2026-07-01",
-        defaults::SUBSCRIPTION_ID,
-        defaults::RESOURCE_GROUP
-    );
-    let body = json!({"location": "eastus", "properties": {
-        "environmentId": defaults::environment_id(), "containerType": "CustomContainer",
-        "poolManagementType": "Dynamic",
-        "scaleConfiguration": {"maxConcurrentSessions": 3, "readySessionInstances": 1},
-        "dynamicPoolConfiguration": {"lifecycleConfiguration": {"lifecycleType": "Timed", "cooldownPeriodInSeconds": 300}},
-        "customContainerTemplate": {"containers": [{"name": "main", "image": "localhost/sample-session:latest",
-            "resources": {"cpu": 0.25, "memory": "0.5Gi"}}], "ingress": {"targetPort": 8080}}}});
-    let resp = srv
-        .arm(reqwest::Method::PUT, &path)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "PUT pool: {}", resp.status());
-    for _ in 0..400 {
-        let v: serde_json::Value = srv
-            .arm(reqwest::Method::GET, &path)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if v["properties"]["provisioningState"] == "Succeeded" {
-            return v["properties"]["poolManagementEndpoint"]
-                .as_str()
-                .unwrap()
-                .to_string();
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("pool {name} did not provision");
-}
+use crate::support::acc::{configured_client, make_pool};
+use crate::support::grpc::{dv, errors};
 
 async fn list_ids(
     client: &mut pb::provider_client::ProviderClient<Channel>,
@@ -98,28 +52,7 @@ async fn list_ids(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_session_action_and_sessions_data_source_over_grpc() {
     let srv = TestServer::start().await;
-    let env = emulator_env(&srv);
-    let p = AzureSessionsProvider::with_env(move |k| {
-        env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-    });
-    let handle = serve_reattach(Arc::new(p)).await.unwrap();
-    let mut client = pb::provider_client::ProviderClient::new(unix_channel(handle.socket()).await);
-
-    let pschema = provider::schema();
-    let resp = client
-        .configure_provider(pb::configure_provider::Request {
-            terraform_version: "1.14.0".into(),
-            config: dv(&Value::object(Vec::<(String, Value)>::new()), &pschema),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(
-        errors(&resp.diagnostics).is_empty(),
-        "{:?}",
-        errors(&resp.diagnostics)
-    );
+    let (handle, mut client) = configured_client(&srv, "1.14.0").await;
 
     let endpoint = make_pool(&srv, "grpcpool").await;
     // Allocate a session by sending it a request.

@@ -297,10 +297,12 @@ async fn session_pool_lifecycle() {
         .as_list()
         .unwrap()[0]
         .clone();
+    // The service's default is read as the documented default (it used to stay null, so a
+    // configuration that spelled it out planned a change right after an import).
     assert_eq!(
         probe.get("failure_threshold"),
-        &Value::Null,
-        "service default not imported as config"
+        &Value::from(3i64),
+        "service default imported as its documented value"
     );
     assert!(r.import(&c, "pool1").await.is_err());
 }

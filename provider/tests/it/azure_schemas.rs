@@ -23,10 +23,15 @@ fn render(block: &Block, indent: usize, out: &mut String) {
                 flags.push(name);
             }
         }
+        let default = a
+            .default
+            .as_ref()
+            .map(|d| format!(" default={d:?}"))
+            .unwrap_or_default();
         match &a.ty {
             AttributeType::Plain(t) => {
                 out.push_str(&format!(
-                    "{pad}{}: {} [{}]\n",
+                    "{pad}{}: {} [{}]{default}\n",
                     a.name,
                     t.to_json(),
                     flags.join(",")
@@ -49,8 +54,12 @@ fn render(block: &Block, indent: usize, out: &mut String) {
     }
     for b in &block.blocks {
         out.push_str(&format!(
-            "{pad}{} {{}} {:?} min={} max={}\n",
-            b.type_name, b.nesting, b.min_items, b.max_items
+            "{pad}{} {{}} {:?} min={} max={}{}\n",
+            b.type_name,
+            b.nesting,
+            b.min_items,
+            b.max_items,
+            if b.force_new { " force_new" } else { "" }
         ));
         render(&b.block, indent + 2, out);
     }

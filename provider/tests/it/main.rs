@@ -11,7 +11,12 @@
 
 mod support;
 
+mod acc_defaults;
+mod acc_functions;
 mod acc_https;
+mod acc_identity_grpc;
+mod acc_import;
+mod acc_modules;
 mod acc_observability;
 mod acc_session_pool;
 mod acc_stop_session_grpc;

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use tokio::sync::mpsc;
 
 use super::{decode, encode, finish, GrpcProvider};
+use crate::plugin::codec;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
+use crate::plugin::function::FunctionError;
 use crate::plugin::proto::tfplugin6 as pb;
 use crate::plugin::provider::Progress;
 
@@ -48,7 +50,84 @@ impl GrpcProvider {
                     type_name: n.clone(),
                 })
                 .collect(),
+            functions: r
+                .functions
+                .keys()
+                .map(|n| pb::get_metadata::FunctionMetadata { name: n.clone() })
+                .collect(),
             ..Default::default()
+        }
+    }
+
+    pub(super) fn functions(&self) -> HashMap<String, pb::Function> {
+        self.registry()
+            .functions
+            .iter()
+            .map(|(n, f)| (n.clone(), f.signature.to_proto()))
+            .collect()
+    }
+
+    /// Calls a provider function: arguments decoded against the parameter types, the result
+    /// encoded against the return type; every failure is a `FunctionError`.
+    pub(super) fn call_function(
+        &self,
+        req: pb::call_function::Request,
+    ) -> pb::call_function::Response {
+        let outcome = (|| {
+            let f = self.registry().function(&req.name)?;
+            let params = &f.signature.parameters;
+            if req.arguments.len() != params.len() {
+                return Err(FunctionError::new(format!(
+                    "{} takes {} arguments, got {}.",
+                    req.name,
+                    params.len(),
+                    req.arguments.len()
+                )));
+            }
+            let args = req
+                .arguments
+                .iter()
+                .zip(params)
+                .enumerate()
+                .map(|(i, (dv, p))| {
+                    codec::decode_dynamic(Some(dv), &p.ty).map_err(|e| {
+                        FunctionError::argument(
+                            i as i64,
+                            format!("Argument {:?} is not a {}: {e}", p.name, p.ty.to_json()),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = f.imp.call(&args)?;
+            codec::encode_dynamic(&out, &f.signature.returns).map_err(|e| {
+                FunctionError::new(format!(
+                    "{} produced a value that does not match its return type: {e}. This is a \
+                     bug in the provider.",
+                    req.name
+                ))
+            })
+        })();
+        match outcome {
+            Ok(v) => pb::call_function::Response {
+                result: Some(v),
+                error: None,
+            },
+            Err(e) => pb::call_function::Response {
+                result: None,
+                error: Some(e.to_proto()),
+            },
+        }
+    }
+
+    pub(super) fn identity_schemas(&self) -> pb::get_resource_identity_schemas::Response {
+        pb::get_resource_identity_schemas::Response {
+            identity_schemas: self
+                .registry()
+                .resources
+                .iter()
+                .filter_map(|(n, e)| e.identity.as_ref().map(|(s, _)| (n.clone(), s.to_proto())))
+                .collect(),
+            diagnostics: Vec::new(),
         }
     }
 
@@ -80,6 +159,7 @@ impl GrpcProvider {
                 .collect(),
             provider_meta: r.meta.as_ref().map(|(s, _)| s.to_proto()),
             server_capabilities: Some(Self::server_capabilities()),
+            functions: self.functions(),
             ..Default::default()
         }
     }
@@ -250,9 +330,4 @@ pub(super) fn unsupported(kind: &str, name: &str) -> Vec<pb::Diagnostic> {
         ),
     ))
     .to_proto()
-}
-
-/// An empty function table.
-pub(super) fn no_functions() -> HashMap<String, pb::Function> {
-    HashMap::new()
 }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
+use crate::plugin::function::{Function, FunctionError, Signature};
+use crate::plugin::identity::IdentitySchema;
 use crate::plugin::provider::{Action, DataSource, Provider, Resource};
 use crate::plugin::schema::Schema;
 use crate::plugin::types::Type;
@@ -17,13 +19,28 @@ pub struct Entry<T: ?Sized> {
     pub schema: Schema,
     /// The schema's implied type (drives the codec).
     pub ty: Type,
+    /// Identity schema and its implied type (managed resources with an identity).
+    pub identity: Option<(IdentitySchema, Type)>,
 }
 
 impl<T: ?Sized> Entry<T> {
     fn new(imp: Arc<T>, schema: Schema) -> Self {
         let ty = schema.implied_type();
-        Self { imp, schema, ty }
+        Self {
+            imp,
+            schema,
+            ty,
+            identity: None,
+        }
     }
+}
+
+/// A provider function with its cached signature.
+pub struct FunctionEntry {
+    /// The implementation.
+    pub imp: Arc<dyn Function>,
+    /// Its signature (read once).
+    pub signature: Signature,
 }
 
 /// Every type a provider offers.
@@ -40,6 +57,8 @@ pub struct Registry {
     pub data_sources: BTreeMap<String, Entry<dyn DataSource>>,
     /// Actions by type name.
     pub actions: BTreeMap<String, Entry<dyn Action>>,
+    /// Provider functions by name.
+    pub functions: BTreeMap<String, FunctionEntry>,
 }
 
 impl Registry {
@@ -57,7 +76,14 @@ impl Registry {
             resources: provider
                 .resources()
                 .into_iter()
-                .map(|r| (r.type_name().to_string(), Entry::new(r.clone(), r.schema())))
+                .map(|r| {
+                    let mut e = Entry::new(r.clone(), r.schema());
+                    e.identity = r.identity_schema().map(|s| {
+                        let t = s.implied_type();
+                        (s, t)
+                    });
+                    (r.type_name().to_string(), e)
+                })
                 .collect(),
             data_sources: provider
                 .data_sources()
@@ -68,6 +94,14 @@ impl Registry {
                 .actions()
                 .into_iter()
                 .map(|r| (r.type_name().to_string(), Entry::new(r.clone(), r.schema())))
+                .collect(),
+            functions: provider
+                .functions()
+                .into_iter()
+                .map(|f| {
+                    let signature = f.signature();
+                    (f.name().to_string(), FunctionEntry { imp: f, signature })
+                })
                 .collect(),
         }
     }
@@ -113,6 +147,21 @@ impl Registry {
     /// An action type.
     pub fn action(&self, name: &str) -> Result<&Entry<dyn Action>, Diagnostics> {
         lookup(&self.actions, name, "action")
+    }
+
+    /// A provider function.
+    pub fn function(&self, name: &str) -> Result<&FunctionEntry, FunctionError> {
+        self.functions.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.functions.keys().map(String::as_str).collect();
+            FunctionError::new(format!(
+                "This provider has no function {name:?}. Its functions: {}.",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ))
+        })
     }
 }
 

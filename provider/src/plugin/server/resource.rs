@@ -1,6 +1,7 @@
 //! Managed-resource RPCs: ValidateResourceConfig, UpgradeResourceState, ReadResource,
 //! PlanResourceChange, ApplyResourceChange, ImportResourceState.
 
+use super::registry::Entry;
 use super::{decode, encode, finish, GrpcProvider};
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::path::AttributePath;
@@ -78,6 +79,7 @@ impl GrpcProvider {
     ) -> pb::read_resource::Response {
         let ctx = self.ctx(req.client_capabilities.as_ref());
         let mut private = req.private.clone();
+        let mut new_identity = None;
         let outcome = async {
             let entry = self.registry().resource(&req.type_name)?;
             let current = decode(req.current_state.as_ref(), &entry.ty, "current state")?;
@@ -98,6 +100,7 @@ impl GrpcProvider {
                 .await?;
             null_write_only(&entry.schema.block, &mut out.new_state);
             private = out.private;
+            new_identity = self.identity_of(&ctx, entry, &out.new_state).await?;
             encode(&out.new_state, &entry.ty, "refreshed state")
         }
         .await;
@@ -106,6 +109,7 @@ impl GrpcProvider {
             new_state,
             diagnostics: finish(&ctx, err),
             private,
+            new_identity,
             ..Default::default()
         }
     }
@@ -117,6 +121,7 @@ impl GrpcProvider {
         let ctx = self.ctx(req.client_capabilities.as_ref());
         let mut planned_private = req.prior_private.clone();
         let mut requires_replace = Vec::new();
+        let mut planned_identity = None;
         let outcome = async {
             let entry = self.registry().resource(&req.type_name)?;
             let prior = decode(req.prior_state.as_ref(), &entry.ty, "prior state")?;
@@ -142,6 +147,9 @@ impl GrpcProvider {
             null_write_only(&entry.schema.block, &mut planned.planned_state);
             planned_private = planned.planned_private;
             requires_replace = planned.requires_replace;
+            planned_identity = self
+                .identity_of(&ctx, entry, &planned.planned_state)
+                .await?;
             encode(&planned.planned_state, &entry.ty, "planned state")
         }
         .await;
@@ -154,6 +162,7 @@ impl GrpcProvider {
                 .collect(),
             planned_private,
             diagnostics: finish(&ctx, err),
+            planned_identity,
             ..Default::default()
         }
     }
@@ -165,6 +174,7 @@ impl GrpcProvider {
         let ctx = self.ctx(None);
         let mut private = Vec::new();
         let mut partial = Diagnostics::new();
+        let mut new_identity = None;
         let outcome = async {
             let entry = self.registry().resource(&req.type_name)?;
             let prior = decode(req.prior_state.as_ref(), &entry.ty, "prior state")?;
@@ -215,6 +225,7 @@ impl GrpcProvider {
                 applied.new_state
             };
             null_write_only(&entry.schema.block, &mut new_state);
+            new_identity = self.identity_of(&ctx, entry, &new_state).await?;
             encode(&new_state, &entry.ty, "new state")
         }
         .await;
@@ -232,6 +243,7 @@ impl GrpcProvider {
             new_state,
             private,
             diagnostics: finish(&ctx, err),
+            new_identity,
             ..Default::default()
         }
     }
@@ -243,13 +255,35 @@ impl GrpcProvider {
         let ctx = self.ctx(req.client_capabilities.as_ref());
         let outcome = async {
             let entry = self.registry().resource(&req.type_name)?;
-            let mut imported = entry.imp.import(&ctx, &req.id).await?;
+            let by_identity = req
+                .identity
+                .as_ref()
+                .and_then(|i| i.identity_data.as_ref())
+                .filter(|_| req.id.is_empty());
+            let mut imported = match (by_identity, &entry.identity) {
+                (Some(dv), Some((_, ty))) => {
+                    let identity = decode(Some(dv), ty, "import identity")?;
+                    entry.imp.import_by_identity(&ctx, &identity).await?
+                }
+                (Some(_), None) => {
+                    return Err(Diagnostic::error(
+                        "Import by identity not supported",
+                        format!(
+                            "The resource type {} has no identity; import it by id.",
+                            req.type_name
+                        ),
+                    )
+                    .into())
+                }
+                (None, _) => entry.imp.import(&ctx, &req.id).await?,
+            };
             null_write_only(&entry.schema.block, &mut imported.state);
+            let identity = self.identity_of(&ctx, entry, &imported.state).await?;
             Ok(pb::import_resource_state::ImportedResource {
                 type_name: req.type_name.clone(),
                 state: Some(encode(&imported.state, &entry.ty, "imported state")?),
                 private: imported.private,
-                identity: None,
+                identity,
             })
         }
         .await;
@@ -259,6 +293,80 @@ impl GrpcProvider {
             diagnostics: finish(&ctx, err),
             deferred: None,
         }
+    }
+
+    /// UpgradeResourceIdentity: stored identity JSON (same version) -> the current identity.
+    pub(super) fn upgrade_resource_identity(
+        &self,
+        req: pb::upgrade_resource_identity::Request,
+    ) -> pb::upgrade_resource_identity::Response {
+        let ctx = self.ctx(None);
+        let outcome = (|| {
+            let entry = self.registry().resource(&req.type_name)?;
+            let Some((schema, ty)) = &entry.identity else {
+                return Err(Diagnostic::error(
+                    "Resource identity not supported",
+                    format!("The resource type {} has no identity.", req.type_name),
+                )
+                .into());
+            };
+            if req.version != schema.version {
+                return Err(Diagnostic::error(
+                    "Cannot upgrade the resource identity",
+                    format!(
+                        "The stored identity of this {} has version {}; this provider knows \
+                         version {}.",
+                        req.type_name, req.version, schema.version
+                    ),
+                )
+                .into());
+            }
+            let raw = req.raw_identity.unwrap_or_default();
+            let json: serde_json::Value = serde_json::from_slice(&raw.json).map_err(|e| {
+                Diagnostics::from(Diagnostic::error(
+                    "Invalid stored identity",
+                    format!("The stored identity is not valid JSON: {e}"),
+                ))
+            })?;
+            let v = crate::plugin::codec::from_json_value_lenient(&json, ty).map_err(|e| {
+                Diagnostics::from(Diagnostic::error(
+                    "Stored identity does not match the schema",
+                    e.to_string(),
+                ))
+            })?;
+            Ok(pb::ResourceIdentityData {
+                identity_data: Some(encode(&v, ty, "upgraded identity")?),
+            })
+        })();
+        let (upgraded_identity, err) = split(outcome);
+        pb::upgrade_resource_identity::Response {
+            upgraded_identity,
+            diagnostics: finish(&ctx, err),
+        }
+    }
+
+    /// The identity of `state`, encoded, when the type has one and it is wholly known.
+    async fn identity_of(
+        &self,
+        ctx: &crate::plugin::context::Ctx,
+        entry: &Entry<dyn crate::plugin::provider::Resource>,
+        state: &Value,
+    ) -> Result<Option<pb::ResourceIdentityData>, Diagnostics> {
+        let Some((_, ty)) = &entry.identity else {
+            return Ok(None);
+        };
+        if state.is_null() {
+            return Ok(None);
+        }
+        let Some(v) = entry.imp.identity(ctx, state).await? else {
+            return Ok(None);
+        };
+        if !v.is_wholly_known() {
+            return Ok(None);
+        }
+        Ok(Some(pb::ResourceIdentityData {
+            identity_data: Some(encode(&v, ty, "identity")?),
+        }))
     }
 
     pub(super) fn decode_meta(&self, dv: Option<&pb::DynamicValue>) -> Result<Value, Diagnostics> {

@@ -6,7 +6,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status};
 
-use super::misc::{no_functions, unsupported};
+use super::misc::unsupported;
 use super::GrpcProvider;
 use crate::plugin::proto::tfplugin6 as pb;
 
@@ -64,17 +64,17 @@ impl pb::provider_server::Provider for GrpcProvider {
         &self,
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> R<pb::get_resource_identity_schemas::Response> {
-        ok(pb::get_resource_identity_schemas::Response::default())
+        ok(self.identity_schemas())
     }
 
     async fn upgrade_resource_identity(
         &self,
         req: Request<pb::upgrade_resource_identity::Request>,
     ) -> R<pb::upgrade_resource_identity::Response> {
-        ok(pb::upgrade_resource_identity::Response {
-            upgraded_identity: None,
-            diagnostics: unsupported("resource identity", &req.into_inner().type_name),
-        })
+        ok(GrpcProvider::upgrade_resource_identity(
+            self,
+            req.into_inner(),
+        ))
     }
 
     async fn configure_provider(
@@ -191,7 +191,7 @@ impl pb::provider_server::Provider for GrpcProvider {
         _: Request<pb::get_functions::Request>,
     ) -> R<pb::get_functions::Response> {
         ok(pb::get_functions::Response {
-            functions: no_functions(),
+            functions: self.functions(),
             diagnostics: Vec::new(),
         })
     }
@@ -200,16 +200,7 @@ impl pb::provider_server::Provider for GrpcProvider {
         &self,
         req: Request<pb::call_function::Request>,
     ) -> R<pb::call_function::Response> {
-        ok(pb::call_function::Response {
-            result: None,
-            error: Some(pb::FunctionError {
-                text: format!(
-                    "This provider defines no functions, so {:?} cannot be called.",
-                    req.into_inner().name
-                ),
-                function_argument: None,
-            }),
-        })
+        ok(GrpcProvider::call_function(self, req.into_inner()))
     }
 
     async fn validate_state_store_config(

@@ -1,24 +1,30 @@
 //! `azuresessions_session_pool`: a `Microsoft.App/sessionPools` resource (api-version
 //! 2026-07-01).
 //!
-//! - [`schema`]: the declaration (azurerm names, probes, write-only secrets, timeouts).
+//! - [`model`]: the typed model, one struct per block (schema, docs, decode/encode).
 //! - [`validate`]: plan-time rules with attribute paths.
-//! - [`plan`]: defaults, unknowns, replacement.
-//! - [`expand`] / [`flatten`]: Terraform value <-> ARM JSON.
+//! - [`plan`]: defaults, unknowns, replacement, Failed pools, private timeouts.
+//! - [`expand`] / [`flatten`]: model <-> ARM JSON.
+//! - [`target`]: ARM error targets -> attribute paths.
+//! - [`azurerm`]: the attributes shared with azurerm's `azurerm_container_app_session_pool`
+//!   and where they differ on purpose (tested, and rendered into the docs).
 //!
 //! Calls (as azurerm): Create = GET (expect 404) + PUT + poll; Update = full PUT + poll
 //! (secrets re-sent); Read = GET, null state on 404; Delete = DELETE + poll until 404;
-//! Import by ARM id.
+//! Import by ARM id (or by resource identity).
 //!
 //! A create or update whose PUT the service accepted but whose operation failed returns the
 //! pool's current state together with the error: after a create Terraform records the pool as
 //! tainted and the next apply replaces it; after an update the state shows
 //! `provisioning_state = "Failed"`, which plans another update until the pool is healthy.
 
+pub mod azurerm;
 pub mod expand;
 pub mod flatten;
+pub mod model;
 pub mod plan;
 pub mod schema;
+pub mod target;
 pub mod validate;
 
 use std::sync::Arc;
@@ -29,11 +35,14 @@ use reqwest::Method;
 
 use crate::azure::config::AzureClients;
 use crate::azure::ids::SessionPoolId;
-use crate::azure::models::session_pool::{SessionPool, API_VERSION};
+use crate::azure::models::session_pool::{SessionPool as ArmPool, API_VERSION};
 use crate::azure::{AzureError, OpContext};
 use crate::plugin::prelude::*;
 use crate::resources::support::azure_diag;
-use crate::resources::timeouts::{self, POOL_DEFAULTS};
+use crate::resources::timeouts::{Op, Timeouts, POOL_DEFAULTS};
+
+use self::model::{SessionPool, SessionPoolIdentity};
+pub use self::target::target_to_path;
 
 /// Terraform type name.
 pub const TYPE_NAME: &str = "azuresessions_session_pool";
@@ -42,43 +51,26 @@ pub const TYPE_NAME: &str = "azuresessions_session_pool";
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SessionPoolResource;
 
-/// Maps an ARM error `target` (e.g. `properties.scaleConfiguration.readySessionInstances`) to
-/// the Terraform attribute it is about.
-pub fn target_to_path(target: &str) -> Option<AttributePath> {
-    let t = target.to_ascii_lowercase();
-    let table: &[(&str, &str)] = &[
-        ("readysessioninstances", "ready_session_instances"),
-        ("maxconcurrentsessions", "max_concurrent_sessions"),
-        ("cooldownperiodinseconds", "cooldown_period_in_seconds"),
-        ("maxaliveperiodinseconds", "max_alive_period_in_seconds"),
-        ("lifecycletype", "lifecycle_type"),
-        ("environmentid", "container_app_environment_id"),
-        ("containertype", "container_type"),
-        ("poolmanagementtype", "pool_management_type"),
-        ("customcontainertemplate", "custom_container_template"),
-        ("secrets", "secret"),
-        ("managedidentitysettings", "managed_identity_setting"),
-        ("identity", "identity"),
-        ("location", "location"),
-        ("name", "name"),
-    ];
-    table
-        .iter()
-        .find(|(k, _)| t.ends_with(k) || t.contains(&format!("{k}.")))
-        .map(|(_, a)| AttributePath::attr(*a))
-}
-
 fn op(ctx: &Ctx, d: Duration) -> OpContext {
     OpContext::new(ctx.stop_token().clone(), d)
 }
 
-fn pool_id(clients: &AzureClients, state: &Value) -> TfResult<SessionPoolId> {
-    let name = state.require_str("name")?;
-    let rg = state.require_str("resource_group_name")?;
+/// The pool's id: from `id` when the state has one, else from name and resource group.
+fn pool_id(clients: &AzureClients, pool: &SessionPool) -> TfResult<SessionPoolId> {
+    if let Some(Ok(id)) = pool.id.as_str().map(SessionPoolId::parse) {
+        return Ok(id);
+    }
+    let (Some(name), Some(rg)) = (pool.name.as_str(), pool.resource_group_name.as_str()) else {
+        return Err(Diagnostic::error(
+            "Session pool not identified",
+            "`name` and `resource_group_name` must be known to address the pool.",
+        )
+        .into());
+    };
     Ok(SessionPoolId::new(&clients.subscription_id, rg, name))
 }
 
-fn decode(v: serde_json::Value, id: &SessionPoolId) -> TfResult<SessionPool> {
+fn decode_remote(v: serde_json::Value, id: &SessionPoolId) -> TfResult<ArmPool> {
     serde_json::from_value(v).map_err(|e| {
         Diagnostic::error(
             "Unexpected session pool response",
@@ -96,6 +88,20 @@ fn fail(summary: &str, e: &AzureError) -> Diagnostics {
 /// pool that now exists is recorded).
 const AFTER_FAILURE_READ: Duration = Duration::from_secs(30);
 
+/// The state of `remote`, shaped like `prior` (secrets, spelling, write-only values null).
+fn state_of(
+    remote: &ArmPool,
+    prior: &SessionPool,
+    id: &SessionPoolId,
+    id_text: &str,
+) -> SessionPool {
+    let mut state = flatten::flatten(remote, prior, id_text, &id.name, &id.resource_group);
+    for s in state.secret.items_mut() {
+        s.value_wo = Tf::Null;
+    }
+    state
+}
+
 impl SessionPoolResource {
     /// PUTs the planned pool and waits for its operation. When the service accepted the PUT
     /// but the operation then failed (or could not be followed to its end), the pool exists:
@@ -105,25 +111,35 @@ impl SessionPoolResource {
         &self,
         ctx: &Ctx,
         clients: &AzureClients,
-        planned: &Value,
-        config: &Value,
-        timeout: Duration,
-        verb: &str,
+        planned_value: &Value,
+        config: &SessionPool,
+        verb: Op,
     ) -> TfResult<Applied> {
-        let id = pool_id(clients, planned)?;
-        let body = serde_json::to_value(expand::expand(planned, config)).map_err(|e| {
+        let planned = SessionPool::from_value(planned_value)?;
+        let id = pool_id(clients, &planned)?;
+        let timeouts = match &config.timeouts {
+            Tf::Known(t) => t.clone(),
+            _ => Timeouts::default(),
+        };
+        let body = serde_json::to_value(expand::expand(&planned, config)).map_err(|e| {
             Diagnostics::from(Diagnostic::error(
                 "Cannot encode the session pool",
                 e.to_string(),
             ))
         })?;
-        let o = op(ctx, timeout);
-        let summary = format!("Failed to {verb} session pool {}", id.name);
+        let o = op(ctx, timeouts.get(verb, &POOL_DEFAULTS));
+        let verb_text = if verb == Op::Create {
+            "create"
+        } else {
+            "update"
+        };
+        let summary = format!("Failed to {verb_text} session pool {}", id.name);
         let first = clients
             .arm
             .begin_write(&o, Method::PUT, &id.path(), API_VERSION, &body)
             .await
             .map_err(|e| fail(&summary, &e))?;
+        let private = timeouts.to_private();
         let answer = match clients
             .arm
             .finish_write(&o, &id.path(), API_VERSION, first)
@@ -132,42 +148,35 @@ impl SessionPoolResource {
             Ok(answer) => answer,
             Err(e) => {
                 let diags = fail(&summary, &e);
-                return match current_state(clients, &id, planned).await {
-                    Some(state) => Ok(Applied::failed(state, diags)),
+                return match current_state(clients, &id, &planned).await {
+                    Some(state) => {
+                        let mut applied = Applied::failed(state.encode(), diags);
+                        applied.private = private;
+                        Ok(applied)
+                    }
                     None => Err(diags),
                 };
             }
         };
-        let remote = decode(answer, &id)?;
-        let flat = flatten::flatten(&remote, planned, &id.path(), &id.name, &id.resource_group);
-        let mut state = flatten::overlay_known(planned, flat);
-        null_secret_write_only(&mut state);
-        Ok(Applied::new(state))
+        let remote = decode_remote(answer, &id)?;
+        let state = state_of(&remote, &planned, &id, &id.path());
+        let mut applied = Applied::new(flatten::overlay_known(planned_value, state.encode()));
+        applied.private = private;
+        Ok(applied)
     }
 }
 
-/// Write-only values never reach state.
-fn null_secret_write_only(state: &mut Value) {
-    if let Some(Value::List(secrets)) = state.at_mut(&AttributePath::attr("secret")) {
-        for s in secrets.iter_mut() {
-            s.set_attr("value_wo", Value::Null);
-        }
-    }
-}
-
-/// The pool as the service now has it, shaped like `planned` (secrets, spelling), or `None`
-/// when it does not exist or cannot be read.
+/// The pool as the service now has it, shaped like `planned`, or `None` when it does not
+/// exist or cannot be read.
 async fn current_state(
     clients: &AzureClients,
     id: &SessionPoolId,
-    planned: &Value,
-) -> Option<Value> {
+    planned: &SessionPool,
+) -> Option<SessionPool> {
     let o = OpContext::with_timeout(AFTER_FAILURE_READ);
     let answer = clients.arm.get(&o, &id.path(), API_VERSION).await.ok()??;
-    let remote: SessionPool = serde_json::from_value(answer).ok()?;
-    let mut state = flatten::flatten(&remote, planned, &id.path(), &id.name, &id.resource_group);
-    null_secret_write_only(&mut state);
-    Some(state)
+    let remote: ArmPool = serde_json::from_value(answer).ok()?;
+    Some(state_of(&remote, planned, id, &id.path()))
 }
 
 #[async_trait]
@@ -188,14 +197,15 @@ impl Resource for SessionPoolResource {
         if !req.config.is_null() {
             validate::validate(&req.config)?;
         }
-        Ok(plan::plan(&req))
+        plan::plan(&req)
     }
 
     async fn create(&self, ctx: &Ctx, req: CreateRequest) -> TfResult<Applied> {
         let clients: Arc<AzureClients> = ctx.data()?;
-        let id = pool_id(&clients, &req.planned_state)?;
-        let timeout = timeouts::get(&req.config, "create", &POOL_DEFAULTS);
-        let o = op(ctx, timeout);
+        let config = SessionPool::from_value(&req.config)?;
+        let id = pool_id(&clients, &SessionPool::from_value(&req.planned_state)?)?;
+        let timeouts = config.timeouts.known().cloned().unwrap_or_default();
+        let o = op(ctx, timeouts.get(Op::Create, &POOL_DEFAULTS));
         match clients.arm.get(&o, &id.path(), API_VERSION).await {
             Ok(None) => {}
             Ok(Some(_)) => {
@@ -204,10 +214,10 @@ impl Resource for SessionPoolResource {
                     format!(
                         "A resource with the ID {id} already exists - to be managed via Terraform \
                          this resource needs to be imported into the State: \
-                         terraform import {TYPE_NAME}.<name> {id}"
+                         terraform import {TYPE_NAME}.<name> {id} (or an `import` block)"
                     ),
                 )
-                .at(AttributePath::attr("name"))
+                .at(AttributePath::attr(SessionPool::NAME))
                 .into())
             }
             Err(e) => {
@@ -217,25 +227,16 @@ impl Resource for SessionPoolResource {
                 ))
             }
         }
-        self.put(
-            ctx,
-            &clients,
-            &req.planned_state,
-            &req.config,
-            timeout,
-            "create",
-        )
-        .await
+        self.put(ctx, &clients, &req.planned_state, &config, Op::Create)
+            .await
     }
 
     async fn read(&self, ctx: &Ctx, req: ReadRequest) -> TfResult<ReadResult> {
         let clients: Arc<AzureClients> = ctx.data()?;
-        let state = &req.current_state;
-        let id = match state.get("id").as_str().map(SessionPoolId::parse) {
-            Some(Ok(id)) => id,
-            _ => pool_id(&clients, state)?,
-        };
-        let o = op(ctx, timeouts::get(state, "read", &POOL_DEFAULTS));
+        let prior = SessionPool::from_value(&req.current_state)?;
+        let id = pool_id(&clients, &prior)?;
+        let timeouts = Timeouts::from_private(&req.private);
+        let o = op(ctx, timeouts.get(Op::Read, &POOL_DEFAULTS));
         let answer = clients
             .arm
             .get(&o, &id.path(), API_VERSION)
@@ -244,43 +245,31 @@ impl Resource for SessionPoolResource {
         let Some(answer) = answer else {
             return Ok(ReadResult::gone());
         };
-        let remote = decode(answer, &id)?;
-        let id_str = state
-            .get("id")
+        let remote = decode_remote(answer, &id)?;
+        let id_text = prior
+            .id
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| id.path());
-        Ok(ReadResult::new(flatten::flatten(
-            &remote,
-            state,
-            &id_str,
-            &id.name,
-            &id.resource_group,
-        )))
+        Ok(ReadResult {
+            new_state: state_of(&remote, &prior, &id, &id_text).encode(),
+            private: req.private,
+        })
     }
 
     async fn update(&self, ctx: &Ctx, req: UpdateRequest) -> TfResult<Applied> {
         let clients: Arc<AzureClients> = ctx.data()?;
-        let timeout = timeouts::get(&req.config, "update", &POOL_DEFAULTS);
-        self.put(
-            ctx,
-            &clients,
-            &req.planned_state,
-            &req.config,
-            timeout,
-            "update",
-        )
-        .await
+        let config = SessionPool::from_value(&req.config)?;
+        self.put(ctx, &clients, &req.planned_state, &config, Op::Update)
+            .await
     }
 
     async fn delete(&self, ctx: &Ctx, req: DeleteRequest) -> TfResult<()> {
         let clients: Arc<AzureClients> = ctx.data()?;
-        let state = &req.prior_state;
-        let id = match state.get("id").as_str().map(SessionPoolId::parse) {
-            Some(Ok(id)) => id,
-            _ => pool_id(&clients, state)?,
-        };
-        let o = op(ctx, timeouts::get(state, "delete", &POOL_DEFAULTS));
+        let prior = SessionPool::from_value(&req.prior_state)?;
+        let id = pool_id(&clients, &prior)?;
+        let timeouts = Timeouts::from_private(&req.private);
+        let o = op(ctx, timeouts.get(Op::Delete, &POOL_DEFAULTS));
         clients
             .arm
             .delete_and_wait(&o, &id.path(), API_VERSION)
@@ -288,34 +277,75 @@ impl Resource for SessionPoolResource {
             .map_err(|e| fail(&format!("Failed to delete session pool {}", id.name), &e))
     }
 
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::from_block(0, &SessionPoolIdentity::block()))
+    }
+
+    async fn identity(&self, ctx: &Ctx, state: &Value) -> TfResult<Option<Value>> {
+        let pool = SessionPool::from_value(state)?;
+        let subscription = match pool.id.as_str().map(SessionPoolId::parse) {
+            Some(Ok(id)) => id.subscription_id,
+            _ => match ctx.data::<AzureClients>() {
+                Ok(c) => c.subscription_id.clone(),
+                Err(_) => return Ok(None),
+            },
+        };
+        let (Some(rg), Some(name)) = (pool.resource_group_name.as_str(), pool.name.as_str()) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            SessionPoolIdentity {
+                subscription_id: Tf::Known(subscription),
+                resource_group_name: Tf::from(rg),
+                name: Tf::from(name),
+            }
+            .encode(),
+        ))
+    }
+
+    async fn import_by_identity(&self, ctx: &Ctx, identity: &Value) -> TfResult<Imported> {
+        let i = SessionPoolIdentity::from_value(identity)?;
+        let subscription = match i.subscription_id.as_str() {
+            Some(s) => s.to_string(),
+            None => ctx.data::<AzureClients>()?.subscription_id.clone(),
+        };
+        let (Some(rg), Some(name)) = (i.resource_group_name.as_str(), i.name.as_str()) else {
+            return Err(Diagnostic::error(
+                "Incomplete identity",
+                "Importing a session pool by identity needs `resource_group_name` and `name`.",
+            )
+            .into());
+        };
+        self.import(ctx, &SessionPoolId::new(&subscription, rg, name).path())
+            .await
+    }
+
     async fn import(&self, _ctx: &Ctx, id: &str) -> TfResult<Imported> {
         let parsed = SessionPoolId::parse(id)
             .map_err(|e| Diagnostics::from(Diagnostic::error("Invalid import id", e)))?;
-        let state = Value::object([
-            ("id", Value::from(parsed.path())),
-            ("name", Value::from(parsed.name.as_str())),
-            (
-                "resource_group_name",
-                Value::from(parsed.resource_group.as_str()),
-            ),
-        ]);
+        let stub = SessionPool {
+            id: Tf::Known(parsed.path()),
+            name: Tf::Known(parsed.name.clone()),
+            resource_group_name: Tf::Known(parsed.resource_group.clone()),
+            timeouts: Timeouts::state_value(),
+            ..Default::default()
+        };
         Ok(Imported {
-            state,
+            state: stub.encode(),
             private: Vec::new(),
         })
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn targets_map_to_attributes() {
-        assert_eq!(
-            target_to_path("properties.scaleConfiguration.readySessionInstances"),
-            Some(AttributePath::attr("ready_session_instances"))
-        );
-        assert_eq!(target_to_path("properties.unknownThing"), None);
+    async fn upgrade_state(
+        &self,
+        _ctx: &Ctx,
+        version: i64,
+        raw: serde_json::Value,
+    ) -> TfResult<Value> {
+        let schema = self.schema();
+        let mut state =
+            crate::plugin::provider::decode_stored_state(TYPE_NAME, &schema, version, &raw)?;
+        plan::normalize_state(&mut state);
+        Ok(state)
     }
 }

@@ -12,10 +12,37 @@ use serde_json::Value as Json;
 use sessions_emulator::config::Config;
 use sessions_emulator::defaults;
 use sessions_emulator::testing::TestServer;
+use terraform_provider_azuresessions::plugin::proto::tfplugin6 as pb;
 use terraform_provider_azuresessions::plugin::serve::{
     serve_reattach, ReattachHandle, PROVIDER_ADDRESS,
 };
-use terraform_provider_azuresessions::resources::provider::AzureSessionsProvider;
+use terraform_provider_azuresessions::plugin::Value;
+use terraform_provider_azuresessions::resources::provider::{
+    schema as provider_schema, AzureSessionsProvider,
+};
+
+/// The api-version the acceptance tests read pools with.
+pub const API: &str = "2026-07-01";
+
+/// ARM path of the pool `name` in the seeded subscription and resource group.
+pub fn pool_path(name: &str) -> String {
+    format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.App/sessionPools/{name}",
+        defaults::SUBSCRIPTION_ID,
+        defaults::RESOURCE_GROUP
+    )
+}
+
+/// The `required_providers` block every acceptance configuration starts with.
+pub const HEADER: &str = r#"
+terraform {
+  required_providers {
+    azuresessions = {
+      source = "azuresessions/azuresessions"
+    }
+  }
+}
+"#;
 
 /// The `ARM_*` variables pointing at `srv` (what `sessions-emulator env` prints, plain HTTP).
 pub fn emulator_env(srv: &TestServer) -> Vec<(String, String)> {
@@ -189,6 +216,75 @@ impl Acc {
         }
     }
 
+    /// `terraform plan -detailed-exitcode <extra>`: (exit code, output). 0 = no changes,
+    /// 2 = changes, 1 = error.
+    pub async fn plan_exit(&self, dir: &Path, extra: &[&str]) -> (i32, String) {
+        let mut args = vec!["plan", "-input=false", "-no-color", "-detailed-exitcode"];
+        args.extend_from_slice(extra);
+        let out = self.tf(dir, &args).await;
+        (
+            out.status.code().unwrap_or(-1),
+            super::terraform::text(&out),
+        )
+    }
+
+    /// `terraform import <address> <id>` (must succeed).
+    pub async fn import(&self, dir: &Path, address: &str, id: &str) {
+        self.ok(dir, &["import", "-input=false", "-no-color", address, id])
+            .await;
+    }
+
+    /// `terraform destroy -auto-approve` (must succeed).
+    pub async fn destroy(&self, dir: &Path) {
+        self.ok(
+            dir,
+            &["destroy", "-auto-approve", "-input=false", "-no-color"],
+        )
+        .await;
+    }
+
+    /// A GET of `arm_path` from the emulator as JSON (valid token, api-version [`API`]).
+    pub async fn arm_get(&self, arm_path: &str) -> Json {
+        self.srv
+            .arm(
+                reqwest::Method::GET,
+                &format!("{arm_path}?api-version={API}"),
+            )
+            .send()
+            .await
+            .expect("GET from emulator")
+            .json()
+            .await
+            .expect("JSON from emulator")
+    }
+
+    /// PUTs `body` to `arm_path` behind Terraform's back and waits until it is provisioned.
+    pub async fn arm_put_and_wait(&self, arm_path: &str, body: &Json) {
+        let resp = self
+            .srv
+            .arm(
+                reqwest::Method::PUT,
+                &format!("{arm_path}?api-version={API}"),
+            )
+            .json(body)
+            .send()
+            .await
+            .expect("PUT to emulator");
+        assert!(
+            resp.status().is_success(),
+            "PUT {arm_path}: {}",
+            resp.status()
+        );
+        for _ in 0..400 {
+            let v = self.arm_get(arm_path).await;
+            if v["properties"]["provisioningState"] != "InProgress" {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("{arm_path} did not finish provisioning");
+    }
+
     /// The current state as `terraform show -json`.
     pub async fn state(&self, dir: &Path) -> Json {
         let out = self.ok(dir, &["show", "-json"]).await;
@@ -261,34 +357,108 @@ pub fn resource_values(state: &Json, address: &str) -> Json {
         .unwrap_or(Json::Null)
 }
 
-/// The sample session image (OCI layout) built by `make session-image`; panics with what to
-/// run when it is missing. `SESSIONS_SAMPLE_IMAGE` overrides the location.
-pub fn sample_image() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    [
-        std::env::var_os("SESSIONS_SAMPLE_IMAGE").map(PathBuf::from),
-        Some(target.join("session-image/oci")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.join("index.json").is_file())
-    .unwrap_or_else(|| {
-        panic!(
-            "the sample session image is missing: run `make session-image` (or set \
-             SESSIONS_SAMPLE_IMAGE to an OCI layout dir)"
-        )
-    })
-}
-
-/// Loads the sample session image into the image store of the emulator data dir `data_dir`
-/// under the name `reference` (what `sessions-emulator image load --tag` does).
+/// Puts the sample session image built into `sessions-emulator` (the one it seeds as
+/// `localhost/sample-session:latest`) into the image store of the emulator data dir `data_dir`
+/// under the name `reference` (what `sessions-emulator image load --tag` does with its files).
 pub fn load_sample_image(data_dir: &Path, reference: &str) {
-    use sessions_emulator::image::{load::load_path, progress::Progress, ImageStore, Reference};
+    use sessions_emulator::image::{sample, ImageStore, Reference};
     let store = ImageStore::open(data_dir).expect("open the image store");
     let tag = Reference::parse(reference).expect("image reference");
-    let loaded = load_path(&store, &sample_image(), Some(&tag), &mut Progress::quiet())
-        .expect("load the sample image");
-    assert!(!loaded.is_empty(), "nothing loaded from the sample image");
+    let img = sample::embedded()
+        .expect("the sample image is built into sessions-emulator")
+        .expect("build the sample image");
+    sample::put(&store, &img, &tag).expect("store the sample image");
+}
+
+/// The resource `address` of a `terraform show -json` state (with `tainted`, `values`).
+pub fn state_resource(state: &Json, address: &str) -> Json {
+    state["values"]["root_module"]["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["address"] == address)
+        .cloned()
+        .unwrap_or(Json::Null)
+}
+
+/// `resource_changes[address].change` of a plan (`before`, `after`, `actions`, `importing`).
+pub fn change(plan: &Json, address: &str) -> Json {
+    plan["resource_changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["address"] == address)
+        .map(|c| c["change"].clone())
+        .unwrap_or(Json::Null)
+}
+
+/// Creates the pool `name` directly through the emulator's ARM API (1 ready session) and
+/// returns its endpoint once it is provisioned.
+pub async fn make_pool(srv: &TestServer, name: &str) -> String {
+    let path = format!("{}?api-version={API}", pool_path(name));
+    let body = serde_json::json!({"location": "eastus", "properties": {
+        "environmentId": defaults::environment_id(), "containerType": "CustomContainer",
+        "poolManagementType": "Dynamic",
+        "scaleConfiguration": {"maxConcurrentSessions": 3, "readySessionInstances": 1},
+        "dynamicPoolConfiguration": {"lifecycleConfiguration": {"lifecycleType": "Timed", "cooldownPeriodInSeconds": 300}},
+        "customContainerTemplate": {"containers": [{"name": "main", "image": "localhost/sample-session:latest",
+            "resources": {"cpu": 0.25, "memory": "0.5Gi"}}], "ingress": {"targetPort": 8080}}}});
+    let resp = srv
+        .arm(reqwest::Method::PUT, &path)
+        .json(&body)
+        .send()
+        .await
+        .expect("PUT pool");
+    assert!(resp.status().is_success(), "PUT pool: {}", resp.status());
+    for _ in 0..400 {
+        let v: Json = srv
+            .arm(reqwest::Method::GET, &path)
+            .send()
+            .await
+            .expect("GET pool")
+            .json()
+            .await
+            .expect("pool JSON");
+        if v["properties"]["provisioningState"] == "Succeeded" {
+            return v["properties"]["poolManagementEndpoint"]
+                .as_str()
+                .expect("endpoint")
+                .to_string();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("pool {name} did not provision");
+}
+
+/// The provider served in-process against `srv` and a gRPC client that has configured it as
+/// Terraform `terraform_version` would (`ARM_*` from the emulator).
+pub async fn configured_client(
+    srv: &TestServer,
+    terraform_version: &str,
+) -> (
+    ReattachHandle,
+    pb::provider_client::ProviderClient<tonic::transport::Channel>,
+) {
+    let env = emulator_env(srv);
+    let p = AzureSessionsProvider::with_env(move |k| {
+        env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    });
+    let handle = serve_reattach(Arc::new(p)).await.expect("serve provider");
+    let mut client =
+        pb::provider_client::ProviderClient::new(super::grpc::unix_channel(handle.socket()).await);
+    let resp = client
+        .configure_provider(pb::configure_provider::Request {
+            terraform_version: terraform_version.into(),
+            config: super::grpc::dv(
+                &Value::object(Vec::<(String, Value)>::new()),
+                &provider_schema(),
+            ),
+            ..Default::default()
+        })
+        .await
+        .expect("ConfigureProvider")
+        .into_inner();
+    let errs = super::grpc::errors(&resp.diagnostics);
+    assert!(errs.is_empty(), "{errs:?}");
+    (handle, client)
 }
