@@ -31,11 +31,11 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use sessions_emulator::dataplane::pool_endpoint;
+use sessions_emulator::dataplane::{pool_endpoint, pool_id};
 use sessions_emulator::defaults::DATAPLANE_AUDIENCE;
-use sessions_emulator::pool::logs::PoolContext;
-use sessions_emulator::pool::spec::PoolSpec;
 use sessions_emulator::testing::TestServer;
+use sessions_runtime::pool::logs::PoolContext;
+use sessions_runtime::pool::spec::PoolSpec;
 
 type HttpClient = Client<HttpConnector, Empty<Bytes>>;
 
@@ -221,9 +221,9 @@ async fn start_nginx(upstream: SocketAddr) -> Option<Nginx> {
 /// The sample session image in the qemu backend's image store (seeded at start-up from the
 /// binary built into the emulator; seeded again here should it be missing); returns its reference.
 fn load_sample_image(srv: &TestServer) -> Result<String, String> {
-    use sessions_emulator::image::sample;
-    let vm_dir = sessions_emulator::pool::wiring::vm_dir(srv.state.config());
-    let store = sessions_emulator::image::ImageStore::open(&vm_dir).map_err(|e| e.to_string())?;
+    use sessions_runtime::image::sample;
+    let vm_dir = sessions_emulator::wiring::vm_dir(srv.state.config());
+    let store = sessions_runtime::image::ImageStore::open(&vm_dir).map_err(|e| e.to_string())?;
     match sample::seed(&store, sample::SeedMode::Always).map_err(|e| e.to_string())? {
         sample::Seeding::NotEmbedded => Err(sessions_guest::ABSENT.to_string()),
         _ => Ok(sample::REFERENCE.to_string()),
@@ -284,15 +284,7 @@ async fn main() {
         } else {
             "bench:1".to_string()
         };
-        let ctx = PoolContext {
-            resource_id: format!(
-                "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.App/sessionPools/{name}"
-            ),
-            subscription_id: sub.into(),
-            resource_group: rg.into(),
-            name: name.into(),
-            ..Default::default()
-        };
+        let ctx = PoolContext::new(pool_id(sub, rg, name));
         let pool = srv
             .state
             .pools()
@@ -311,7 +303,7 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let ep = pool_endpoint(&srv.endpoint, sub, rg, name);
+    let ep = pool_endpoint(&srv.endpoint, &pool_id(sub, rg, name));
     let token = srv.token_for(DATAPLANE_AUDIENCE);
     let c = client(4);
     let bound = format!("{ep}/?identifier=bench-bound");

@@ -9,9 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use sessions_emulator::vm::qemu::{QemuBackend, QemuOptions};
-use sessions_emulator::vm::sample::sample_image;
-use sessions_emulator::vm::{Backend, ContainerSpec, Session, SessionSpec};
+use sessions_runtime::vm::qemu::{QemuBackend, QemuOptions};
+use sessions_runtime::vm::sample::sample_image;
+use sessions_runtime::vm::{Backend, ContainerSpec, Session, SessionSpec};
 
 const BOOT: Duration = Duration::from_secs(180);
 
@@ -22,7 +22,7 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn spec(image: &sessions_emulator::image::PreparedImage, id: String) -> SessionSpec {
+fn spec(image: &sessions_runtime::image::PreparedImage, id: String) -> SessionSpec {
     SessionSpec {
         session_id: id,
         image: image.clone(),

@@ -3,6 +3,11 @@
 //!
 //! `serve` prints exactly one JSON line to stdout when ready (also written to
 //! `{data_dir}/ready.json`, removed on clean exit); human logs go to stderr (`RUST_LOG`).
+//!
+//! Flags become a [`Config`]; environment variables that stand for flags are read by clap
+//! (`env = ...`), never through the process environment later.
+
+pub mod image;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,13 +15,17 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
+use sessions_runtime::clock::TimeScale;
 
 use crate::config::{BackendKind, Config};
 use crate::defaults;
 use crate::state::AppState;
 
+/// Environment variable standing for `--time-scale`.
+pub const TIME_SCALE_ENV: &str = "SESSIONS_EMULATOR_TIME_SCALE";
+
 /// File in the data dir holding the ready line of the running emulator.
-pub const READY_FILE: &str = "ready.json";
+pub const READY_FILE: &str = defaults::READY_FILE;
 
 /// Local emulator of Azure Container Apps dynamic sessions (custom container session pools).
 #[derive(Debug, Parser)]
@@ -51,7 +60,7 @@ pub enum Command {
         data_dir: Option<PathBuf>,
         /// The image command.
         #[command(subcommand)]
-        command: crate::image::cli::ImageCommand,
+        command: image::ImageCommand,
     },
 }
 
@@ -75,9 +84,9 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = BackendKind::Qemu)]
     pub backend: BackendKind,
     /// Multiply every session timer (cooldown, maxAlive, probe delays and periods) by this
-    /// factor, 0 < F <= 1 (tests, demos); same as SESSIONS_EMULATOR_TIME_SCALE.
-    #[arg(long)]
-    pub time_scale: Option<f64>,
+    /// factor, 0 < F <= 1 (tests, demos).
+    #[arg(long, env = TIME_SCALE_ENV, default_value = "1")]
+    pub time_scale: TimeScale,
 }
 
 /// Flags of `env`.
@@ -118,7 +127,7 @@ pub fn main() -> std::process::ExitCode {
                 Some(d) => d,
                 None => default_data_dir()?,
             };
-            rt.block_on(crate::image::cli::run(command, &dir))
+            rt.block_on(image::run(command, &dir))
         }),
     };
     match result {
@@ -216,13 +225,6 @@ pub fn ready_line(endpoint: &str, ca_file: Option<&Path>) -> Value {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    if let Some(scale) = args.time_scale {
-        if !(scale.is_finite() && scale > 0.0) {
-            bail!("--time-scale must be a positive number, got {scale}");
-        }
-        // Read by the pool wiring; set before any thread starts.
-        std::env::set_var(crate::pool::wiring::TIME_SCALE_ENV, scale.to_string());
-    }
     crate::doctor::preflight(&doctor_target(&args)?)?;
     crate::tls::install_crypto_provider();
     let data_dir = if args.in_memory {
@@ -291,6 +293,7 @@ async fn serve_async(args: ServeArgs, data_dir: Option<PathBuf>) -> anyhow::Resu
         data_dir: data_dir.clone(),
         backend: args.backend,
         tls: tls_on,
+        time_scale: args.time_scale,
     };
     let state = tokio::task::spawn_blocking(move || AppState::new(config))
         .await
@@ -477,6 +480,20 @@ mod tests {
         }
         let plain = env_lines(&ready_line("http://127.0.0.1:1", None)).expect("lines");
         assert!(!plain.contains("SSL_CERT_FILE"));
+    }
+
+    #[test]
+    fn time_scale_is_a_checked_flag() {
+        let cli =
+            Cli::try_parse_from(["sessions-emulator", "--time-scale", "0.01"]).expect("parse");
+        assert_eq!(cli.serve.time_scale.factor(), 0.01);
+        let cli = Cli::try_parse_from(["sessions-emulator"]).expect("parse");
+        assert_eq!(cli.serve.time_scale, TimeScale::default());
+        for bad in ["0", "2", "abc"] {
+            let err = Cli::try_parse_from(["sessions-emulator", "--time-scale", bad])
+                .expect_err("refused");
+            assert!(err.to_string().contains("--time-scale"), "{err}");
+        }
     }
 
     #[test]

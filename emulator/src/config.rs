@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use sessions_runtime::clock::TimeScale;
+
 /// Which session backend the pool manager uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum BackendKind {
@@ -12,7 +14,8 @@ pub enum BackendKind {
     Fake,
 }
 
-/// Configuration shared by every route.
+/// Configuration of one emulator instance, shared by every route. Everything per instance is
+/// here or in [`crate::state::AppState`]; nothing is read from process-wide state.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Base URL clients reach the emulator at, without a trailing slash
@@ -24,6 +27,8 @@ pub struct Config {
     pub backend: BackendKind,
     /// Whether the listener speaks TLS.
     pub tls: bool,
+    /// Factor applied to every configured lifecycle and probe duration (`--time-scale`).
+    pub time_scale: TimeScale,
 }
 
 impl Config {
@@ -34,6 +39,7 @@ impl Config {
             data_dir: None,
             backend: BackendKind::Fake,
             tls: false,
+            time_scale: TimeScale::default(),
         }
     }
 

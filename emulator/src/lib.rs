@@ -1,44 +1,49 @@
 //! `sessions-emulator`: a local emulator of Azure Container Apps dynamic sessions with custom
 //! container session pools. Every session is a real QEMU microVM.
 //!
+//! This crate is the HTTP edge. Pools, sessions, VMs, images and the database live in the
+//! `sessions-runtime` crate, which has no HTTP types and cannot name anything here; this crate
+//! translates requests into runtime calls and maps typed runtime results onto Azure's wire
+//! shapes.
+//!
 //! # Layout
 //!
-//! HTTP stays at the edges, logic in the middle, QEMU at the bottom:
+//! Each module imports only modules listed before it (the `layers` test checks that no import
+//! cycle crosses a module boundary):
 //!
-//! - [`doctor`]: `sessions-emulator doctor` and `serve`'s start-up check of the host.
 //! - [`defaults`]: the well-known seeded tenant, client, subscription, resource group,
-//!   environment and workspace every fresh emulator has.
-//! - [`arm`]: Azure Resource Manager routes (resource groups, environments, workspaces,
-//!   session pools, diagnostic settings, operation status) and the one ARM error table.
-//! - [`auth`]: the Entra-style token endpoint, OpenID discovery, JWKS and bearer validation.
+//!   environment and workspace every fresh emulator has; [`fsutil`]: durable file writes.
+//! - [`config`]: one instance's start-up settings (endpoint, data dir, backend, time scale).
+//! - [`auth`]: the Entra-style token endpoint, OpenID discovery, JWKS and bearer validation,
+//!   on any state implementing [`auth::AuthContext`].
+//! - [`state`]: [`state::AppState`], what every route gets (config, store, tokens, clock,
+//!   pools); per instance, never process-wide.
 //! - [`dataplane`]: each pool's management endpoint: proxy to sessions, `.management/*`.
+//! - [`arm`]: Azure Resource Manager routes, the one ARM error table, and the ARM <-> runtime
+//!   bridge (`arm::session_pools::runtime`).
 //! - [`monitor`]: Azure Monitor metrics and the Log Analytics query API.
-//! - [`pool`]: the pool manager (ready set, allocation, lifecycle, probes); backend-agnostic.
-//! - [`vm`]: `trait Backend` plus the `qemu` (microVM) and `fake` (in-process) backends.
-//! - [`image`]: OCI layout / docker-save / registry pull into a content-addressed cache.
-//! - [`store`]: SQLite persistence of everything the control plane acknowledges.
-//! - [`state`]: [`state::AppState`], what every route gets; [`config`]: start-up settings;
-//!   [`clock`]: injected time.
-//! - [`server`]: `router(state)` and `run(listener, state, tls, shutdown)`; [`tls`]: the local
-//!   CA and HTTPS; [`cli`]: the command line (`serve`, `env`, `image`).
+//! - [`wiring`]: start-up in one place: builds a state from a config, brings it to life.
+//! - [`tls`]: the local CA and HTTPS; [`server`]: `router(state)` and
+//!   `run(listener, state, tls, shutdown)`.
+//! - [`doctor`]: `sessions-emulator doctor` and `serve`'s start-up check of the host.
+//! - [`cli`]: the command line (`serve`, `env`, `image`, `doctor`).
 //! - [`testing`]: an in-process emulator on `127.0.0.1:0` for tests.
-//! - [`fsutil`]: durable file writes in the data dir.
+//! - [`clock`], [`image`]: the runtime's clock (the one clock of an emulator) and image store,
+//!   re-exported for crates that drive an emulator in-process (tests loading images).
 
 pub mod arm;
 pub mod auth;
 pub mod cli;
-pub mod clock;
 pub mod config;
 pub mod dataplane;
 pub mod defaults;
 pub mod doctor;
 pub mod fsutil;
-pub mod image;
 pub mod monitor;
-pub mod pool;
 pub mod server;
 pub mod state;
-pub mod store;
 pub mod testing;
 pub mod tls;
-pub mod vm;
+pub mod wiring;
+
+pub use sessions_runtime::{clock, image};

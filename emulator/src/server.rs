@@ -9,6 +9,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
+use crate::dataplane::DataPlane;
 use crate::state::AppState;
 
 /// Errors serving HTTP.
@@ -46,12 +47,12 @@ async fn log_request(
 /// its requests itself). It is the same handler the route table would reach, so behaviour
 /// (auth, errors, streaming, headers) is identical.
 pub fn router(state: AppState) -> Router {
-    let dataplane_state = state.clone();
+    let dataplane = DataPlane::new(state.clone());
     let inner: Router = Router::new()
         .route("/health", get(health))
-        .merge(crate::auth::routes())
+        .merge(crate::auth::routes::<AppState>())
         .merge(crate::arm::router(&state))
-        .merge(crate::dataplane::router())
+        .merge(crate::dataplane::router(dataplane.clone()))
         .fallback(crate::arm::fallback)
         .method_not_allowed_fallback(crate::arm::method_not_allowed)
         .layer(axum::middleware::from_fn(log_request))
@@ -59,11 +60,11 @@ pub fn router(state: AppState) -> Router {
     let canonical = inner.map_request(crate::arm::path::canonicalize_request::<axum::body::Body>);
     let svc = tower::service_fn(move |req: axum::extract::Request| {
         let fast = crate::dataplane::routes::is_dataplane_path(req.uri().path())
-            .then(|| dataplane_state.clone());
+            .then(|| dataplane.clone());
         let canonical = canonical.clone();
         async move {
             match fast {
-                Some(state) => Ok(crate::dataplane::routes::serve_request(state, req).await),
+                Some(dp) => Ok(crate::dataplane::routes::serve_request(&dp, req).await),
                 None => canonical.oneshot(req).await,
             }
         }
@@ -71,20 +72,17 @@ pub fn router(state: AppState) -> Router {
     Router::new().fallback_service(svc)
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves. With `tls` every connection is a
-/// TLS handshake first (failed handshakes are logged and dropped).
+/// Serves `state` on `listener` until `shutdown` resolves. First brings the state to life
+/// ([`crate::wiring::start`]: stored pools get their sessions again); with `tls` every
+/// connection is a TLS handshake first (failed handshakes are logged and dropped). On the way
+/// out every session is stopped.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    if let Err(e) = crate::pool::arm_hook::restore_all(&state).await {
-        tracing::warn!(error = %e, "could not restore the sessions of stored pools");
-    }
-    if let Err(e) = crate::arm::session_pools::provision::resume_pending(&state).await {
-        tracing::warn!(error = %e, "could not resume provisioning of session pools");
-    }
+    crate::wiring::start(&state).await;
     let pools = state.pools().clone();
     let app = router(state);
     let served = match tls {
@@ -100,7 +98,9 @@ pub async fn run(
                 .await
                 .map_err(ServeError::from)
         }
-        Some(cfg) => crate::tls::serve_tls(listener, app, cfg, shutdown).await,
+        Some(cfg) => crate::tls::serve_tls(listener, app, cfg, shutdown)
+            .await
+            .map_err(ServeError::from),
     };
     pools.shutdown().await;
     served

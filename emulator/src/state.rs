@@ -1,31 +1,22 @@
-//! [`AppState`]: everything a route handler needs, cheap to clone (one `Arc` inside).
+//! [`AppState`]: everything a route handler needs, cheap to clone (one `Arc` inside). Everything
+//! per emulator instance lives here or in its [`Config`]; nothing lives in process-wide statics,
+//! so several emulators run side by side in one process.
 //!
-//! To add a component (pool manager, backend, log store, ...), add a field to [`Inner`] and
-//! an accessor here; construct it in [`AppState::new`] or set it with a builder method.
+//! This module only holds the parts; [`crate::wiring`] builds them from a [`Config`] (store,
+//! signing key, pool manager, seeded defaults). To add a component, add a field to [`Inner`] and
+//! an accessor here, and build it in the wiring.
 
 use std::sync::Arc;
 
+use sessions_runtime::clock::SharedClock;
+use sessions_runtime::pool::PoolManager;
+use sessions_runtime::store::Store;
 use time::OffsetDateTime;
+use tokio::sync::{Mutex, MutexGuard};
 
-use crate::auth::keys::SigningKey;
 use crate::auth::tokens::TokenService;
-use crate::clock::{SharedClock, SystemClock};
+use crate::auth::AuthContext;
 use crate::config::Config;
-use crate::store::{Store, StoreError};
-
-/// Errors building the state at start-up.
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    /// The database failed to open or migrate.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The signing key failed to load or generate.
-    #[error(transparent)]
-    Key(#[from] crate::auth::keys::KeyError),
-    /// The pool manager could not be built.
-    #[error(transparent)]
-    Pools(#[from] crate::pool::wiring::WiringError),
-}
 
 /// Shared emulator state handed to every route.
 #[derive(Clone, Debug)]
@@ -39,35 +30,46 @@ struct Inner {
     store: Store,
     tokens: TokenService,
     clock: SharedClock,
-    pools: crate::pool::PoolManager,
+    pools: PoolManager,
+    /// Serialises read-modify-write of session pool rows (see [`AppState::pool_writes`]).
+    pool_writes: Mutex<()>,
+}
+
+/// The parts of an [`AppState`], built by [`crate::wiring`].
+#[derive(Debug)]
+pub struct Parts {
+    /// Start-up configuration.
+    pub config: Config,
+    /// The database.
+    pub store: Store,
+    /// Token issuer and validator.
+    pub tokens: TokenService,
+    /// The one clock of this emulator.
+    pub clock: SharedClock,
+    /// The pool manager.
+    pub pools: PoolManager,
 }
 
 impl AppState {
-    /// Opens the store and key for `config` (data dir or in-memory), seeds defaults on first
-    /// start, and uses the system clock.
-    pub fn new(config: Config) -> Result<Self, StateError> {
-        Self::with_clock(config, Arc::new(SystemClock))
-    }
-
-    /// Like [`AppState::new`] with an injected clock.
-    pub fn with_clock(config: Config, clock: SharedClock) -> Result<Self, StateError> {
-        let (store, key) = match &config.data_dir {
-            Some(dir) => (Store::open(dir)?, SigningKey::load_or_create(dir)?),
-            None => (Store::in_memory()?, SigningKey::in_memory()?),
-        };
-        let tokens = TokenService::new(key, &config.endpoint);
-        let pools = crate::pool::wiring::manager(&config, &store, clock.clone())?;
-        let state = AppState {
+    /// A state from its parts (no I/O; see [`crate::wiring`] for building the parts).
+    pub fn from_parts(parts: Parts) -> Self {
+        let Parts {
+            config,
+            store,
+            tokens,
+            clock,
+            pools,
+        } = parts;
+        AppState {
             inner: Arc::new(Inner {
                 config,
                 store,
                 tokens,
                 clock,
                 pools,
+                pool_writes: Mutex::new(()),
             }),
-        };
-        crate::arm::seed::seed_defaults(&state)?;
-        Ok(state)
+        }
     }
 
     /// The start-up configuration.
@@ -96,12 +98,32 @@ impl AppState {
     }
 
     /// The pool manager (sessions of every pool).
-    pub fn pools(&self) -> &crate::pool::PoolManager {
+    pub fn pools(&self) -> &PoolManager {
         &self.inner.pools
     }
 
     /// Now, from the injected clock.
     pub fn now(&self) -> OffsetDateTime {
         self.inner.clock.now()
+    }
+
+    /// Takes the lock that serialises read-modify-write of session pool rows, so a
+    /// provisioning task never overwrites a newer update. Per emulator.
+    pub async fn pool_writes(&self) -> MutexGuard<'_, ()> {
+        self.inner.pool_writes.lock().await
+    }
+}
+
+impl AuthContext for AppState {
+    fn tokens(&self) -> &TokenService {
+        AppState::tokens(self)
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        AppState::now(self)
+    }
+
+    fn endpoint(&self) -> &str {
+        AppState::endpoint(self)
     }
 }

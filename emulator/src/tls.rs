@@ -18,8 +18,6 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::server::ServeError;
-
 /// CA certificate file name in the data dir.
 pub const CA_FILE: &str = "ca.pem";
 /// CA private key file name in the data dir.
@@ -152,7 +150,7 @@ pub async fn serve_tls(
     app: Router,
     config: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServeError> {
+) -> std::io::Result<()> {
     let acceptor = TlsAcceptor::from(config);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);

@@ -180,8 +180,8 @@ impl ArmError {
     }
 }
 
-impl From<crate::store::StoreError> for ArmError {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<sessions_runtime::store::StoreError> for ArmError {
+    fn from(e: sessions_runtime::store::StoreError) -> Self {
         tracing::error!(error = %e, "store failure");
         ArmError::InternalError(e.to_string())
     }

@@ -2,30 +2,19 @@
 //! subscription, the resource group, a managed environment (session pools' `environmentId`),
 //! a workspace (diagnostic settings' `workspaceId`).
 
+use sessions_runtime::id::ResourceId;
+use sessions_runtime::store::ResourceRecord;
+
 use super::error::ArmError;
 use crate::defaults;
 use crate::state::AppState;
-use crate::store::ResourceRecord;
 
 /// Resource type of resource groups.
-pub const RESOURCE_GROUP_TYPE: &str = "Microsoft.Resources/resourceGroups";
+pub const RESOURCE_GROUP_TYPE: &str = sessions_runtime::id::RESOURCE_GROUP_TYPE;
 /// Resource type of managed environments.
 pub const ENVIRONMENT_TYPE: &str = "Microsoft.App/managedEnvironments";
 /// Resource type of Log Analytics workspaces.
 pub const WORKSPACE_TYPE: &str = "Microsoft.OperationalInsights/workspaces";
-
-/// `/subscriptions/{s}/resourceGroups/{rg}`.
-pub fn resource_group_id(subscription: &str, rg: &str) -> String {
-    format!("/subscriptions/{subscription}/resourceGroups/{rg}")
-}
-
-/// `/subscriptions/{s}/resourceGroups/{rg}/providers/{resource_type}/{name}`.
-pub fn resource_id(subscription: &str, rg: &str, resource_type: &str, name: &str) -> String {
-    format!(
-        "{}/providers/{resource_type}/{name}",
-        resource_group_id(subscription, rg)
-    )
-}
 
 /// 404 `SubscriptionNotFound` unless the emulator knows this subscription.
 pub fn require_subscription(subscription: &str) -> Result<(), ArmError> {
@@ -45,9 +34,11 @@ pub async fn require_resource_group(
     require_subscription(subscription)?;
     state
         .store()
-        .get_resource(&resource_group_id(subscription, rg))
+        .get_typed(
+            &ResourceId::resource_group(subscription, rg),
+            RESOURCE_GROUP_TYPE,
+        )
         .await?
-        .filter(|r| r.resource_type.eq_ignore_ascii_case(RESOURCE_GROUP_TYPE))
         .ok_or_else(|| ArmError::ResourceGroupNotFound(rg.to_string()))
 }
 
@@ -60,50 +51,15 @@ pub async fn require_resource(
     resource_type: &str,
     name: &str,
 ) -> Result<ResourceRecord, ArmError> {
-    let id = resource_id(subscription, rg, resource_type, name);
-    if let Some(rec) = state.store().get_resource(&id).await? {
-        if rec.resource_type.eq_ignore_ascii_case(resource_type) {
-            return Ok(rec);
-        }
+    let id = ResourceId::resource(subscription, rg, resource_type, name);
+    if let Some(rec) = state.store().get_typed(&id, resource_type).await? {
+        return Ok(rec);
     }
     require_resource_group(state, subscription, rg).await?;
     Err(ArmError::ResourceNotFound {
         resource_type: resource_type.to_string(),
         name: name.to_string(),
         resource_group: rg.to_string(),
-    })
-}
-
-/// Parts of a top-level ARM resource id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParsedId {
-    /// Subscription id.
-    pub subscription: String,
-    /// Resource group name.
-    pub resource_group: String,
-    /// `Namespace/type`.
-    pub resource_type: String,
-    /// Resource name.
-    pub name: String,
-}
-
-/// Parses `/subscriptions/{s}/resourceGroups/{rg}/providers/{ns}/{type}/{name}`
-/// (case-insensitive keywords). `None` for any other shape.
-pub fn parse_resource_id(id: &str) -> Option<ParsedId> {
-    let segs: Vec<&str> = id.trim().trim_matches('/').split('/').collect();
-    if segs.len() != 8
-        || !segs[0].eq_ignore_ascii_case("subscriptions")
-        || !segs[2].eq_ignore_ascii_case("resourcegroups")
-        || !segs[4].eq_ignore_ascii_case("providers")
-        || segs.iter().any(|s| s.is_empty())
-    {
-        return None;
-    }
-    Some(ParsedId {
-        subscription: segs[1].to_string(),
-        resource_group: segs[3].to_string(),
-        resource_type: format!("{}/{}", segs[5], segs[6]),
-        name: segs[7].to_string(),
     })
 }
 
@@ -116,9 +72,10 @@ pub async fn require_reference(
     resource_type: &str,
     target: &str,
 ) -> Result<ResourceRecord, ArmError> {
-    let parsed =
-        parse_resource_id(id).filter(|p| p.resource_type.eq_ignore_ascii_case(resource_type));
-    let Some(_) = parsed else {
+    let parsed = ResourceId::parse(id)
+        .ok()
+        .filter(|p| p.resource_group_name().is_some() && p.is_type(resource_type));
+    let Some(parsed) = parsed else {
         return Err(ArmError::invalid_parameter(
             target,
             format!(
@@ -129,9 +86,8 @@ pub async fn require_reference(
     };
     state
         .store()
-        .get_resource(id.trim())
+        .get_typed(&parsed, resource_type)
         .await?
-        .filter(|r| r.resource_type.eq_ignore_ascii_case(resource_type))
         .ok_or_else(|| {
             ArmError::invalid_parameter(
                 target,
@@ -154,11 +110,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_resource_ids() {
-        let p = parse_resource_id(&defaults::environment_id()).expect("parsed");
-        assert_eq!(p.resource_type, ENVIRONMENT_TYPE);
-        assert_eq!(p.name, defaults::ENVIRONMENT);
-        assert!(parse_resource_id("/subscriptions/s/resourceGroups/rg").is_none());
-        assert!(parse_resource_id("/subscriptions/s/resourceGroups//providers/a/b/c").is_none());
+    fn seeded_ids_have_the_lookup_types() {
+        let env = ResourceId::parse(&defaults::environment_id()).expect("parsed");
+        assert!(env.is_type(ENVIRONMENT_TYPE));
+        assert_eq!(env.name(), defaults::ENVIRONMENT);
+        let ws = ResourceId::parse(&defaults::workspace_id()).expect("parsed");
+        assert!(ws.is_type(WORKSPACE_TYPE));
+        let rg = ResourceId::parse(&defaults::resource_group_id()).expect("parsed");
+        assert!(rg.is_type(RESOURCE_GROUP_TYPE));
     }
 }

@@ -3,7 +3,9 @@
 //! # Layout
 //!
 //! - [`error`]: [`ArmError`], the one table of ARM statuses, codes and messages.
-//! - [`path`]: case-insensitive ARM paths (canonicalised before routing), locations.
+//! - [`auth`]: the ARM token check and its errors.
+//! - [`path`]: case-insensitive ARM paths (canonicalised before routing), extension paths,
+//!   locations.
 //! - [`request`]: query/`api-version`, JSON body parsing, case-insensitive property access.
 //! - [`headers`]: `x-ms-request-id` / `x-ms-correlation-request-id` on every response.
 //! - [`operations`]: long-running operations (`Azure-AsyncOperation`, `Location`, status routes).
@@ -13,8 +15,10 @@
 //! - [`tracked`]: generic handlers for simple tracked resources.
 //! - [`subscriptions`], [`resource_groups`], [`environments`], [`workspaces`]: the resources.
 //! - [`extensions`]: `{resourceId}/providers/Microsoft.Insights/...` dispatch (from [`fallback`]).
+//!   Resource ids are [`sessions_runtime::id::ResourceId`] everywhere.
 //! - [`diagnostic_settings`]: `Microsoft.Insights/diagnosticSettings` on any resource id.
-//! - `Microsoft.App/sessionPools`: [`session_pools`].
+//! - `Microsoft.App/sessionPools`: [`session_pools`], including the bridge to the pool runtime
+//!   (`session_pools::runtime`).
 //! - [`seed`]: the seeded defaults.
 //!
 //! Mounting routes: add them to [`router`] with `.merge(x::routes())`. Use the path parameter
@@ -22,6 +26,7 @@
 //! parameters at the same position) and canonical casing; the auth and header middleware
 //! apply to every route merged here.
 
+pub mod auth;
 pub mod diagnostic_settings;
 pub mod environments;
 pub mod error;
@@ -58,10 +63,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(tracked::routes(&workspaces::TYPE))
         .merge(operations::routes())
         .merge(session_pools::routes())
-        .route_layer(from_fn_with_state(
-            state.clone(),
-            crate::auth::require_arm_token,
-        ))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_arm_token))
         .route_layer(from_fn(headers::arm_headers))
 }
 
@@ -76,11 +78,10 @@ pub async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     }
     let correlation = req.headers().get("x-ms-correlation-request-id").cloned();
     let client_request = req.headers().get("x-ms-client-request-id").cloned();
-    let mut resp =
-        match crate::auth::check_bearer(&state, req.headers(), crate::defaults::ARM_AUDIENCE) {
-            Err(e) => crate::auth::bearer::arm_error(&state, e).into_response(),
-            Ok(_) => extension_or_404(state, req, &path).await,
-        };
+    let mut resp = match auth::check_arm_token(&state, req.headers()) {
+        Err(e) => e.into_response(),
+        Ok(_) => extension_or_404(state, req, &path).await,
+    };
     headers::decorate(correlation, client_request, &mut resp);
     resp
 }

@@ -23,7 +23,8 @@ use super::path::normalize_location;
 use super::request::ArmQuery;
 use super::resource::rfc3339;
 use crate::state::AppState;
-use crate::store::{OperationRecord, OperationStatus};
+use sessions_runtime::id::ResourceId;
+use sessions_runtime::store::{OperationRecord, OperationStatus};
 
 /// Operation kind for creates.
 pub const CREATE: &str = "Create";
@@ -32,28 +33,19 @@ pub const UPDATE: &str = "Update";
 /// Operation kind for deletes.
 pub const DELETE: &str = "Delete";
 
-fn subscription_of(resource_id: &str) -> String {
-    resource_id
-        .trim_matches('/')
-        .split('/')
-        .nth(1)
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// Starts (and persists) an `InProgress` operation on `resource_id` in `location`.
 pub async fn begin(
     state: &AppState,
-    resource_id: &str,
+    resource_id: &ResourceId,
     location: &str,
     kind: &str,
 ) -> Result<OperationRecord, ArmError> {
     let op = OperationRecord {
         id: uuid::Uuid::new_v4().to_string(),
-        resource_id: resource_id.to_string(),
+        resource_id: resource_id.clone(),
         kind: kind.to_string(),
         status: OperationStatus::InProgress,
-        subscription: subscription_of(resource_id),
+        subscription: resource_id.subscription_id().to_string(),
         location: normalize_location(location),
         start_time: state.now(),
         end_time: None,
@@ -150,7 +142,7 @@ pub fn status_body(op: &OperationRecord) -> Value {
             op.subscription, op.location, op.id
         ),
         "name": op.id,
-        "resourceId": op.resource_id,
+        "resourceId": op.resource_id.as_str(),
         "status": op.status.as_str(),
         "startTime": rfc3339(op.start_time),
     });

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::error::ArmError;
 use super::request::ArmQuery;
 use crate::state::AppState;
-use crate::store::{ListFilter, ResourceRecord};
+use sessions_runtime::store::{ListFilter, ResourceRecord};
 
 /// Default (and maximum) page size.
 pub const PAGE_SIZE: usize = 100;
@@ -50,7 +50,10 @@ pub async fn list_page(
                 })?,
         ),
     };
-    let mut records = state.store().list_resources(filter, after, top + 1).await?;
+    let mut records = state
+        .store()
+        .list_resources(filter, after, Some(top + 1))
+        .await?;
     let more = records.len() > top;
     records.truncate(top);
     let value: Vec<Value> = records.iter().map(&render).collect();

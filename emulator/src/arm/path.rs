@@ -2,7 +2,8 @@
 //! `Microsoft.App`). [`canonical_path`] rewrites the fixed segments of a `/subscriptions/...`
 //! path to canonical casing before routing, so routes are declared once in canonical form.
 //! Names (resource group, resource names) keep the caller's casing; store lookups lower-case
-//! them and responses echo the id as first created.
+//! them and responses echo the id as first created. [`split_extension`] splits the path of an
+//! extension resource (`{resourceId}/providers/{ns}/{kind}[/{name}]`).
 
 /// Segment keywords (types and fixed path words) in canonical casing. Add yours here.
 pub const KEYWORDS: &[&str] = &[
@@ -117,6 +118,38 @@ pub fn normalize_location(location: &str) -> String {
         .collect()
 }
 
+/// An extension request split into its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionPath {
+    /// The resource id the extension is attached to (as sent, canonical keywords).
+    pub resource_id: String,
+    /// Provider namespace of the extension (`Microsoft.Insights`).
+    pub namespace: String,
+    /// Extension kind (`diagnosticSettings`, `metrics`, ...).
+    pub kind: String,
+    /// Name of the extension resource, if addressed.
+    pub name: Option<String>,
+}
+
+/// Splits `{resourceId}/providers/{ns}/{kind}[/{name}]` at the LAST `/providers/` that
+/// follows a resource id. `None` when the path has no such suffix.
+pub fn split_extension(path: &str) -> Option<ExtensionPath> {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    // segs[0] is "" (leading slash). Find the last "providers" at index i with 2 or 3 segments after it.
+    let i = (1..segs.len())
+        .rev()
+        .find(|&i| segs[i] == "providers" && (segs.len() - i == 3 || segs.len() - i == 4))?;
+    if i < 3 {
+        return None;
+    }
+    Some(ExtensionPath {
+        resource_id: segs[..i].join("/"),
+        namespace: segs[i + 1].to_string(),
+        kind: segs[i + 2].to_string(),
+        name: segs.get(i + 3).map(|s| s.to_string()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +196,28 @@ mod tests {
             prop_assert_eq!(canonical_path(&once), None);
             prop_assert_eq!(once.to_ascii_lowercase(), p.to_ascii_lowercase());
         }
+    }
+
+    #[test]
+    fn splits_extension_paths() {
+        let env =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.App/managedEnvironments/e";
+        let p = split_extension(&format!(
+            "{env}/providers/Microsoft.Insights/diagnosticSettings/d"
+        ))
+        .expect("split");
+        assert_eq!(p.resource_id, env);
+        assert_eq!(p.kind, "diagnosticSettings");
+        assert_eq!(p.name.as_deref(), Some("d"));
+        let p = split_extension(&format!(
+            "{env}/providers/Microsoft.Insights/diagnosticSettings"
+        ))
+        .expect("split");
+        assert_eq!(p.name, None);
+        assert!(split_extension("/subscriptions/s/resourceGroups/rg").is_none());
+        // Subscription-level extensions split too (the store then answers 404).
+        let p = split_extension("/subscriptions/s/providers/Microsoft.Insights/diagnosticSettings")
+            .expect("split");
+        assert_eq!(p.resource_id, "/subscriptions/s");
     }
 }

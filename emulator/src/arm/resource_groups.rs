@@ -11,18 +11,17 @@ use axum::{Extension, Json, Router};
 use serde_json::{json, Map, Value};
 
 use super::error::ArmError;
-use super::lookup::{
-    require_resource_group, require_subscription, resource_group_id, RESOURCE_GROUP_TYPE,
-};
+use super::lookup::{require_resource_group, require_subscription, RESOURCE_GROUP_TYPE};
 use super::operations;
 use super::paging::list_page;
 use super::path::normalize_location;
 use super::request::{opt_string, opt_tags, parse_object, ArmQuery};
+use super::session_pools::render::RESOURCE_TYPE as SESSION_POOL_TYPE;
+use super::session_pools::runtime;
 use crate::auth::Claims;
 use crate::state::AppState;
-use crate::store::{ListFilter, ResourceRecord};
-
-const SESSION_POOL_TYPE: &str = "Microsoft.App/sessionPools";
+use sessions_runtime::id::ResourceId;
+use sessions_runtime::store::{ListFilter, ResourceRecord};
 
 /// api-versions accepted for resource groups.
 pub const API_VERSIONS: &[&str] = &[
@@ -124,7 +123,7 @@ async fn put(
     let location = normalize_location(&location);
     let tags = opt_tags(&req)?;
     let managed_by = opt_string(&req, "managedBy", "managedBy")?;
-    let id = resource_group_id(&sub, &rg);
+    let id = ResourceId::resource_group(&sub, &rg);
     let existing = state.store().get_resource(&id).await?;
     let (id, name) = match &existing {
         Some(e) => {
@@ -141,8 +140,8 @@ async fn put(
         }
         None => (id, rg.clone()),
     };
-    let b = body(&id, &name, &location, tags, managed_by);
-    let rec = ResourceRecord::new(&id, RESOURCE_GROUP_TYPE, b.clone(), state.now());
+    let b = body(id.as_str(), &name, &location, tags, managed_by);
+    let rec = ResourceRecord::new(id, RESOURCE_GROUP_TYPE, b.clone(), state.now());
     let created = state.store().put_resource(rec).await?;
     let status = if created {
         StatusCode::CREATED
@@ -170,7 +169,7 @@ async fn head(
     require_subscription(&sub)?;
     let found = state
         .store()
-        .get_resource(&resource_group_id(&sub, &rg))
+        .get_resource(&ResourceId::resource_group(&sub, &rg))
         .await?;
     Ok(if found.is_some() {
         StatusCode::NO_CONTENT
@@ -194,7 +193,7 @@ async fn delete(
     // Session pools inside own running sessions: stop them, then drop every row below.
     for child in state.store().descendants(&rec.id).await? {
         if child.resource_type.eq_ignore_ascii_case(SESSION_POOL_TYPE) {
-            crate::arm::session_pools::provision::deprovision(&state, &child.id).await;
+            runtime::deprovision(&state, &child.id);
         }
     }
     state.store().delete_tree(&rec.id).await?;
@@ -213,11 +212,7 @@ async fn list(
 ) -> Result<Json<Value>, ArmError> {
     let api_version = q.api_version(API_VERSIONS, RESOURCE_GROUP_TYPE)?;
     require_subscription(&sub)?;
-    let filter = ListFilter {
-        resource_type: RESOURCE_GROUP_TYPE.into(),
-        subscription: sub.clone(),
-        ..Default::default()
-    };
+    let filter = ListFilter::of_type(RESOURCE_GROUP_TYPE).in_subscription(sub.clone());
     let path = format!("/subscriptions/{sub}/resourceGroups");
     Ok(Json(
         list_page(&state, filter, &q, &api_version, &path, |r| r.body.clone()).await?,

@@ -8,7 +8,8 @@ use super::tracked::build_body;
 use super::{environments, lookup, resource_groups, workspaces};
 use crate::defaults;
 use crate::state::AppState;
-use crate::store::{resources, ResourceRecord, StoreError};
+use sessions_runtime::id::ResourceId;
+use sessions_runtime::store::{resources, ResourceRecord, StoreError};
 
 /// Seeds the defaults unless already done for this store.
 pub fn seed_defaults(state: &AppState) -> Result<(), StoreError> {
@@ -50,17 +51,18 @@ pub fn seed_defaults(state: &AppState) -> Result<(), StoreError> {
     )
     .map_err(|e| StoreError::Task(e.to_string()))?;
     ws["properties"]["customerId"] = Value::String(defaults::WORKSPACE_CUSTOMER_ID.into());
+    let id = |s: &str| ResourceId::parse(s).map_err(|e| StoreError::Corrupt(e.to_string()));
     let records = [
-        ResourceRecord::new(&rg_id, lookup::RESOURCE_GROUP_TYPE, rg, now),
-        ResourceRecord::new(&env_id, lookup::ENVIRONMENT_TYPE, env, now),
-        ResourceRecord::new(&ws_id, lookup::WORKSPACE_TYPE, ws, now),
+        ResourceRecord::new(id(&rg_id)?, lookup::RESOURCE_GROUP_TYPE, rg, now),
+        ResourceRecord::new(id(&env_id)?, lookup::ENVIRONMENT_TYPE, env, now),
+        ResourceRecord::new(id(&ws_id)?, lookup::WORKSPACE_TYPE, ws, now),
     ];
     store.call_blocking(move |c| {
         let tx = c.transaction()?;
         for r in &records {
             resources::put(&tx, r)?;
         }
-        crate::store::schema::meta_set(&tx, "seeded", "1")?;
+        sessions_runtime::store::schema::meta_set(&tx, "seeded", "1")?;
         tx.commit()?;
         Ok(())
     })

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 use super::error::ArmError;
-use super::lookup::{require_resource, require_resource_group, require_subscription, resource_id};
+use super::lookup::{require_resource, require_resource_group, require_subscription};
 use super::operations;
 use super::paging::list_page;
 use super::path::normalize_location;
@@ -22,7 +22,8 @@ use super::request::{get_ci, kind, opt_string, opt_tags, parse_object, ArmQuery}
 use super::resource::system_data;
 use crate::auth::Claims;
 use crate::state::AppState;
-use crate::store::{ListFilter, ResourceRecord};
+use sessions_runtime::id::ResourceId;
+use sessions_runtime::store::{ListFilter, ResourceRecord};
 
 /// Fills computed properties into `props`; `previous` is the stored properties on update.
 pub type ComputeFn = fn(
@@ -124,10 +125,10 @@ pub fn build_body(
 pub async fn store_body(
     state: &AppState,
     t: &TrackedType,
-    id: &str,
+    id: &ResourceId,
     body: Value,
 ) -> Result<bool, ArmError> {
-    let rec = ResourceRecord::new(id, t.resource_type(), body, state.now());
+    let rec = ResourceRecord::new(id.clone(), t.resource_type(), body, state.now());
     Ok(state.store().put_resource(rec).await?)
 }
 
@@ -143,7 +144,7 @@ async fn put(
     (t.validate_name)(&name)?;
     let req = parse_object(&raw)?;
     let rg_rec = require_resource_group(&state, &sub, &rg).await?;
-    let id = resource_id(
+    let id = ResourceId::resource(
         &sub,
         rg_rec.body["name"].as_str().unwrap_or(&rg),
         &t.resource_type(),
@@ -159,7 +160,7 @@ async fn put(
     };
     let body = build_body(
         t,
-        &id,
+        id.as_str(),
         &name,
         &req,
         existing.as_ref().map(|e| &e.body),
@@ -235,13 +236,8 @@ async fn delete(
 ) -> Result<Response, ArmError> {
     let api_version = q.api_version(t.api_versions, &t.resource_type())?;
     require_subscription(&sub)?;
-    let id = resource_id(&sub, &rg, &t.resource_type(), &name);
-    let Some(rec) = state
-        .store()
-        .get_resource(&id)
-        .await?
-        .filter(|r| r.resource_type.eq_ignore_ascii_case(&t.resource_type()))
-    else {
+    let id = ResourceId::resource(&sub, &rg, &t.resource_type(), &name);
+    let Some(rec) = state.store().get_typed(&id, &t.resource_type()).await? else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     if t.lro {
@@ -283,12 +279,9 @@ async fn list(
             format!("/subscriptions/{sub}/providers/{}", t.resource_type())
         }
     };
-    let filter = ListFilter {
-        resource_type: t.resource_type(),
-        subscription: sub,
-        resource_group: rg,
-        parent_id: None,
-    };
+    let filter = ListFilter::of_type(t.resource_type())
+        .in_subscription(sub)
+        .in_resource_group(rg);
     Ok(Json(
         list_page(&state, filter, &q, &api_version, &path, |r| r.body.clone()).await?,
     ))

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::state::AppState;
+use super::AuthContext;
 
 fn host_of(endpoint: &str) -> String {
     endpoint
@@ -17,8 +17,8 @@ fn host_of(endpoint: &str) -> String {
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
-pub async fn openid_configuration(
-    State(state): State<AppState>,
+pub async fn openid_configuration<S: AuthContext>(
+    State(state): State<S>,
     Path(tenant): Path<String>,
 ) -> Json<Value> {
     let ep = state.endpoint();
@@ -51,12 +51,12 @@ pub async fn openid_configuration(
 }
 
 /// JWKS: `GET /{tenant}/discovery/v2.0/keys`.
-pub async fn jwks(State(state): State<AppState>) -> Json<Value> {
+pub async fn jwks<S: AuthContext>(State(state): State<S>) -> Json<Value> {
     Json(json!({ "keys": [state.tokens().key().jwk()] }))
 }
 
 /// MSAL instance discovery: `GET /common/discovery/instance`.
-pub async fn instance_discovery(State(state): State<AppState>) -> Json<Value> {
+pub async fn instance_discovery<S: AuthContext>(State(state): State<S>) -> Json<Value> {
     let ep = state.endpoint();
     let host = host_of(ep);
     Json(json!({

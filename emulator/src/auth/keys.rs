@@ -1,8 +1,8 @@
 //! The RS256 signing key: generated once into `{data_dir}/signing-key.pem` (PKCS#8), or kept
-//! in memory for `--in-memory` (one key per process, generated on first use).
+//! in memory for `--in-memory` (a fresh key per emulator: two emulators in one process never
+//! accept each other's tokens).
 
 use std::path::Path;
-use std::sync::OnceLock;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -63,16 +63,10 @@ fn generate() -> Result<RsaPrivateKey, KeyError> {
     RsaPrivateKey::new(&mut rng, 2048).map_err(|e| KeyError::Generate(e.to_string()))
 }
 
-static PROCESS_KEY: OnceLock<Result<RsaPrivateKey, String>> = OnceLock::new();
-
 impl SigningKey {
-    /// The per-process in-memory key (generated once, shared by every in-memory emulator).
+    /// A fresh in-memory key (for one emulator; nothing is shared across instances).
     pub fn in_memory() -> Result<Self, KeyError> {
-        let key = PROCESS_KEY.get_or_init(|| generate().map_err(|e| e.to_string()));
-        match key {
-            Ok(k) => Self::from_rsa(k, "<memory>"),
-            Err(e) => Err(KeyError::Generate(e.clone())),
-        }
+        Self::from_rsa(&generate()?, "<memory>")
     }
 
     /// Loads `{dir}/signing-key.pem`, generating and writing it (mode 0600) if absent.

@@ -5,8 +5,12 @@
 //! - [`token_endpoint`]: `POST /{tenant}/oauth2/v2.0/token` (client credentials) and the
 //!   AAD-shaped error table.
 //! - [`discovery`]: OpenID configuration, JWKS, MSAL instance discovery.
-//! - [`bearer`]: the ARM auth middleware and [`check_bearer`] for other surfaces
-//!   (the pool data plane maps [`TokenError`] into its own envelope).
+//! - [`bearer`]: [`check_bearer`]: every surface checks its tokens with it and maps
+//!   [`TokenError`] into its own error envelope (ARM in `crate::arm::auth`, the data plane in
+//!   `crate::dataplane::routes`).
+//!
+//! The module sees no emulator state: its routes and checks run on any state that implements
+//! [`AuthContext`] (the token service, the clock, the endpoint).
 
 pub mod bearer;
 pub mod discovery;
@@ -17,28 +21,39 @@ pub mod tokens;
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use bearer::{check_bearer, require_arm_token};
+pub use bearer::{check_bearer, check_bearer_cached};
 pub use tokens::{Claims, TokenError, TokenService};
 
-use crate::state::AppState;
+/// What the identity surface needs from the emulator's state.
+pub trait AuthContext: Clone + Send + Sync + 'static {
+    /// The token issuer and validator of this emulator.
+    fn tokens(&self) -> &TokenService;
+    /// Now, from the emulator's clock.
+    fn now(&self) -> time::OffsetDateTime;
+    /// Base URL of this emulator without trailing slash.
+    fn endpoint(&self) -> &str;
+}
 
 /// Routes of the identity surface (no auth required).
-pub fn routes() -> Router<AppState> {
+pub fn routes<S: AuthContext>() -> Router<S> {
     Router::new()
-        .route("/{tenant}/oauth2/v2.0/token", post(token_endpoint::token))
-        .route("/{tenant}/oauth2/token", post(token_endpoint::token))
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            post(token_endpoint::token::<S>),
+        )
+        .route("/{tenant}/oauth2/token", post(token_endpoint::token::<S>))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(discovery::openid_configuration),
+            get(discovery::openid_configuration::<S>),
         )
         .route(
             "/{tenant}/.well-known/openid-configuration",
-            get(discovery::openid_configuration),
+            get(discovery::openid_configuration::<S>),
         )
-        .route("/{tenant}/discovery/v2.0/keys", get(discovery::jwks))
-        .route("/{tenant}/discovery/keys", get(discovery::jwks))
+        .route("/{tenant}/discovery/v2.0/keys", get(discovery::jwks::<S>))
+        .route("/{tenant}/discovery/keys", get(discovery::jwks::<S>))
         .route(
             "/common/discovery/instance",
-            get(discovery::instance_discovery),
+            get(discovery::instance_discovery::<S>),
         )
 }

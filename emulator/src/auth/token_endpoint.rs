@@ -15,8 +15,8 @@ use base64::Engine;
 use serde_json::json;
 
 use super::tokens::TOKEN_LIFETIME_SECS;
+use super::AuthContext;
 use crate::defaults;
-use crate::state::AppState;
 
 /// An AAD token-endpoint error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -129,8 +129,8 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 }
 
 /// The token endpoint handler.
-pub async fn token(
-    State(state): State<AppState>,
+pub async fn token<S: AuthContext>(
+    State(state): State<S>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,

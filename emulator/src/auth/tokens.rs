@@ -125,9 +125,10 @@ fn ts(secs: i64) -> String {
 /// Audiences treated as the same (`https://management.azure.com/` vs without slash, the
 /// classic `management.core.windows.net`).
 fn audience_matches(got: &str, expected: &str) -> bool {
-    let norm = |s: &str| s.trim_end_matches('/').to_ascii_lowercase();
-    let (g, e) = (norm(got), norm(expected));
-    g == e || (e == "https://management.azure.com" && g == "https://management.core.windows.net")
+    let (g, e) = (got.trim_end_matches('/'), expected.trim_end_matches('/'));
+    g.eq_ignore_ascii_case(e)
+        || (e.eq_ignore_ascii_case("https://management.azure.com")
+            && g.eq_ignore_ascii_case("https://management.core.windows.net"))
 }
 
 impl TokenService {
@@ -218,6 +219,29 @@ impl TokenService {
             }
         };
         Self::check_claims(claims, expected_audience, now)
+    }
+
+    /// Like [`Self::validate`] without returning the claims. A token whose signature already
+    /// verified is checked (time window, audience) in place: one map lookup, no allocation.
+    pub fn check(
+        &self,
+        token: &str,
+        expected_audience: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), TokenError> {
+        {
+            let cache = self.verified.lock();
+            if let Some(c) = cache.get(token) {
+                let t = now.unix_timestamp();
+                if c.exp > t
+                    && c.nbf <= t + SKEW_SECS
+                    && audience_matches(&c.aud, expected_audience)
+                {
+                    return Ok(());
+                }
+            }
+        }
+        self.validate(token, expected_audience, now).map(|_| ())
     }
 
     /// Decodes `token` and verifies its RS256 signature; returns its claims.

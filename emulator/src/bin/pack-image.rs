@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Parser;
-use sessions_emulator::image::sample;
-use sessions_emulator::image::write;
+use sessions_runtime::image::sample;
+use sessions_runtime::image::write;
 
 /// Packs a static binary as `/app/<name>` into a minimal image.
 #[derive(Debug, Parser)]
@@ -49,7 +49,7 @@ fn main() -> anyhow::Result<()> {
                 .to_vec(),
         ),
     };
-    sessions_emulator::image::Reference::parse(&a.reference).context("--reference")?;
+    sessions_runtime::image::Reference::parse(&a.reference).context("--reference")?;
     let img = write::build(&sample::spec(bin, &name, a.port))?;
     let layout = write::oci_layout(&img, Some(&a.reference))?;
     let oci_dir = a.out.join("oci");

@@ -22,8 +22,8 @@ use super::error::DataPlaneError;
 use super::headers::query_param;
 use super::identifier;
 use super::paging::{check_api_version, next_link, page, parse_skip};
-use crate::pool::actor::PoolHandle;
-use crate::pool::session::{Session, SessionState};
+use sessions_runtime::pool::actor::PoolHandle;
+use sessions_runtime::pool::session::{Session, SessionState};
 
 /// Handles one management call. `op` is the path after `.management/`.
 pub async fn handle(
@@ -48,7 +48,7 @@ pub async fn handle(
         )));
     }
     let api_version = check_api_version(query_param(query, "api-version").as_deref())?.to_string();
-    let pool_name = pool.context().name.clone();
+    let pool_name = pool.context().name().to_string();
     match *op {
         "stopSession" => {
             let id = required_identifier(query)?;

@@ -35,17 +35,26 @@ pub mod proxy;
 pub mod routes;
 pub mod upstream;
 
-pub use routes::router;
+pub use routes::{router, DataPlane};
 
-/// `poolManagementEndpoint` of a pool: `{endpoint}/pools/{subscriptionId}/{resourceGroup}/{poolName}`.
-pub fn pool_endpoint(
-    endpoint: &str,
-    subscription: &str,
-    resource_group: &str,
-    name: &str,
-) -> String {
+use sessions_runtime::id::ResourceId;
+
+/// `poolManagementEndpoint` of the pool `pool`:
+/// `{endpoint}/pools/{subscriptionId}/{resourceGroup}/{poolName}`.
+pub fn pool_endpoint(endpoint: &str, pool: &ResourceId) -> String {
     format!(
-        "{}/pools/{subscription}/{resource_group}/{name}",
-        endpoint.trim_end_matches('/')
+        "{}/pools/{}/{}/{}",
+        endpoint.trim_end_matches('/'),
+        pool.subscription_id(),
+        pool.resource_group_name().unwrap_or_default(),
+        pool.name()
     )
 }
+
+/// The resource id of the pool whose endpoint is `/pools/{subscription}/{resource_group}/{name}`.
+pub fn pool_id(subscription: &str, resource_group: &str, name: &str) -> ResourceId {
+    ResourceId::resource(subscription, resource_group, POOL_TYPE, name)
+}
+
+/// Resource type of session pools (the data plane serves one per pool).
+pub const POOL_TYPE: &str = "Microsoft.App/sessionPools";

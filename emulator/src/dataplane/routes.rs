@@ -4,13 +4,14 @@
 //!
 //! The emulator's server sends every path that [`is_dataplane_path`] accepts straight to
 //! [`serve_request`] (no ARM canonicalisation, no route table); [`router`] serves the same
-//! handler for routers built without that fast path.
+//! handler for routers built without that fast path. Both run on a [`DataPlane`]: the
+//! emulator's state plus its own connection pool to sessions (nothing process-wide).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
@@ -20,76 +21,58 @@ use super::headers::query_param;
 use super::identifier;
 use super::management;
 use super::proxy::ProxyClient;
-use crate::auth::bearer::check_bearer;
+use sessions_runtime::pool::actor::PoolHandle;
+use sessions_runtime::pool::core::AllocError;
+use sessions_runtime::pool::session::SessionState;
+
+use crate::auth::check_bearer_cached;
 use crate::defaults::DATAPLANE_AUDIENCE;
-use crate::pool::actor::PoolHandle;
-use crate::pool::core::AllocError;
-use crate::pool::session::SessionState;
 use crate::state::AppState;
 
 /// Longest wait for a ready session when one is booting (first request of an identifier).
 pub const ALLOCATION_WAIT: Duration = Duration::from_secs(60);
 
-/// The data-plane routes (merge into the emulator router).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/pools/{sub}/{rg}/{pool}", any(handle))
-        .route("/pools/{sub}/{rg}/{pool}/", any(handle))
-        .route("/pools/{sub}/{rg}/{pool}/{*rest}", any(handle))
+/// The data plane of one emulator: its state and its own keep-alive pool of connections to
+/// sessions. Cheap to clone; build one per server ([`crate::server::router`]).
+#[derive(Clone, Debug)]
+pub struct DataPlane {
+    state: AppState,
+    proxy: ProxyClient,
 }
 
-/// Validated data-plane tokens: emulator endpoint -> token -> `exp`. A token is verified once
-/// (signature, audience) and afterwards only its expiry is checked, keeping RSA verification
-/// off the per-request path; a hit allocates nothing. Cleared when it grows past
-/// [`TOKEN_CACHE_MAX`] tokens.
-type TokenCache =
-    parking_lot::Mutex<std::collections::HashMap<String, std::collections::HashMap<String, i64>>>;
-
-/// Most cached tokens.
-pub const TOKEN_CACHE_MAX: usize = 4096;
-
-fn token_cache() -> &'static TokenCache {
-    static CACHE: std::sync::OnceLock<TokenCache> = std::sync::OnceLock::new();
-    CACHE.get_or_init(Default::default)
-}
-
-/// 401/403 unless the request carries a valid `https://dynamicsessions.io` token.
-fn authorize(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), DataPlaneError> {
-    let now = state.now().unix_timestamp();
-    let token = crate::auth::tokens::bearer_token(headers).ok();
-    if let Some(t) = token {
-        let cache = token_cache().lock();
-        let hit = cache
-            .get(state.endpoint())
-            .and_then(|tokens| tokens.get(t))
-            .is_some_and(|exp| *exp > now);
-        if hit {
-            return Ok(());
+impl DataPlane {
+    /// The data plane of `state`, with an empty connection pool.
+    pub fn new(state: AppState) -> Self {
+        Self {
+            state,
+            proxy: ProxyClient::new(),
         }
     }
-    let claims = check_bearer(state, headers, DATAPLANE_AUDIENCE).map_err(|e| {
+}
+
+/// The data-plane routes (merge into the emulator router).
+pub fn router(dp: DataPlane) -> Router<AppState> {
+    let handler = move |req: Request| {
+        let dp = dp.clone();
+        async move { handle(&dp, req).await }
+    };
+    Router::new()
+        .route("/pools/{sub}/{rg}/{pool}", any(handler.clone()))
+        .route("/pools/{sub}/{rg}/{pool}/", any(handler.clone()))
+        .route("/pools/{sub}/{rg}/{pool}/{*rest}", any(handler))
+}
+
+/// 401/403 unless the request carries a valid `https://dynamicsessions.io` token. A token
+/// this emulator already verified costs one lookup in its token service (no RSA, no
+/// allocation).
+fn authorize(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), DataPlaneError> {
+    check_bearer_cached(state, headers, DATAPLANE_AUDIENCE).map_err(|e| {
         if e.is_forbidden() {
             DataPlaneError::Forbidden(e.to_string())
         } else {
             DataPlaneError::Unauthorized(e.to_string())
         }
-    })?;
-    if let Some(t) = token {
-        let mut cache = token_cache().lock();
-        if cache.values().map(|tokens| tokens.len()).sum::<usize>() >= TOKEN_CACHE_MAX {
-            cache.clear();
-        }
-        cache
-            .entry(state.endpoint().to_string())
-            .or_default()
-            .insert(t.to_string(), claims.exp);
-    }
-    Ok(())
-}
-
-fn proxy_client() -> &'static ProxyClient {
-    static CLIENT: std::sync::OnceLock<ProxyClient> = std::sync::OnceLock::new();
-    CLIENT.get_or_init(ProxyClient::new)
+    })
 }
 
 /// Splits `/pools/{sub}/{rg}/{pool}{rest}` into its raw (still percent-encoded) parts.
@@ -110,8 +93,8 @@ pub fn is_dataplane_path(path: &str) -> bool {
         .is_some_and(|(sub, rg, pool, _)| !sub.is_empty() && !rg.is_empty() && !pool.is_empty())
 }
 
-async fn handle(State(state): State<AppState>, req: Request) -> Response {
-    match serve(&state, req).await {
+async fn handle(dp: &DataPlane, req: Request) -> Response {
+    match serve(dp, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
@@ -119,32 +102,34 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
 
 /// Serves one data-plane request (the server's fast path; see the module docs). Logs it at
 /// debug level like the rest of the emulator's requests.
-pub async fn serve_request(state: AppState, req: Request) -> Response {
+pub async fn serve_request(dp: &DataPlane, req: Request) -> Response {
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let log = tracing::enabled!(tracing::Level::DEBUG).then(|| req.uri().path().to_string());
-    let resp = handle(State(state), req).await;
+    let resp = handle(dp, req).await;
     if let Some(path) = log {
         tracing::debug!(%method, %path, status = resp.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
     }
     resp
 }
 
-async fn serve(state: &AppState, req: Request) -> Result<Response, DataPlaneError> {
+async fn serve(dp: &DataPlane, req: Request) -> Result<Response, DataPlaneError> {
+    let state = &dp.state;
     authorize(state, req.headers())?;
     let path = req.uri().path().to_string();
     let (sub, rg, name, rest) =
         split_path(&path).ok_or_else(|| DataPlaneError::PoolNotFound(path.clone()))?;
     let decode = super::headers::percent_decode;
     let (sub, rg, name) = (decode(sub), decode(rg), decode(name));
+    let pool_id = super::pool_id(&sub, &rg, &name);
     let pool = state
         .pools()
-        .find(&sub, &rg, &name)
+        .get(&pool_id)
         .filter(|p| !p.snapshot().deleted)
         .ok_or_else(|| DataPlaneError::PoolNotFound(name.clone()))?;
     let rest = format!("/{}", rest.trim_start_matches('/'));
     if let Some(op) = rest.strip_prefix("/.management/") {
-        let endpoint = super::pool_endpoint(state.endpoint(), &sub, &rg, &name);
+        let endpoint = super::pool_endpoint(state.endpoint(), &pool_id);
         return management::handle(&pool, &endpoint, req.method(), op, req.uri().query()).await;
     }
     if rest == "/.management" {
@@ -168,9 +153,7 @@ async fn serve(state: &AppState, req: Request) -> Result<Response, DataPlaneErro
         .map(|c| c.0.ip());
     let proto = if state.config().tls { "https" } else { "http" };
     let req: axum::http::Request<Body> = req;
-    proxy_client()
-        .forward(addr, &rest, req, client_ip, proto)
-        .await
+    dp.proxy.forward(addr, &rest, req, client_ip, proto).await
 }
 
 /// The address of the session for `id`: bound already (fast path) or newly allocated.
@@ -186,7 +169,7 @@ async fn resolve(pool: &PoolHandle, id: &str) -> Result<SocketAddr, DataPlaneErr
     } else {
         Duration::ZERO
     };
-    let name = pool.context().name.clone();
+    let name = pool.context().name().to_string();
     let started = std::time::Instant::now();
     match pool.allocate(id, wait).await {
         Ok(b) => {

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::vm::qemu::host;
+use sessions_runtime::vm::qemu::host;
 
 /// Below this much free space in the data dir, sessions cannot run (boot media, images).
 pub const MIN_FREE_BYTES: u64 = 256 << 20;
@@ -158,13 +158,17 @@ pub fn kernel() -> (Check, Option<host::GuestKernel>) {
 
 /// KVM or TCG, and why (probes KVM once; the answer is cached in `vm_dir/vm/accel.json`).
 pub async fn accelerator(qemu: &Path, kernel: &host::GuestKernel, vm_dir: &Path) -> Check {
-    let choice =
-        crate::vm::qemu::accel::choose(qemu, kernel, &vm_dir.join("vm").join("accel.json")).await;
+    let choice = sessions_runtime::vm::qemu::accel::choose(
+        qemu,
+        kernel,
+        &vm_dir.join("vm").join("accel.json"),
+    )
+    .await;
     match choice.accel {
-        crate::vm::qemu::cmdline::Accel::Kvm => {
+        sessions_runtime::vm::qemu::cmdline::Accel::Kvm => {
             Check::new("accelerator", Level::Ok, format!("KVM ({})", choice.reason))
         }
-        crate::vm::qemu::cmdline::Accel::Tcg => Check::new(
+        sessions_runtime::vm::qemu::cmdline::Accel::Tcg => Check::new(
             "accelerator",
             Level::Ok,
             format!(
@@ -268,7 +272,7 @@ pub fn listen(listen: &str, data_dir: Option<&Path>) -> Check {
         Ok(_) => Check::new("listen", Level::Ok, format!("{addr} is free")),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
             let ours = data_dir
-                .and_then(|d| std::fs::read_to_string(d.join(crate::cli::READY_FILE)).ok())
+                .and_then(|d| std::fs::read_to_string(d.join(crate::defaults::READY_FILE)).ok())
                 .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
                 .and_then(|v| v["endpoint"].as_str().map(str::to_string))
                 .filter(|ep| ep.ends_with(&format!(":{}", addr.port())));
@@ -342,7 +346,11 @@ mod tests {
 
         let dir = tempfile::tempdir().expect("tempdir");
         let ready = serde_json::json!({"endpoint": format!("https://{addr}")});
-        std::fs::write(dir.path().join(crate::cli::READY_FILE), ready.to_string()).expect("ready");
+        std::fs::write(
+            dir.path().join(crate::defaults::READY_FILE),
+            ready.to_string(),
+        )
+        .expect("ready");
         assert_eq!(listen(&addr, Some(dir.path())).level, Level::Note);
 
         drop(held);

@@ -161,11 +161,11 @@ pub async fn print(target: &Target) -> bool {
     report.ok()
 }
 
-/// The directory images and VM state use for `data_dir` (see [`crate::pool::wiring::vm_dir`]).
+/// The directory images and VM state use for `data_dir` (see [`crate::wiring::vm_dir`]).
 pub fn vm_dir_for(data_dir: Option<&Path>) -> PathBuf {
     let mut config = crate::config::Config::in_memory("http://127.0.0.1");
     config.data_dir = data_dir.map(Path::to_path_buf);
-    crate::pool::wiring::vm_dir(&config)
+    crate::wiring::vm_dir(&config)
 }
 
 #[cfg(test)]

@@ -63,8 +63,8 @@ impl DiagError {
     }
 }
 
-impl From<crate::store::StoreError> for DiagError {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<sessions_runtime::store::StoreError> for DiagError {
+    fn from(e: sessions_runtime::store::StoreError) -> Self {
         tracing::error!(error = %e, "store failure");
         DiagError::Internal(e.to_string())
     }

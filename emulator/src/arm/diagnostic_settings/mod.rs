@@ -18,12 +18,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+use sessions_runtime::id::ResourceId;
+use sessions_runtime::store::{ListFilter, ResourceRecord};
+
 use self::error::DiagError;
-use super::extensions::ExtensionPath;
-use super::lookup::{parse_resource_id, WORKSPACE_TYPE};
+use super::lookup::WORKSPACE_TYPE;
+use super::path::ExtensionPath;
 use super::request::{get_ci, kind};
 use crate::state::AppState;
-use crate::store::{ListFilter, ResourceRecord};
 
 /// Resource type of diagnostic settings.
 pub const TYPE: &str = "Microsoft.Insights/diagnosticSettings";
@@ -61,11 +63,13 @@ async fn target(
     state: &AppState,
     ext: &ExtensionPath,
 ) -> Result<(ResourceRecord, categories::Supported), DiagError> {
+    let not_found = || DiagError::ResourceNotFound(ext.resource_id.clone());
+    let id = ResourceId::parse(&ext.resource_id).map_err(|_| not_found())?;
     let rec = state
         .store()
-        .get_resource(&ext.resource_id)
+        .get_resource(&id)
         .await?
-        .ok_or_else(|| DiagError::ResourceNotFound(ext.resource_id.clone()))?;
+        .ok_or_else(not_found)?;
     let supported = categories::for_type(&rec.resource_type).ok_or_else(|| {
         DiagError::BadRequest(format!(
             "The resource type '{}' does not support diagnostic settings. Use a managed environment, session pool or workspace id.",
@@ -75,28 +79,21 @@ async fn target(
     Ok((rec, supported))
 }
 
-fn setting_id(resource_id: &str, name: &str) -> String {
-    format!("{resource_id}/providers/{TYPE}/{name}")
+fn setting_id(resource_id: &ResourceId, name: &str) -> ResourceId {
+    resource_id.provider(TYPE, name)
 }
 
 async fn siblings(
     state: &AppState,
     resource: &ResourceRecord,
 ) -> Result<Vec<ResourceRecord>, DiagError> {
-    let subscription = resource
-        .id
-        .trim_matches('/')
-        .split('/')
-        .nth(1)
-        .unwrap_or_default()
-        .to_string();
-    let filter = ListFilter {
-        resource_type: TYPE.into(),
-        subscription,
-        resource_group: None,
-        parent_id: Some(resource.id.clone()),
-    };
-    Ok(state.store().list_resources(filter, None, 1000).await?)
+    let filter = ListFilter::of_type(TYPE)
+        .in_subscription(resource.id.subscription_id())
+        .under(resource.id.clone());
+    Ok(state
+        .store()
+        .list_resources(filter, None, Some(1000))
+        .await?)
 }
 
 fn validate_name(name: &str) -> Result<(), DiagError> {
@@ -155,14 +152,17 @@ async fn put(
     };
     let v = validate::validate(props, &resource.resource_type, supported)?;
     if let Some(ws) = &v.workspace_id {
-        let is_ws = parse_resource_id(ws)
-            .is_some_and(|p| p.resource_type.eq_ignore_ascii_case(WORKSPACE_TYPE));
-        let exists = is_ws
-            && state
+        let ws_id = ResourceId::parse(ws)
+            .ok()
+            .filter(|p| p.resource_group_name().is_some() && p.is_type(WORKSPACE_TYPE));
+        let exists = match ws_id {
+            Some(id) => state
                 .store()
-                .get_resource(ws)
+                .get_typed(&id, WORKSPACE_TYPE)
                 .await?
-                .is_some_and(|r| r.resource_type.eq_ignore_ascii_case(WORKSPACE_TYPE));
+                .is_some(),
+            None => false,
+        };
         if !exists {
             return Err(DiagError::BadRequest(format!(
                 "The Log Analytics workspace '{ws}' (properties.workspaceId) does not exist. Use the full ARM id of an existing Microsoft.OperationalInsights/workspaces resource."
@@ -171,14 +171,14 @@ async fn put(
     }
     let id = setting_id(&resource.id, name);
     let others = siblings(state, &resource).await?;
-    let existing = others.iter().find(|r| r.id.eq_ignore_ascii_case(&id));
+    let existing = others.iter().find(|r| r.id == id);
     if existing.is_none() && others.len() >= MAX_PER_RESOURCE {
         return Err(DiagError::BadRequest(format!(
             "Diagnostic settings does not support more than {MAX_PER_RESOURCE} diagnostic settings per resource. Delete one first."
         )));
     }
     if let Some(ws) = &v.workspace_id {
-        for other in others.iter().filter(|r| !r.id.eq_ignore_ascii_case(&id)) {
+        for other in others.iter().filter(|r| r.id != id) {
             let p = &other.body["properties"];
             if !p["workspaceId"]
                 .as_str()
@@ -207,12 +207,12 @@ async fn put(
         None => (id, name.to_string()),
     };
     let out = json!({
-        "id": id,
+        "id": id.as_str(),
         "name": name,
         "type": TYPE,
         "properties": v.properties,
     });
-    let rec = ResourceRecord::new(&id, TYPE, out.clone(), state.now());
+    let rec = ResourceRecord::new(id, TYPE, out.clone(), state.now());
     state.store().put_resource(rec).await?;
     Ok((StatusCode::OK, Json(out)).into_response())
 }
@@ -308,7 +308,12 @@ pub async fn categories(state: AppState, req: Request, ext: ExtensionPath) -> Re
     result.unwrap_or_else(|e: DiagError| e.into_response())
 }
 
-fn category_body(resource_id: &str, name: &str, category_type: &str, groups: &[&str]) -> Value {
+fn category_body(
+    resource_id: &ResourceId,
+    name: &str,
+    category_type: &str,
+    groups: &[&str],
+) -> Value {
     json!({
         "id": format!("{resource_id}/providers/Microsoft.Insights/diagnosticSettingsCategories/{name}"),
         "name": name,

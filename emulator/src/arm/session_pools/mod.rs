@@ -25,7 +25,10 @@
 //! - [`carry`]: what an update keeps from the stored pool; generated identity ids.
 //! - [`merge`]: JSON merge patch restricted to the PATCHable properties.
 //! - [`stored`]: the stored row body ([`stored::StoredPool`]).
-//! - [`provision`]: the hook that completes provisioning (where the pool manager plugs in).
+//! - [`provision`]: completes provisioning after a PUT/PATCH answered.
+//! - [`runtime`]: the ARM <-> runtime bridge (provision, deprovision, restore, live
+//!   `nodeCount`, runtime failures -> ARM codes); [`pool_spec`]: the ARM model -> the runtime's
+//!   pool spec.
 //! - [`routes`]: the HTTP routes.
 //! - [`error`]: [`error::PoolError`] with Azure code, message and `target` field path.
 
@@ -35,11 +38,13 @@ pub mod json;
 pub mod merge;
 pub mod model;
 pub mod parse;
+pub mod pool_spec;
 pub mod provision;
 pub mod render;
 pub mod routes;
+pub mod runtime;
 pub mod stored;
 pub mod validate;
 pub mod version;
 
-pub use routes::{pool_management_endpoint, routes};
+pub use routes::routes;

@@ -18,6 +18,9 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
+use sessions_runtime::id::ResourceId;
+use sessions_runtime::store::{ListFilter, ResourceRecord};
+
 use super::carry::carry_over;
 use super::error::PoolError;
 use super::merge::apply_patch;
@@ -25,21 +28,21 @@ use super::model::{PoolStatus, ProvisioningState, SessionPool, WireEnum};
 use super::parse::parse_pool;
 use super::provision;
 use super::render::{render_body, render_resource, Secrets, RESOURCE_TYPE};
+use super::runtime;
 use super::stored::StoredPool;
 use super::validate::{validate_name, validate_pool};
 use super::version::{ApiVersion, API_VERSIONS};
 use crate::arm::error::ArmError;
 use crate::arm::lookup::{
     require_environment, require_resource, require_resource_group, require_subscription,
-    resource_id,
 };
 use crate::arm::operations;
 use crate::arm::paging::list_page;
 use crate::arm::request::{parse_object, ArmQuery};
 use crate::arm::resource::system_data;
 use crate::auth::Claims;
+use crate::dataplane::pool_endpoint;
 use crate::state::AppState;
-use crate::store::{ListFilter, ResourceRecord};
 
 impl From<PoolError> for ArmError {
     fn from(e: PoolError) -> Self {
@@ -64,16 +67,6 @@ fn api_version(q: &ArmQuery) -> Result<ApiVersion, ArmError> {
     })
 }
 
-/// `{endpoint}/pools/{subscription}/{resourceGroup}/{name}`: the pool's data-plane root.
-pub fn pool_management_endpoint(
-    endpoint: &str,
-    subscription: &str,
-    rg: &str,
-    name: &str,
-) -> String {
-    format!("{endpoint}/pools/{subscription}/{rg}/{name}")
-}
-
 async fn load(
     state: &AppState,
     sub: &str,
@@ -88,14 +81,9 @@ async fn load(
 
 async fn find(
     state: &AppState,
-    id: &str,
+    id: &ResourceId,
 ) -> Result<Option<(ResourceRecord, StoredPool)>, ArmError> {
-    let Some(rec) = state
-        .store()
-        .get_resource(id)
-        .await?
-        .filter(|r| r.resource_type.eq_ignore_ascii_case(RESOURCE_TYPE))
-    else {
+    let Some(rec) = state.store().get_typed(id, RESOURCE_TYPE).await? else {
         return Ok(None);
     };
     let stored = StoredPool::from_body(&rec.body).map_err(internal)?;
@@ -104,23 +92,11 @@ async fn find(
 
 /// Renders a stored pool; `poolManagementEndpoint` is rebuilt from the emulator's current
 /// endpoint (the port may change across restarts).
-fn render(state: &AppState, rec_id: &str, stored: &StoredPool, v: ApiVersion) -> Value {
-    let (sub, rg) = sub_rg(rec_id);
+fn render(state: &AppState, rec_id: &ResourceId, stored: &StoredPool, v: ApiVersion) -> Value {
     let mut status = stored.status.clone();
-    status.pool_management_endpoint =
-        pool_management_endpoint(state.endpoint(), &sub, &rg, &stored.name);
-    status.node_count =
-        crate::pool::arm_hook::node_count(state, rec_id).unwrap_or(status.node_count);
-    render_resource(rec_id, &stored.name, &stored.pool, &status, v)
-}
-
-/// Subscription and resource group of a pool id.
-fn sub_rg(id: &str) -> (String, String) {
-    let segs: Vec<&str> = id.trim_matches('/').split('/').collect();
-    (
-        segs.get(1).copied().unwrap_or_default().to_string(),
-        segs.get(3).copied().unwrap_or_default().to_string(),
-    )
+    status.pool_management_endpoint = pool_endpoint(state.endpoint(), rec_id);
+    status.node_count = runtime::node_count(state, rec_id).unwrap_or(status.node_count);
+    render_resource(rec_id.as_str(), &stored.name, &stored.pool, &status, v)
 }
 
 fn change_not_allowed(target: &str, old: &str, new: &str) -> ArmError {
@@ -185,7 +161,7 @@ fn check_create_only(new: &mut SessionPool, old: &SessionPool) -> Result<(), Arm
 #[allow(clippy::too_many_arguments)]
 async fn accept(
     state: &AppState,
-    id: String,
+    id: ResourceId,
     name: String,
     pool: SessionPool,
     previous: Option<(&ResourceRecord, &StoredPool)>,
@@ -199,11 +175,10 @@ async fn accept(
         operations::CREATE
     };
     let op = operations::begin(state, &id, &pool.location, kind).await?;
-    let (sub, rg) = sub_rg(&id);
     let status = PoolStatus {
         provisioning_state: ProvisioningState::InProgress,
         node_count: previous.map_or(0, |(_, s)| s.status.node_count),
-        pool_management_endpoint: pool_management_endpoint(state.endpoint(), &sub, &rg, &name),
+        pool_management_endpoint: pool_endpoint(state.endpoint(), &id),
         system_data: system_data(
             previous.map(|(_, s)| &s.status.system_data),
             claims,
@@ -245,8 +220,8 @@ async fn put(
     let mut pool = parse_pool(&body, v)?;
     let rg_rec = require_resource_group(&state, &sub, &rg).await?;
     let rg_name = rg_rec.body["name"].as_str().unwrap_or(&rg).to_string();
-    let _guard = provision::write_lock().await;
-    let id = resource_id(&sub, &rg_name, RESOURCE_TYPE, &name);
+    let _guard = state.pool_writes().await;
+    let id = ResourceId::resource(&sub, &rg_name, RESOURCE_TYPE, &name);
     let existing = find(&state, &id).await?;
     if let Some((_, old)) = &existing {
         check_create_only(&mut pool, &old.pool)?;
@@ -306,7 +281,7 @@ async fn patch(
 ) -> Result<Response, ArmError> {
     let v = api_version(&q)?;
     let patch = parse_object(&raw)?;
-    let _guard = provision::write_lock().await;
+    let _guard = state.pool_writes().await;
     let (rec, old) = load(&state, &sub, &rg, &name).await?;
     let mut doc = render_body(&old.pool, v, Secrets::Include);
     apply_patch(&mut doc, &patch, v);
@@ -334,14 +309,9 @@ async fn delete(
 ) -> Result<Response, ArmError> {
     let v = api_version(&q)?;
     require_subscription(&sub)?;
-    let _guard = provision::write_lock().await;
-    let id = resource_id(&sub, &rg, RESOURCE_TYPE, &name);
-    let Some(rec) = state
-        .store()
-        .get_resource(&id)
-        .await?
-        .filter(|r| r.resource_type.eq_ignore_ascii_case(RESOURCE_TYPE))
-    else {
+    let _guard = state.pool_writes().await;
+    let id = ResourceId::resource(&sub, &rg, RESOURCE_TYPE, &name);
+    let Some(rec) = state.store().get_typed(&id, RESOURCE_TYPE).await? else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     let location = rec.body["pool"]["location"]
@@ -350,7 +320,7 @@ async fn delete(
         .to_string();
     let op = operations::begin(&state, &rec.id, &location, operations::DELETE).await?;
     state.store().delete_tree(&rec.id).await?;
-    provision::deprovision(&state, &rec.id).await;
+    runtime::deprovision(&state, &rec.id);
     operations::succeed(&state, &op.id).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -364,7 +334,7 @@ fn render_row(state: &AppState, r: &ResourceRecord, v: ApiVersion) -> Value {
         Ok(s) => render(state, &r.id, &s, v),
         Err(e) => {
             tracing::warn!(pool = %r.id, error = %e, "unreadable stored session pool");
-            json!({"id": r.id, "type": RESOURCE_TYPE})
+            json!({"id": r.id.as_str(), "type": RESOURCE_TYPE})
         }
     }
 }
@@ -386,12 +356,9 @@ async fn list(
             format!("/subscriptions/{sub}/providers/{RESOURCE_TYPE}")
         }
     };
-    let filter = ListFilter {
-        resource_type: RESOURCE_TYPE.into(),
-        subscription: sub,
-        resource_group: rg,
-        parent_id: None,
-    };
+    let filter = ListFilter::of_type(RESOURCE_TYPE)
+        .in_subscription(sub)
+        .in_resource_group(rg);
     Ok(Json(
         list_page(&state, filter, &q, v.as_str(), &path, |r| {
             render_row(&state, r, v)

@@ -29,6 +29,7 @@
 //!   every secret has a value (sent now, or kept from the stored pool);
 //! - tags: at most 50, names <= 512 and values <= 256 characters.
 
+use sessions_runtime::id::ResourceId;
 use std::collections::HashSet;
 
 use super::error::PoolError;
@@ -57,45 +58,25 @@ pub fn validate_name(name: &str) -> Result<(), PoolError> {
     }
 }
 
-/// The parts of a `Microsoft.App/managedEnvironments` resource id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnvironmentRef {
-    /// Subscription id.
-    pub subscription: String,
-    /// Resource group name.
-    pub resource_group: String,
-    /// Environment name.
-    pub name: String,
+/// Resource type of managed environments.
+const ENVIRONMENT_TYPE: &str = "Microsoft.App/managedEnvironments";
+/// Resource type of user-assigned identities.
+const USER_IDENTITY_TYPE: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
+
+/// `id` when it is the id of a `type_` resource in a resource group (case-insensitive).
+fn resource_of_type(id: &str, type_: &str) -> Option<ResourceId> {
+    ResourceId::parse(id)
+        .ok()
+        .filter(|r| r.resource_group_name().is_some() && r.is_type(type_))
 }
 
 /// Parses an environment id (segment names match case-insensitively, as ARM ids do).
-pub fn parse_environment_id(id: &str) -> Option<EnvironmentRef> {
-    let parts: Vec<&str> = id.trim_end_matches('/').split('/').collect();
-    let is = |i: usize, s: &str| parts.get(i).is_some_and(|p| p.eq_ignore_ascii_case(s));
-    let ok = parts.len() == 9
-        && parts[0].is_empty()
-        && is(1, "subscriptions")
-        && is(3, "resourceGroups")
-        && is(5, "providers")
-        && is(6, "Microsoft.App")
-        && is(7, "managedEnvironments")
-        && [2, 4, 8].iter().all(|&i| !parts[i].is_empty());
-    ok.then(|| EnvironmentRef {
-        subscription: parts[2].to_string(),
-        resource_group: parts[4].to_string(),
-        name: parts[8].to_string(),
-    })
+pub fn parse_environment_id(id: &str) -> Option<ResourceId> {
+    resource_of_type(id, ENVIRONMENT_TYPE)
 }
 
 fn is_user_identity_id(id: &str) -> bool {
-    let parts: Vec<&str> = id.trim_end_matches('/').split('/').collect();
-    let is = |i: usize, s: &str| parts.get(i).is_some_and(|p| p.eq_ignore_ascii_case(s));
-    parts.len() == 9
-        && is(1, "subscriptions")
-        && is(3, "resourceGroups")
-        && is(6, "Microsoft.ManagedIdentity")
-        && is(7, "userAssignedIdentities")
-        && !parts[8].is_empty()
+    resource_of_type(id, USER_IDENTITY_TYPE).is_some()
 }
 
 fn required(path: &str, what: &str) -> PoolError {
@@ -737,9 +718,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             (
-                e.subscription.as_str(),
-                e.resource_group.as_str(),
-                e.name.as_str()
+                e.subscription_id(),
+                e.resource_group_name().unwrap(),
+                e.name()
             ),
             ("s", "rg", "env")
         );

@@ -1,0 +1,543 @@
+//! Startup and Liveness probes: their settings, the pure threshold logic ([`ProbeTracker`]) and
+//! the network checks (HTTP GET and TCP connect).
+//!
+//! # Ports
+//!
+//! Every probe is sent to the container port it names: sessions are started with each probe
+//! port forwarded besides the target port ([`super::spec::Template::session_container`]), and
+//! the supervisor sends the probe to that port's host address. Probe-only ports are never
+//! reachable through the data plane.
+//!
+//! # HTTP probes
+//!
+//! `GET {path}` with `Host: {host or the address}`, the probe's `httpHeaders`, `Connection:
+//! close`; a status 200-399 is a success (as in Kubernetes). `HTTPS` probes do the same request
+//! over TLS after a handshake that does not verify the container's certificate (like the
+//! kubelet: any certificate, self-signed or expired, is accepted; see [`super::probe_tls`]).
+//!
+//! # Warm-up
+//!
+//! Only for microVMs under TCG (software emulation; never with KVM or the fake backend), only
+//! in `Timed` pools, and unless an HTTP Startup probe has already talked HTTP to its target
+//! port: once a session passes its readiness check it gets one `OPTIONS * HTTP/1.1` request on
+//! the target port ([`warm_up`]), HTTP's no-op "ping" (RFC 9110 section 9.3.7). The answer is
+//! read and ignored (any status, or none, within [`WARM_UP_TIMEOUT`]). It runs the guest's
+//! network and HTTP paths once before the first caller arrives: a microVM cloned from a
+//! template runs every code path for the first time, which under TCG costs tens of
+//! milliseconds. The container sees this one request (Azure sends none; it is the price of
+//! emulating the CPU in software). `OnContainerExit` pools never get it, so a container that
+//! ends after its work sees only its callers' requests.
+//!
+//! # Without probes
+//!
+//! A session is ready when the backend reports the process started and the target port accepts
+//! a TCP connection that stays open ([`tcp_accepts`]; polled every [`DEFAULT_POLL`], real time,
+//! bounded by the boot timeout). TCP probes use the same check.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::clock::TimeScale;
+
+/// How often the implicit readiness check (no Startup probe) polls the target port.
+pub const DEFAULT_POLL: Duration = Duration::from_millis(20);
+
+/// How long a TCP connection must stay open to count as accepted by the container. QEMU's
+/// user-mode network accepts on the host side of a port forward even when nothing listens in
+/// the guest, then closes the connection at once; a connection that survives this long (or
+/// gets data) was accepted by the container.
+pub const TCP_SETTLE: Duration = Duration::from_millis(100);
+
+/// Connects to `addr` and checks the connection is really accepted (see [`TCP_SETTLE`]).
+pub async fn tcp_accepts(addr: SocketAddr) -> Result<(), String> {
+    let mut stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect to {addr} failed: {e}"))?;
+    let mut buf = [0u8; 1];
+    match tokio::time::timeout(TCP_SETTLE, stream.read(&mut buf)).await {
+        Err(_) | Ok(Ok(1..)) => Ok(()),
+        Ok(Ok(_)) => Err(format!(
+            "the connection to {addr} was closed at once: nothing listens on the port yet"
+        )),
+        Ok(Err(e)) => Err(format!("the connection to {addr} failed: {e}")),
+    }
+}
+
+/// Bound for the warm-up exchange.
+pub const WARM_UP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Sends `OPTIONS * HTTP/1.1` to `addr` and reads the answer to its end (see the module docs);
+/// the outcome is ignored.
+pub async fn warm_up(addr: SocketAddr) {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.ok()?;
+        let _ = stream.set_nodelay(true);
+        let req = format!(
+            "OPTIONS * HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: sessions-emulator-warm-up\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(req.as_bytes()).await.ok()?;
+        let mut buf = [0u8; 4096];
+        while stream.read(&mut buf).await.ok()? > 0 {}
+        Some(())
+    };
+    let _ = tokio::time::timeout(WARM_UP_TIMEOUT, exchange).await;
+}
+
+/// Which probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeKind {
+    /// Gates readiness.
+    Startup,
+    /// Watches ready and allocated sessions.
+    Liveness,
+}
+
+/// What a probe does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeAction {
+    /// HTTP GET.
+    Http {
+        /// Request path (default `/`).
+        path: String,
+        /// Container port named by the probe.
+        port: u16,
+        /// `HTTPS` instead of `HTTP`.
+        https: bool,
+        /// Extra request headers.
+        headers: Vec<(String, String)>,
+        /// `Host` header value.
+        host: Option<String>,
+    },
+    /// TCP connect.
+    Tcp {
+        /// Container port named by the probe.
+        port: u16,
+    },
+}
+
+impl ProbeAction {
+    /// The container port the probe names.
+    pub fn port(&self) -> u16 {
+        match self {
+            ProbeAction::Http { port, .. } | ProbeAction::Tcp { port } => *port,
+        }
+    }
+}
+
+/// One probe with its settings (defaults already applied).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeSpec {
+    /// Startup or Liveness.
+    pub kind: ProbeKind,
+    /// HTTP or TCP.
+    pub action: ProbeAction,
+    /// `initialDelaySeconds` (default 0).
+    pub initial_delay_secs: u64,
+    /// `periodSeconds` (default 10).
+    pub period_secs: u64,
+    /// `failureThreshold` (default 3).
+    pub failure_threshold: u32,
+    /// `successThreshold` (default 1).
+    pub success_threshold: u32,
+    /// `timeoutSeconds` (default 1).
+    pub timeout_secs: u64,
+}
+
+impl ProbeSpec {
+    /// A probe with the documented defaults.
+    pub fn new(kind: ProbeKind, action: ProbeAction) -> Self {
+        Self {
+            kind,
+            action,
+            initial_delay_secs: 0,
+            period_secs: 10,
+            failure_threshold: 3,
+            success_threshold: 1,
+            timeout_secs: 1,
+        }
+    }
+
+    /// Scaled initial delay.
+    pub fn initial_delay(&self, scale: TimeScale) -> Duration {
+        scale.secs(self.initial_delay_secs)
+    }
+
+    /// Scaled period.
+    pub fn period(&self, scale: TimeScale) -> Duration {
+        scale.period(self.period_secs.max(1))
+    }
+
+    /// Network timeout of one check.
+    pub fn timeout(&self, scale: TimeScale) -> Duration {
+        scale.timeout(self.timeout_secs.max(1))
+    }
+}
+
+/// The outcome of feeding one result to a [`ProbeTracker`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Keep probing.
+    Pending,
+    /// `successThreshold` consecutive successes (Startup: the session is ready).
+    Passed,
+    /// `failureThreshold` consecutive failures.
+    Failed,
+}
+
+/// Consecutive success/failure counting of one probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeTracker {
+    success_threshold: u32,
+    failure_threshold: u32,
+    successes: u32,
+    failures: u32,
+}
+
+impl ProbeTracker {
+    /// A tracker for `spec`'s thresholds (each at least 1).
+    pub fn new(spec: &ProbeSpec) -> Self {
+        Self {
+            success_threshold: spec.success_threshold.max(1),
+            failure_threshold: spec.failure_threshold.max(1),
+            successes: 0,
+            failures: 0,
+        }
+    }
+
+    /// Records one check result.
+    pub fn record(&mut self, ok: bool) -> Verdict {
+        if ok {
+            self.failures = 0;
+            self.successes += 1;
+            if self.successes >= self.success_threshold {
+                return Verdict::Passed;
+            }
+        } else {
+            self.successes = 0;
+            self.failures += 1;
+            if self.failures >= self.failure_threshold {
+                return Verdict::Failed;
+            }
+        }
+        Verdict::Pending
+    }
+
+    /// Consecutive failures so far.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+}
+
+/// Runs one check of `action` against the session's forwarded `addr`.
+/// `Err` carries a one-line reason for pool events.
+pub async fn check(
+    action: &ProbeAction,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<(), String> {
+    match tokio::time::timeout(timeout, check_inner(action, addr)).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+    }
+}
+
+async fn check_inner(action: &ProbeAction, addr: SocketAddr) -> Result<(), String> {
+    let ProbeAction::Http {
+        path,
+        headers,
+        host,
+        https,
+        ..
+    } = action
+    else {
+        return tcp_accepts(addr).await;
+    };
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect to {addr} failed: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let path = if path.starts_with('/') {
+        path.clone()
+    } else {
+        format!("/{path}")
+    };
+    let host_header = host.clone().unwrap_or_else(|| addr.to_string());
+    let request = http_request(&path, &host_header, headers);
+    let status = if *https {
+        let tls = super::probe_tls::connect(stream, host.as_deref(), addr).await?;
+        exchange(tls, &request).await?
+    } else {
+        exchange(stream, &request).await?
+    };
+    if (200..400).contains(&status) {
+        Ok(())
+    } else {
+        Err(format!("HTTP probe {path} returned status {status}"))
+    }
+}
+
+/// The probe's request: `GET {path}` with `Host`, the kubelet's `User-Agent` and `Accept`,
+/// `Connection: close` and the probe's headers (a `Host` among them or a header with a line
+/// break is skipped).
+fn http_request(path: &str, host: &str, headers: &[(String, String)]) -> String {
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: kube-probe/1.30\r\nAccept: */*\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        if k.eq_ignore_ascii_case("host") || k.contains(['\r', '\n']) || v.contains(['\r', '\n']) {
+            continue;
+        }
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req
+}
+
+/// Sends `request` on `stream` and returns the status code of the response.
+async fn exchange<S>(mut stream: S, request: &str) -> Result<u16, String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| format!("sending the probe request failed: {e}"))?;
+    stream
+        .flush()
+        .await
+        .map_err(|e| format!("sending the probe request failed: {e}"))?;
+    let mut buf = Vec::with_capacity(64);
+    let mut chunk = [0u8; 256];
+    while !buf.contains(&b'\n') && buf.len() < 4096 {
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| format!("reading the probe response failed: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let line = String::from_utf8_lossy(&buf);
+    parse_status(&line).ok_or_else(|| {
+        format!(
+            "not an HTTP response: {:?}",
+            line.lines().next().unwrap_or_default()
+        )
+    })
+}
+
+/// The status code of an HTTP/1.x status line.
+pub fn parse_status(text: &str) -> Option<u16> {
+    let line = text.lines().next()?;
+    let mut parts = line.split_whitespace();
+    let version = parts.next()?;
+    if !version.starts_with("HTTP/") {
+        return None;
+    }
+    parts.next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn spec(success: u32, failure: u32) -> ProbeSpec {
+        ProbeSpec {
+            success_threshold: success,
+            failure_threshold: failure,
+            ..ProbeSpec::new(ProbeKind::Liveness, ProbeAction::Tcp { port: 80 })
+        }
+    }
+
+    #[test]
+    fn failure_threshold_counts_consecutive_failures() {
+        let mut t = ProbeTracker::new(&spec(1, 3));
+        assert_eq!(t.record(false), Verdict::Pending);
+        assert_eq!(t.record(false), Verdict::Pending);
+        assert_eq!(t.record(true), Verdict::Passed);
+        assert_eq!(t.record(false), Verdict::Pending);
+        assert_eq!(t.record(false), Verdict::Pending);
+        assert_eq!(t.record(false), Verdict::Failed);
+    }
+
+    #[test]
+    fn success_threshold_counts_consecutive_successes() {
+        let mut t = ProbeTracker::new(&spec(2, 5));
+        assert_eq!(t.record(true), Verdict::Pending);
+        assert_eq!(t.record(false), Verdict::Pending);
+        assert_eq!(t.record(true), Verdict::Pending);
+        assert_eq!(t.record(true), Verdict::Passed);
+    }
+
+    #[test]
+    fn status_line_parsing() {
+        assert_eq!(parse_status("HTTP/1.1 204 No Content\r\n"), Some(204));
+        assert_eq!(parse_status("HTTP/1.0 503\r\n"), Some(503));
+        assert_eq!(parse_status("SSH-2.0-x"), None);
+        assert_eq!(parse_status(""), None);
+    }
+
+    #[tokio::test]
+    async fn tcp_and_http_checks_against_a_local_server() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            for status in [200u16, 503] {
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(
+                        format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+                    )
+                    .await;
+            }
+        });
+        let http = ProbeAction::Http {
+            path: "health".into(),
+            port: 80,
+            https: false,
+            headers: vec![("X-Probe".into(), "1".into())],
+            host: None,
+        };
+        assert_eq!(check(&http, addr, Duration::from_secs(5)).await, Ok(()));
+        let err = check(&http, addr, Duration::from_secs(5))
+            .await
+            .expect_err("503");
+        assert!(err.contains("503"), "{err}");
+        // Nothing listens any more on a fresh closed port.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let closed_addr = closed.local_addr().expect("addr");
+        drop(closed);
+        assert!(check(
+            &ProbeAction::Tcp { port: 1 },
+            closed_addr,
+            Duration::from_secs(5)
+        )
+        .await
+        .is_err());
+    }
+
+    /// A TLS server with a fresh self-signed certificate (expired, wrong name: the probe must
+    /// not care) answering each connection with `status`; records each request head.
+    async fn tls_server(
+        statuses: Vec<u16>,
+    ) -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params =
+            rcgen::CertificateParams::new(vec!["somewhere.else".to_string()]).expect("params");
+        params.not_before = rcgen::date_time_ymd(2001, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2002, 1, 1);
+        let cert = params.self_signed(&key).expect("cert");
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(cert.der().to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            for status in statuses {
+                let Ok((s, _)) = listener.accept().await else {
+                    return;
+                };
+                let Ok(mut tls) = acceptor.accept(s).await else {
+                    let _ = tx.send("handshake failed".to_string());
+                    continue;
+                };
+                let mut buf = vec![0u8; 4096];
+                let n = tls.read(&mut buf).await.unwrap_or(0);
+                let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+                let _ = tls
+                    .write_all(
+                        format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+                    )
+                    .await;
+                let _ = tls.shutdown().await;
+            }
+        });
+        (addr, rx)
+    }
+
+    #[tokio::test]
+    async fn https_probe_does_a_tls_handshake_without_verifying_the_certificate() {
+        let (addr, mut requests) = tls_server(vec![204, 500]).await;
+        let https = ProbeAction::Http {
+            path: "/healthz".into(),
+            port: 8443,
+            https: true,
+            headers: vec![("X-Probe".into(), "tls".into())],
+            host: Some("app.internal".into()),
+        };
+        assert_eq!(check(&https, addr, Duration::from_secs(10)).await, Ok(()));
+        let head = requests.recv().await.expect("request");
+        assert!(head.starts_with("GET /healthz HTTP/1.1\r\n"), "{head}");
+        assert!(head.contains("Host: app.internal\r\n"), "{head}");
+        assert!(head.contains("X-Probe: tls\r\n"), "{head}");
+        let err = check(&https, addr, Duration::from_secs(10))
+            .await
+            .expect_err("500 is a failure");
+        assert!(err.contains("500"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn https_probe_against_a_plain_http_port_fails_the_handshake() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        });
+        let https = ProbeAction::Http {
+            path: "/".into(),
+            port: 80,
+            https: true,
+            headers: Vec::new(),
+            host: None,
+        };
+        let err = check(&https, addr, Duration::from_secs(10))
+            .await
+            .expect_err("no TLS there");
+        assert!(err.contains("TLS handshake"), "{err}");
+    }
+
+    proptest! {
+        #[test]
+        fn tracker_verdicts_follow_streaks(results in proptest::collection::vec(any::<bool>(), 0..50), s in 1u32..4, f in 1u32..4) {
+            let mut t = ProbeTracker::new(&spec(s, f));
+            let (mut ok_run, mut bad_run) = (0, 0);
+            for r in results {
+                if r { ok_run += 1; bad_run = 0 } else { bad_run += 1; ok_run = 0 }
+                let expected = if ok_run >= s { Verdict::Passed } else if bad_run >= f { Verdict::Failed } else { Verdict::Pending };
+                prop_assert_eq!(t.record(r), expected);
+            }
+        }
+    }
+}

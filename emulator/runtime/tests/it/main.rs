@@ -1,0 +1,20 @@
+//! The one integration-test binary of `sessions-runtime`: the runtime driven through its own
+//! API (no HTTP edge). Tests whose names start with `real_` use QEMU, a registry or the sample
+//! image and run one at a time (see `.config/nextest.toml`).
+//!
+//! - [`support`]: the helpers every module shares.
+//! - image store: [`image_load`], [`image_unpack_prop`], [`image_registry`],
+//!   [`image_registry_bearer`].
+//! - session backends: [`vm_fake`], [`vm_qemu`].
+//! - pool manager: [`pool_manager`] (fake backend, manual clock), [`pool_real`] (qemu).
+
+mod support;
+
+mod image_load;
+mod image_registry;
+mod image_registry_bearer;
+mod image_unpack_prop;
+mod pool_manager;
+mod pool_real;
+mod vm_fake;
+mod vm_qemu;

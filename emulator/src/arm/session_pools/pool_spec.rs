@@ -1,0 +1,233 @@
+//! Builds the runtime's [`PoolSpec`] from the stored ARM [`SessionPool`] model: defaults
+//! applied, secrets resolved (env `secretRef`, registry `passwordSecretRef`), probes converted.
+//! Fields the ARM validation already checked are re-checked only as far as a bad value could
+//! hurt; every error names the field. Part of the ARM <-> runtime bridge ([`super::runtime`]).
+
+use std::time::Duration;
+
+use sessions_runtime::pool::probe::{ProbeAction, ProbeKind, ProbeSpec};
+use sessions_runtime::pool::spec::{
+    LifecycleSpec, PoolSpec, RegistryAuth, Template, DEFAULT_STOP_GRACE,
+};
+use sessions_runtime::vm::{ContainerSpec, Resources};
+
+use super::model::{EgressStatus, LifecycleType, ProbeType, Scheme, SessionPool};
+
+/// Default `cooldownPeriodInSeconds` when a Timed pool sends none.
+pub const DEFAULT_COOLDOWN_SECS: u64 = 300;
+/// Default `maxAlivePeriodInSeconds` when an OnContainerExit pool sends none.
+pub const DEFAULT_MAX_ALIVE_SECS: u64 = 86_400;
+
+/// A pool model the manager cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid session pool: `{field}` {message}")]
+pub struct SpecError {
+    /// JSON path of the field, e.g. `properties.customContainerTemplate.containers[0].image`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn err(field: &str, message: impl Into<String>) -> SpecError {
+    SpecError {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+const TEMPLATE: &str = "properties.customContainerTemplate";
+
+/// The manager's view of `pool`.
+pub fn pool_spec(pool: &SessionPool) -> Result<PoolSpec, SpecError> {
+    let p = &pool.properties;
+    let secrets: Vec<(String, String)> = p
+        .secrets
+        .iter()
+        .flatten()
+        .filter_map(|s| Some((s.name.clone(), s.value.clone()?)))
+        .collect();
+    let secret = |name: &str, field: &str| -> Result<String, SpecError> {
+        secrets
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| {
+                err(
+                    field,
+                    format!("refers to secret '{name}', which is not in properties.secrets"),
+                )
+            })
+    };
+    let scale = p.scale_configuration.clone().unwrap_or_default();
+    let max = scale.max_concurrent_sessions.unwrap_or(10);
+    let ready = scale.ready_session_instances.unwrap_or(0);
+    if max < 1 {
+        return Err(err(
+            "properties.scaleConfiguration.maxConcurrentSessions",
+            "must be at least 1",
+        ));
+    }
+    if ready < 0 {
+        return Err(err(
+            "properties.scaleConfiguration.readySessionInstances",
+            "must not be negative",
+        ));
+    }
+    let lc = p
+        .dynamic_pool_configuration
+        .as_ref()
+        .and_then(|d| d.lifecycle_configuration.clone())
+        .unwrap_or_default();
+    let lifecycle = match lc.effective_type() {
+        LifecycleType::Timed => LifecycleSpec::Timed {
+            cooldown_secs: lc
+                .cooldown_period_in_seconds
+                .map(|v| v.max(1) as u64)
+                .unwrap_or(DEFAULT_COOLDOWN_SECS),
+        },
+        LifecycleType::OnContainerExit => LifecycleSpec::OnContainerExit {
+            max_alive_secs: lc
+                .max_alive_period_in_seconds
+                .map(|v| v.max(1) as u64)
+                .unwrap_or(DEFAULT_MAX_ALIVE_SECS),
+        },
+    };
+    let tpl = p
+        .custom_container_template
+        .as_ref()
+        .ok_or_else(|| err(TEMPLATE, "is required for a custom container pool"))?;
+    let containers = tpl.containers.clone().unwrap_or_default();
+    let c = containers.first().ok_or_else(|| {
+        err(
+            &format!("{TEMPLATE}.containers"),
+            "must contain one container",
+        )
+    })?;
+    let cf = format!("{TEMPLATE}.containers[0]");
+    let image = c
+        .image
+        .clone()
+        .filter(|i| !i.trim().is_empty())
+        .ok_or_else(|| err(&format!("{cf}.image"), "is required"))?;
+    let target_port = tpl
+        .ingress
+        .as_ref()
+        .and_then(|i| i.target_port)
+        .ok_or_else(|| err(&format!("{TEMPLATE}.ingress.targetPort"), "is required"))?;
+    let target_port = u16::try_from(target_port)
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| err(&format!("{TEMPLATE}.ingress.targetPort"), "must be 1-65535"))?;
+    let mut env = Vec::new();
+    for (i, e) in c.env.iter().flatten().enumerate() {
+        let f = format!("{cf}.env[{i}]");
+        let name = e
+            .name
+            .clone()
+            .ok_or_else(|| err(&format!("{f}.name"), "is required"))?;
+        let value = match (&e.value, &e.secret_ref) {
+            (_, Some(r)) => secret(r, &format!("{f}.secretRef"))?,
+            (Some(v), None) => v.clone(),
+            (None, None) => String::new(),
+        };
+        env.push((name, value));
+    }
+    let res = c.resources.clone().unwrap_or_default();
+    let resources = Resources::parse(
+        res.cpu.unwrap_or(0.25),
+        res.memory.as_deref().unwrap_or("0.5Gi"),
+    )
+    .map_err(|e| err(&format!("{cf}.resources"), e.to_string()))?;
+    let mut probes = Vec::new();
+    let mut grace = DEFAULT_STOP_GRACE;
+    for (i, pr) in c.probes.iter().flatten().enumerate() {
+        let f = format!("{cf}.probes[{i}]");
+        let kind = match pr.kind {
+            Some(ProbeType::Startup) => ProbeKind::Startup,
+            Some(ProbeType::Liveness) => ProbeKind::Liveness,
+            None => {
+                return Err(err(
+                    &format!("{f}.type"),
+                    "is required (Liveness or Startup)",
+                ))
+            }
+        };
+        let port = |p: Option<i32>, field: &str| {
+            p.and_then(|p| u16::try_from(p).ok())
+                .filter(|p| *p > 0)
+                .ok_or_else(|| err(field, "must be 1-65535"))
+        };
+        let action = match (&pr.http_get, &pr.tcp_socket) {
+            (Some(h), _) => ProbeAction::Http {
+                path: h.path.clone().unwrap_or_else(|| "/".into()),
+                port: port(h.port, &format!("{f}.httpGet.port"))?,
+                https: h.scheme == Some(Scheme::Https),
+                headers: h
+                    .http_headers
+                    .iter()
+                    .flatten()
+                    .filter_map(|hh| Some((hh.name.clone()?, hh.value.clone().unwrap_or_default())))
+                    .collect(),
+                host: h.host.clone(),
+            },
+            (None, Some(t)) => ProbeAction::Tcp {
+                port: port(t.port, &format!("{f}.tcpSocket.port"))?,
+            },
+            (None, None) => return Err(err(&f, "needs httpGet or tcpSocket")),
+        };
+        if let Some(g) = pr.termination_grace_period_seconds {
+            grace = Duration::from_secs(g.clamp(0, 3600) as u64);
+        }
+        probes.push(ProbeSpec {
+            kind,
+            action,
+            initial_delay_secs: pr.effective_initial_delay_seconds().max(0) as u64,
+            period_secs: pr.effective_period_seconds().max(1) as u64,
+            failure_threshold: pr.effective_failure_threshold().max(1) as u32,
+            success_threshold: pr.success_threshold.unwrap_or(1).max(1) as u32,
+            timeout_secs: pr.effective_timeout_seconds().max(1) as u64,
+        });
+    }
+    let registry = match &tpl.registry_credentials {
+        Some(r) => match (&r.server, &r.username, &r.password_secret_ref) {
+            (Some(server), Some(username), Some(secret_ref)) => Some(RegistryAuth {
+                server: server.clone(),
+                username: username.clone(),
+                password: secret(
+                    secret_ref,
+                    &format!("{TEMPLATE}.registryCredentials.passwordSecretRef"),
+                )?,
+            }),
+            _ => None,
+        },
+        None => None,
+    };
+    let egress_enabled = p
+        .session_network_configuration
+        .as_ref()
+        .and_then(|n| n.status)
+        .map(|s| s == EgressStatus::EgressEnabled)
+        .unwrap_or(false);
+    Ok(PoolSpec {
+        max_concurrent: max as u32,
+        ready_instances: ready as u32,
+        lifecycle,
+        template: Template {
+            container_name: c.name.clone().unwrap_or_else(|| "main".into()),
+            image,
+            container: ContainerSpec {
+                command: c.command.clone().unwrap_or_default(),
+                args: c.args.clone().unwrap_or_default(),
+                env,
+                resources,
+                target_port,
+                egress_enabled,
+                extra_ports: Vec::new(),
+            },
+            warm_up: matches!(lifecycle, LifecycleSpec::Timed { .. }),
+            probes,
+            registry,
+            stop_grace: grace,
+        },
+    })
+}

@@ -1,0 +1,31 @@
+//! The one integration-test binary of `sessions-emulator`: the emulator in-process on
+//! `127.0.0.1:0` (fake backend) and the built binary as a child process. Tests whose names
+//! start with `real_` run the binary, the Python SDK or VMs and run one at a time (see
+//! `.config/nextest.toml`).
+//!
+//! - [`support`]: the helpers every module shares.
+//! - ARM and identity: [`foundation_arm`], [`foundation_auth`], [`foundation_diagnostics`],
+//!   [`foundation_props`], [`session_pools`], [`session_pools_props`],
+//!   [`session_pools_versions`], [`pool_arm`].
+//! - data plane: [`dataplane_proxy`].
+//! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`],
+//!   [`image_pack`].
+//! - per-instance state: [`isolation`]; module layering: [`layers`].
+
+mod support;
+
+mod dataplane_proxy;
+mod foundation_arm;
+mod foundation_auth;
+mod foundation_diagnostics;
+mod foundation_process;
+mod foundation_props;
+mod image_pack;
+mod isolation;
+mod layers;
+mod pool_arm;
+mod sdk_python;
+mod session_pools;
+mod session_pools_props;
+mod session_pools_restart;
+mod session_pools_versions;
