@@ -85,7 +85,7 @@ pub fn find_agent(vm_dir: &Path) -> Result<PathBuf> {
         path: PathBuf::from("(built into sessions-emulator)"),
         hint: sessions_guest::ABSENT,
     })?;
-    let hash = super::media::bytes_hash(bytes);
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
     let dir = vm_dir.join("agent");
     let path = dir.join(format!("sessions-agent-{}", &hash[..16]));
     if path.is_file() {
