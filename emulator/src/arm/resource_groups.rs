@@ -127,7 +127,9 @@ async fn put(
     let existing = state.store().get_resource(&id).await?;
     let (id, name) = match &existing {
         Some(e) if session_pools::delete::body_is_deleting(&e.body) => {
-            return Err(session_pools::delete::conflict_deleting("The resource group"));
+            return Err(session_pools::delete::conflict_deleting(
+                "The resource group",
+            ));
         }
         Some(e) => {
             let old_loc = e.body["location"].as_str().unwrap_or_default();

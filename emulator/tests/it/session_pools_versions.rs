@@ -154,7 +154,8 @@ async fn property_names_match_case_insensitively() {
 
 /// The fixtures under `fixtures/session_pools/`, one per published api-version.
 fn fixtures() -> Vec<(String, Value)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/session_pools");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/session_pools");
     let mut out: Vec<(String, Value)> = std::fs::read_dir(&dir)
         .expect("fixtures dir")
         .map(|e| e.expect("entry").path())
@@ -189,7 +190,10 @@ async fn every_published_version_round_trips_its_own_shape() {
         let req = &fx["request"];
         let (status, created) = call(&srv, Method::PUT, &at(&path, &v), Some(req)).await;
         assert_eq!(status, 201, "{v}: {created}");
-        assert_eq!(created["properties"]["provisioningState"], "InProgress", "{v}");
+        assert_eq!(
+            created["properties"]["provisioningState"], "InProgress",
+            "{v}"
+        );
         poll_until(&srv, &at(&path, &v), |s, b| {
             s == 200 && b["properties"]["provisioningState"] == "Succeeded"
         })
@@ -222,7 +226,11 @@ async fn every_published_version_round_trips_its_own_shape() {
             .and_then(|a| a.iter().find(|p| p["name"] == name))
             .cloned()
             .unwrap_or(Value::Null);
-        assert_eq!(item["properties"]["customContainerTemplate"], got["properties"]["customContainerTemplate"], "{v}");
+        assert_eq!(
+            item["properties"]["customContainerTemplate"],
+            got["properties"]["customContainerTemplate"],
+            "{v}"
+        );
         let (status, _) = call(&srv, Method::DELETE, &at(&path, &v), None).await;
         assert!(status == 202 || status == 200, "{v}: delete {status}");
     }
@@ -257,7 +265,10 @@ async fn mcp_actions_exist_only_in_versions_with_mcp() {
     let (status, rotated) = call(
         &srv,
         Method::POST,
-        &at(&format!("{path}/rotatemcpservercredentials"), "2026-03-02-preview"),
+        &at(
+            &format!("{path}/rotatemcpservercredentials"),
+            "2026-03-02-preview",
+        ),
         None,
     )
     .await;
@@ -266,7 +277,10 @@ async fn mcp_actions_exist_only_in_versions_with_mcp() {
     let (_, fetched) = call(
         &srv,
         Method::POST,
-        &at(&format!("{path}/fetchMCPServerCredentials"), "2025-10-02-preview"),
+        &at(
+            &format!("{path}/fetchMCPServerCredentials"),
+            "2025-10-02-preview",
+        ),
         None,
     )
     .await;
@@ -274,7 +288,10 @@ async fn mcp_actions_exist_only_in_versions_with_mcp() {
     let (status, body) = call(
         &srv,
         Method::POST,
-        &at(&format!("{}/fetchMcpServerCredentials", pool_path("nosuchpool")), "2026-03-02-preview"),
+        &at(
+            &format!("{}/fetchMcpServerCredentials", pool_path("nosuchpool")),
+            "2026-03-02-preview",
+        ),
         None,
     )
     .await;
@@ -303,7 +320,9 @@ async fn mcp_settings_survive_updates_in_versions_without_them() {
         created["properties"]["mcpServerSettings"]["mcpServerEndpoint"],
         format!(
             "{}/mcp",
-            created["properties"]["poolManagementEndpoint"].as_str().unwrap()
+            created["properties"]["poolManagementEndpoint"]
+                .as_str()
+                .unwrap()
         )
     );
     wait_succeeded(&srv, "mcpkept").await;
@@ -314,13 +333,25 @@ async fn mcp_settings_survive_updates_in_versions_without_them() {
     let (status, resp) = call(&srv, Method::PUT, &at(&path, "2025-07-01"), Some(&stable)).await;
     assert_eq!(status, 200, "{resp}");
     let (_, preview) = call(&srv, Method::GET, &at(&path, "2025-10-02-preview"), None).await;
-    assert_eq!(preview["properties"]["mcpServerSettings"]["isMcpServerEnabled"], true);
+    assert_eq!(
+        preview["properties"]["mcpServerSettings"]["isMcpServerEnabled"],
+        true
+    );
     // Disabling removes the endpoint from the rendering.
     let mut off = body.clone();
     off["properties"]["mcpServerSettings"] = json!({"isMcpServerEnabled": false});
-    let (status, resp) = call(&srv, Method::PUT, &at(&path, "2026-03-02-preview"), Some(&off)).await;
+    let (status, resp) = call(
+        &srv,
+        Method::PUT,
+        &at(&path, "2026-03-02-preview"),
+        Some(&off),
+    )
+    .await;
     assert_eq!(status, 200, "{resp}");
-    assert_eq!(resp["properties"]["mcpServerSettings"], json!({"isMcpServerEnabled": false}));
+    assert_eq!(
+        resp["properties"]["mcpServerSettings"],
+        json!({"isMcpServerEnabled": false})
+    );
 }
 
 #[tokio::test]
@@ -338,7 +369,10 @@ async fn container_types_the_emulator_cannot_run_are_refused_at_put() {
         .await;
         assert_eq!(status, 400, "{t}: {err}");
         assert_eq!(err["error"]["target"], "properties.containerType", "{t}");
-        assert!(err["error"]["message"].as_str().unwrap().contains(t), "{err}");
+        assert!(
+            err["error"]["message"].as_str().unwrap().contains(t),
+            "{err}"
+        );
     }
     let (status, _) = call(&srv, Method::GET, &at(&pool_path("typed"), V), None).await;
     assert_eq!(status, 404, "nothing was created");

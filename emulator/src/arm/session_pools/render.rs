@@ -218,7 +218,10 @@ fn render_update_status(t: &TemplateUpdateStatus, v: ApiVersion) -> Value {
         let mut m = Map::new();
         m.insert(
             "containers".into(),
-            s.containers.iter().map(|c| render_container(c, v)).collect(),
+            s.containers
+                .iter()
+                .map(|c| render_container(c, v))
+                .collect(),
         );
         if let Some(i) = &s.ingress {
             let mut im = Map::new();

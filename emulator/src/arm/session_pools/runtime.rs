@@ -182,9 +182,10 @@ pub fn template_update_status(
             .active
             .as_ref()
             .map(|a| status(a, "Running", !rolling)),
-        desired: records.desired.as_ref().map(|d| {
-            status(d, if failed { "Failed" } else { "Updating" }, true)
-        }),
+        desired: records
+            .desired
+            .as_ref()
+            .map(|d| status(d, if failed { "Failed" } else { "Updating" }, true)),
     })
 }
 
