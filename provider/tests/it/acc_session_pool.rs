@@ -180,7 +180,7 @@ async fn real_acc_drift_is_detected() {
     acc.apply(&work).await;
     // Delete the pool behind Terraform's back: the refresh plan wants to create it again.
     let resp = acc
-        .srv
+        .srv()
         .arm(
             reqwest::Method::DELETE,
             &format!("{}?api-version={API}", pool_path("driftpool")),
