@@ -6,8 +6,8 @@
 //! - [`support`]: the helpers every module shares.
 //! - ARM and identity: [`foundation_arm`], [`foundation_auth`], [`foundation_diagnostics`],
 //!   [`foundation_props`], [`session_pools`], [`session_pools_props`],
-//!   [`session_pools_versions`], [`pool_arm`].
-//! - data plane: [`dataplane_proxy`].
+//!   [`session_pools_versions`], [`pool_arm`], [`deletes`].
+//! - data plane: [`dataplane_proxy`], [`origins`].
 //! - observability: [`monitor_logs`], [`monitor_query`], [`monitor_metrics`].
 //! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`],
 //!   [`image_pack`].
@@ -16,6 +16,7 @@
 mod support;
 
 mod dataplane_proxy;
+mod deletes;
 mod foundation_arm;
 mod foundation_auth;
 mod foundation_diagnostics;
@@ -27,6 +28,7 @@ mod layers;
 mod monitor_logs;
 mod monitor_metrics;
 mod monitor_query;
+mod origins;
 mod pool_arm;
 mod sdk_python;
 mod session_pools;
