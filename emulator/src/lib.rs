@@ -14,6 +14,7 @@
 //! - [`defaults`]: the well-known seeded tenant, client, subscription, resource group,
 //!   environment and workspace every fresh emulator has; [`fsutil`]: durable file writes.
 //! - [`config`]: one instance's start-up settings (endpoint, data dir, backend, time scale).
+//! - [`origins`]: each session pool's own origin (a listener per pool), served by the server.
 //! - [`auth`]: the Entra-style token endpoint, OpenID discovery, JWKS and bearer validation,
 //!   on any state implementing [`auth::AuthContext`].
 //! - [`state`]: [`state::AppState`], what every route gets (config, store, tokens, clock,
@@ -25,7 +26,8 @@
 //! - [`wiring`]: start-up in one place: builds a state from a config, brings it to life.
 //! - [`tls`]: the local CA and HTTPS; [`server`]: `router(state)` and
 //!   `run(listener, state, tls, shutdown)`.
-//! - [`cli`]: the command line (`serve`, `env`, `image`).
+//! - [`doctor`]: `sessions-emulator doctor` and `serve`'s start-up check of the host.
+//! - [`cli`]: the command line (`serve`, `env`, `image`, `doctor`).
 //! - [`testing`]: an in-process emulator on `127.0.0.1:0` for tests.
 //! - [`clock`], [`image`]: the runtime's clock (the one clock of an emulator) and image store,
 //!   re-exported for crates that drive an emulator in-process (tests loading images).
@@ -36,8 +38,10 @@ pub mod cli;
 pub mod config;
 pub mod dataplane;
 pub mod defaults;
+pub mod doctor;
 pub mod fsutil;
 pub mod monitor;
+pub mod origins;
 pub mod server;
 pub mod state;
 pub mod testing;

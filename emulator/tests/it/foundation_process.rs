@@ -166,8 +166,7 @@ async fn https_server_certificate_chains_to_ca_pem() {
         format!("https://localhost:{}", addr.port()),
     ] {
         let client = reqwest::Client::builder()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("pem"))
+            .tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("pem")])
             .build()
             .expect("client");
         let resp = client
@@ -179,7 +178,7 @@ async fn https_server_certificate_chains_to_ca_pem() {
     }
     // Without the CA the certificate is not trusted.
     let untrusting = reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
+        .tls_certs_only(Vec::new())
         .build()
         .expect("client");
     assert!(untrusting

@@ -120,6 +120,13 @@ impl Pipeline {
         &self.retry
     }
 
+    /// A token for `scope` (checks the credential; the token is cached for later requests).
+    pub async fn token(&self, ctx: &OpContext, scope: &str) -> Result<(), AzureError> {
+        ctx.run(async { Ok(self.tokens.token(scope).await?) })
+            .await
+            .map(|_| ())
+    }
+
     /// Sends `method url` with a token for `scope` and an optional JSON body. Retries on
     /// 408/429/5xx and connection failures; returns the last response whatever its status.
     pub async fn send(

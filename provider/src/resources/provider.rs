@@ -4,17 +4,23 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::azure::auth::settings::AuthSettings;
+use crate::azure::auth::ARM_SCOPE;
 use crate::azure::config::{AzureClients, ProviderSettings};
+use crate::azure::OpContext;
 use crate::plugin::context::ProviderData;
 use crate::plugin::model::{Model, Tf};
 use crate::plugin::prelude::*;
 
 /// Provider type name.
 pub const PROVIDER_NAME: &str = "azuresessions";
+
+/// How long ConfigureProvider waits for the first token (the credential check).
+pub const CREDENTIAL_CHECK_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Looks up an environment variable (injectable for tests).
 pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -76,7 +82,10 @@ pub struct ProviderConfig {
     /// `true`. Env `ARM_USE_CLI`.
     #[tf(optional)]
     pub use_cli: Tf<bool>,
-    /// Authenticate with a managed identity (IMDS). Env `ARM_USE_MSI`.
+    /// Authenticate with a managed identity: App Service, Container Apps and Functions
+    /// (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`), else a VM's (IMDS). `client_id` picks a
+    /// user-assigned identity. Env `ARM_USE_MSI`; `ARM_MSI_ENDPOINT` names another endpoint
+    /// speaking the IMDS protocol.
     #[tf(optional)]
     pub use_msi: Tf<bool>,
     /// Authenticate with an OIDC federated token (workload identity). Env `ARM_USE_OIDC`; the
@@ -84,6 +93,14 @@ pub struct ProviderConfig {
     /// `AZURE_FEDERATED_TOKEN_FILE`.
     #[tf(optional)]
     pub use_oidc: Tf<bool>,
+    /// Authenticate with AKS workload identity: OIDC with the token file, client and tenant that
+    /// AKS injects (`AZURE_FEDERATED_TOKEN_FILE`, `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`). Env
+    /// `ARM_USE_AKS_WORKLOAD_IDENTITY`.
+    #[tf(optional)]
+    pub use_aks_workload_identity: Tf<bool>,
+    /// Authenticate with the Azure Developer CLI (`azd auth login`). Env `ARM_USE_AZD`.
+    #[tf(optional)]
+    pub use_azd: Tf<bool>,
     /// OIDC federated token. Env `ARM_OIDC_TOKEN`.
     #[tf(optional, sensitive)]
     pub oidc_token: Tf<String>,
@@ -127,10 +144,14 @@ pub fn settings_from_config(config: &Value) -> TfResult<ProviderSettings> {
             use_cli: c.use_cli.known().copied(),
             use_msi: c.use_msi.known().copied(),
             use_oidc: c.use_oidc.known().copied(),
+            use_aks_workload_identity: c.use_aks_workload_identity.known().copied(),
+            use_azd: c.use_azd.known().copied(),
             oidc_token: known(&c.oidc_token),
             oidc_token_file: known(&c.oidc_token_file_path).map(PathBuf::from),
             msi_endpoint: None,
             authority_host: known(&c.authority_host),
+            executor: None,
+            transport: None,
         },
     })
 }
@@ -149,7 +170,7 @@ impl Provider for AzureSessionsProvider {
         schema()
     }
 
-    async fn configure(&self, _ctx: &Ctx, config: &Value) -> TfResult<ProviderData> {
+    async fn configure(&self, ctx: &Ctx, config: &Value) -> TfResult<ProviderData> {
         if !config.is_wholly_known() {
             return Err(Diagnostic::error(
                 "Provider configuration is not known yet",
@@ -163,6 +184,21 @@ impl Provider for AzureSessionsProvider {
             .merge_env(&env)
             .map_err(config_error)?;
         let clients: AzureClients = settings.build().map_err(config_error)?;
+        // Credential problems surface once, here, instead of once per resource.
+        let o = OpContext::new(ctx.stop_token().clone(), CREDENTIAL_CHECK_TIMEOUT);
+        if let Err(e) = clients.arm.pipeline().token(&o, ARM_SCOPE).await {
+            let flow = settings.auth.flow_name().unwrap_or("configured");
+            return Err(Diagnostic::error(
+                "Azure authentication failed",
+                format!(
+                    "The provider could not get a token with the {flow} credential: {e}\n\n\
+                     Check the provider arguments and ARM_* variables (tenant_id, client_id, \
+                     client_secret / use_oidc / use_msi / use_azd / use_cli, authority_host, \
+                     ca_certificate_file)."
+                ),
+            )
+            .into());
+        }
         Ok(Arc::new(clients))
     }
 
@@ -209,18 +245,66 @@ mod tests {
         assert!(e.to_string().contains("subscription_id"), "{e}");
     }
 
-    #[tokio::test]
-    async fn configure_builds_clients_from_env() {
-        let p = AzureSessionsProvider::with_env(|k| match k {
+    fn token_server_env(
+        uri: String,
+        secret: &'static str,
+    ) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
+        move |k: &str| match k {
             "ARM_SUBSCRIPTION_ID" => Some("sub".into()),
             "ARM_ENDPOINT" => Some("http://127.0.0.1:1".into()),
+            "ARM_TENANT_ID" => Some("t".into()),
+            "ARM_CLIENT_ID" => Some("c".into()),
+            "ARM_CLIENT_SECRET" => Some(secret.into()),
+            "ARM_AUTHORITY_HOST" => Some(uri.clone()),
             _ => None,
-        });
+        }
+    }
+
+    #[tokio::test]
+    async fn configure_builds_clients_from_env() {
+        let server = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(
+                wiremock::ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"access_token": "tok", "expires_in": 3600})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let p = AzureSessionsProvider::with_env(token_server_env(server.uri(), "s"));
         let data = p
             .configure(&Ctx::detached(), &Value::object([("use_cli", Value::Null)]))
             .await
             .unwrap();
         let clients = data.downcast::<AzureClients>().unwrap();
         assert_eq!(clients.subscription_id, "sub");
+    }
+
+    /// A wrong secret is one error at configure, naming the flow and what the service said.
+    #[tokio::test]
+    async fn credential_errors_surface_at_configure() {
+        let server = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(
+                wiremock::ResponseTemplate::new(401).set_body_json(serde_json::json!({
+                    "error": "invalid_client",
+                    "error_description": "AADSTS7000215: Invalid client secret provided."
+                })),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let p = AzureSessionsProvider::with_env(token_server_env(server.uri(), "wrong"));
+        let e = p
+            .configure(&Ctx::detached(), &Value::object([("use_cli", Value::Null)]))
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("Azure authentication failed"), "{e}");
+        assert!(
+            e.contains("client secret") && e.contains("AADSTS7000215"),
+            "{e}"
+        );
     }
 }

@@ -11,6 +11,7 @@
 
 mod support;
 
+mod acc_auth;
 mod acc_defaults;
 mod acc_functions;
 mod acc_https;
@@ -20,6 +21,7 @@ mod acc_modules;
 mod acc_observability;
 mod acc_session_pool;
 mod acc_stop_session_grpc;
+mod azure_identity_flows;
 mod azure_lro;
 mod azure_resources;
 mod azure_schemas;

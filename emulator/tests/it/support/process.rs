@@ -112,14 +112,18 @@ impl EmulatorProcess {
 
     /// A client trusting the emulator's CA (when it serves HTTPS) and nothing else.
     pub fn client(&self) -> reqwest::Client {
-        let mut b = reqwest::Client::builder()
-            .tls_built_in_root_certs(false)
-            .timeout(Duration::from_secs(30));
-        if let Some(ca) = self.ready["caFile"].as_str() {
-            let pem = std::fs::read(ca).expect("read ca.pem");
-            b = b.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("pem"));
-        }
-        b.build().expect("client")
+        let certs: Vec<reqwest::Certificate> = self.ready["caFile"]
+            .as_str()
+            .map(|ca| {
+                let pem = std::fs::read(ca).expect("read ca.pem");
+                vec![reqwest::Certificate::from_pem(&pem).expect("pem")]
+            })
+            .unwrap_or_default();
+        reqwest::Client::builder()
+            .tls_certs_only(certs)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client")
     }
 
     /// An ARM token from the emulator's token endpoint (client credentials of the ready line).

@@ -2,20 +2,28 @@
 //!
 //! Everything that needs a token holds an `Arc<dyn TokenSource>` and asks it for a token per
 //! *scope* (`https://management.azure.com/.default`, `https://dynamicsessions.io/.default`).
-//! The credential flows are implemented here directly over `reqwest` (rustls) rather than with
-//! `azure_identity`, so the provider has no OpenSSL/native-tls dependency and the authority host
-//! can point at the emulator's token endpoint:
 //!
-//! - [`client_credentials`]: client secret or client assertion (workload identity / OIDC) against
-//!   `{authority_host}/{tenant}/oauth2/v2.0/token`;
-//! - [`cli`]: `az account get-access-token`;
-//! - [`msi`]: managed identity via IMDS;
-//! - [`cache`]: caches tokens per scope until shortly before they expire;
-//! - [`settings`]: provider arguments and `ARM_*` environment variables, and choosing the flow.
+//! The credential flows come from the maintained `azure_identity` crate ([`identity`]): client
+//! secret, client assertion (OIDC token), workload identity (token file), managed identity on
+//! App Service / Container Apps / Functions (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`) and on VMs
+//! (IMDS), Azure CLI and Azure Developer CLI. They all use the provider's `reqwest` client
+//! (rustls with the extra CA of `ca_certificate_file`), so the emulator's HTTPS token endpoint
+//! works as the authority host.
+//!
+//! Two cases `azure_identity` cannot serve keep a small flow of our own:
+//!
+//! - [`client_credentials`]: a plain-`http://` authority host (the emulator started with
+//!   `--http`): `azure_identity` refuses authority hosts that are not HTTPS, so the
+//!   client-credentials request (secret or assertion) is sent by us;
+//! - [`msi`]: `ARM_MSI_ENDPOINT`, an endpoint speaking the IMDS protocol somewhere else than
+//!   IMDS: `azure_identity`'s IMDS address is fixed, so that request is ours too.
+//!
+//! Also here: [`cache`] (one token per scope until shortly before it expires) and [`settings`]
+//! (provider arguments and `ARM_*` environment variables, and the choice of flow).
 
 pub mod cache;
-pub mod cli;
 pub mod client_credentials;
+pub mod identity;
 pub mod msi;
 pub mod settings;
 

@@ -1,15 +1,35 @@
 //! Credential settings: provider arguments merged with azurerm's `ARM_*` environment variables,
 //! and the choice of credential flow.
 //!
-//! Order (like azurerm): client secret, OIDC client assertion, managed identity, Azure CLI.
-//! Explicit provider arguments win over environment variables.
+//! Order (like azurerm): client secret, OIDC client assertion / workload identity, managed
+//! identity, Azure Developer CLI (when `use_azd`), Azure CLI. Explicit provider arguments win
+//! over environment variables.
+//!
+//! Which implementation serves a flow (see [`super`] for why):
+//!
+//! - `azure_identity` for every flow with an `https://` authority host, managed identity
+//!   through `IDENTITY_ENDPOINT`/`IDENTITY_HEADER` or IMDS, and both CLIs;
+//! - our own requests ([`super::client_credentials`]) for a plain-`http://` authority host
+//!   (the emulator's `--http` mode), which `azure_identity` refuses;
+//! - our own IMDS request ([`super::msi`]) when `ARM_MSI_ENDPOINT` names another endpoint than
+//!   IMDS, which `azure_identity` cannot be pointed at.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use azure_core::credentials::Secret;
+use azure_core::http::HttpClient;
+use azure_identity::{
+    AzureCliCredential, AzureCliCredentialOptions, AzureDeveloperCliCredential,
+    AzureDeveloperCliCredentialOptions, ClientAssertionCredential,
+    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
+    Executor, ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+};
+
 use super::cache::CachedTokenSource;
-use super::cli::AzureCli;
 use super::client_credentials::{ClientCredential, ClientCredentials};
+use super::identity::{client_options, IdentityToken, StaticAssertion};
 use super::msi::ManagedIdentity;
 use super::{AuthError, TokenSource};
 
@@ -31,14 +51,26 @@ pub struct AuthSettings {
     pub use_msi: Option<bool>,
     /// `use_oidc` / `ARM_USE_OIDC` (default false).
     pub use_oidc: Option<bool>,
+    /// `use_aks_workload_identity` / `ARM_USE_AKS_WORKLOAD_IDENTITY` (default false): OIDC with
+    /// the token file and ids AKS workload identity injects (`AZURE_FEDERATED_TOKEN_FILE`,
+    /// `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`).
+    pub use_aks_workload_identity: Option<bool>,
+    /// `use_azd` / `ARM_USE_AZD` (default false): the Azure Developer CLI.
+    pub use_azd: Option<bool>,
     /// `ARM_OIDC_TOKEN`.
     pub oidc_token: Option<String>,
     /// `ARM_OIDC_TOKEN_FILE_PATH`, else `AZURE_FEDERATED_TOKEN_FILE`.
     pub oidc_token_file: Option<PathBuf>,
-    /// `ARM_MSI_ENDPOINT` (IMDS override).
+    /// `ARM_MSI_ENDPOINT` (an endpoint speaking the IMDS protocol elsewhere than IMDS).
     pub msi_endpoint: Option<String>,
     /// `authority_host` / `ARM_AUTHORITY_HOST`.
     pub authority_host: Option<String>,
+    /// How the CLI credentials run `az` / `azd` (default: a child process). Tests and
+    /// embedders can run them differently.
+    pub executor: Option<Arc<dyn Executor>>,
+    /// The HTTP transport of the `azure_identity` credentials (default: the provider's
+    /// `reqwest` client). Tests and embedders can route requests elsewhere.
+    pub transport: Option<Arc<dyn HttpClient>>,
 }
 
 impl std::fmt::Debug for AuthSettings {
@@ -53,6 +85,8 @@ impl std::fmt::Debug for AuthSettings {
             .field("use_cli", &self.use_cli)
             .field("use_msi", &self.use_msi)
             .field("use_oidc", &self.use_oidc)
+            .field("use_aks_workload_identity", &self.use_aks_workload_identity)
+            .field("use_azd", &self.use_azd)
             .field(
                 "oidc_token",
                 &self.oidc_token.as_ref().map(|_| "<redacted>"),
@@ -60,7 +94,7 @@ impl std::fmt::Debug for AuthSettings {
             .field("oidc_token_file", &self.oidc_token_file)
             .field("msi_endpoint", &self.msi_endpoint)
             .field("authority_host", &self.authority_host)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -79,6 +113,36 @@ fn non_empty(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.trim().is_empty())
 }
 
+/// The credential flow [`AuthSettings`] choose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flow {
+    /// Client secret.
+    Secret,
+    /// OIDC federated token given as a value.
+    OidcToken,
+    /// OIDC / workload identity federated token read from a file.
+    OidcTokenFile(PathBuf),
+    /// Managed identity.
+    Msi,
+    /// Azure Developer CLI.
+    Azd,
+    /// Azure CLI.
+    Cli,
+}
+
+impl Flow {
+    /// The flow's name in messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Flow::Secret => "client secret",
+            Flow::OidcToken | Flow::OidcTokenFile(_) => "OIDC",
+            Flow::Msi => "managed identity",
+            Flow::Azd => "Azure Developer CLI",
+            Flow::Cli => "Azure CLI",
+        }
+    }
+}
+
 impl AuthSettings {
     /// Fills every unset field from the environment through `env` (normally `std::env::var`).
     pub fn merge_env(mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, AuthError> {
@@ -94,6 +158,11 @@ impl AuthSettings {
             (&mut self.use_cli, "ARM_USE_CLI"),
             (&mut self.use_msi, "ARM_USE_MSI"),
             (&mut self.use_oidc, "ARM_USE_OIDC"),
+            (
+                &mut self.use_aks_workload_identity,
+                "ARM_USE_AKS_WORKLOAD_IDENTITY",
+            ),
+            (&mut self.use_azd, "ARM_USE_AZD"),
         ] {
             if slot.is_none() {
                 if let Some(v) = get(name) {
@@ -108,7 +177,9 @@ impl AuthSettings {
                 .map(PathBuf::from);
         }
         self.msi_endpoint = non_empty(self.msi_endpoint).or_else(|| get("ARM_MSI_ENDPOINT"));
-        self.authority_host = non_empty(self.authority_host).or_else(|| get("ARM_AUTHORITY_HOST"));
+        self.authority_host = non_empty(self.authority_host)
+            .or_else(|| get("ARM_AUTHORITY_HOST"))
+            .or_else(|| get("AZURE_AUTHORITY_HOST"));
         Ok(self)
     }
 
@@ -121,15 +192,11 @@ impl AuthSettings {
 
     /// Name of the credential flow [`AuthSettings::build`] would choose.
     pub fn flow_name(&self) -> Result<&'static str, AuthError> {
-        Ok(match self.choose()? {
-            Flow::Secret => "client secret",
-            Flow::Oidc(_) => "OIDC",
-            Flow::Msi => "managed identity",
-            Flow::Cli => "Azure CLI",
-        })
+        Ok(self.choose()?.name())
     }
 
-    fn choose(&self) -> Result<Flow, AuthError> {
+    /// The credential flow these settings choose.
+    pub fn choose(&self) -> Result<Flow, AuthError> {
         let have_app = self.tenant_id.is_some() && self.client_id.is_some();
         if self.client_secret.is_some() {
             if !have_app {
@@ -141,74 +208,154 @@ impl AuthSettings {
             }
             return Ok(Flow::Secret);
         }
-        if self.use_oidc == Some(true) {
-            let cred = if let Some(t) = &self.oidc_token {
-                ClientCredential::Assertion(t.clone())
+        if self.use_oidc == Some(true) || self.use_aks_workload_identity == Some(true) {
+            let flow = if let Some(_t) = &self.oidc_token {
+                Flow::OidcToken
             } else if let Some(f) = &self.oidc_token_file {
-                ClientCredential::AssertionFile(f.clone())
+                Flow::OidcTokenFile(f.clone())
             } else {
                 return Err(AuthError::Misconfigured(
-                    "`use_oidc` is true but no token was given: set ARM_OIDC_TOKEN, \
-                     ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE"
+                    "`use_oidc` / `use_aks_workload_identity` is true but no token was given: \
+                     set ARM_OIDC_TOKEN, ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE"
                         .into(),
                 ));
             };
             if !have_app {
                 return Err(AuthError::Misconfigured(
-                    "`use_oidc` needs `tenant_id` and `client_id` (or ARM_TENANT_ID / ARM_CLIENT_ID)"
+                    "OIDC needs `tenant_id` and `client_id` (or ARM_TENANT_ID / ARM_CLIENT_ID, \
+                     AZURE_TENANT_ID / AZURE_CLIENT_ID)"
                         .into(),
                 ));
             }
-            return Ok(Flow::Oidc(cred));
+            return Ok(flow);
         }
         if self.use_msi == Some(true) {
             return Ok(Flow::Msi);
+        }
+        if self.use_azd == Some(true) {
+            return Ok(Flow::Azd);
         }
         if self.use_cli.unwrap_or(true) {
             return Ok(Flow::Cli);
         }
         Err(AuthError::Misconfigured(
             "no credential is configured: set `client_id`/`client_secret`/`tenant_id`, \
-             `use_oidc`, `use_msi`, or leave `use_cli` on and run `az login`"
+             `use_oidc`, `use_msi`, `use_azd`, or leave `use_cli` on and run `az login`"
                 .into(),
+        ))
+    }
+
+    fn azure_error(flow: &Flow, e: &azure_core::Error) -> AuthError {
+        AuthError::Misconfigured(format!(
+            "the {} credential cannot be set up: {e}",
+            flow.name()
         ))
     }
 
     /// Builds the (cached) token source for these settings. `http` carries the extra CA.
     pub fn build(&self, http: reqwest::Client) -> Result<Arc<dyn TokenSource>, AuthError> {
+        let flow = self.choose()?;
         let tenant = self.tenant_id.clone().unwrap_or_default();
         let client = self.client_id.clone().unwrap_or_default();
-        let inner: Arc<dyn TokenSource> = match self.choose()? {
-            Flow::Secret => Arc::new(ClientCredentials::new(
+        let transport: Arc<dyn HttpClient> = self
+            .transport
+            .clone()
+            .unwrap_or_else(|| Arc::new(http.clone()));
+        // `azure_identity` refuses a plain-HTTP authority host (the emulator's --http mode).
+        let plain_http = self.authority().starts_with("http://");
+        let options = || client_options(transport.clone(), Some(self.authority()));
+        let wrap = |c: Arc<dyn azure_core::credentials::TokenCredential>| -> Arc<dyn TokenSource> {
+            Arc::new(IdentityToken::new(flow.name(), c))
+        };
+        let err = |e: azure_core::Error| Self::azure_error(&flow, &e);
+        let inner: Arc<dyn TokenSource> = match &flow {
+            Flow::Secret if plain_http => Arc::new(ClientCredentials::new(
                 http,
                 self.authority(),
                 &tenant,
                 &client,
                 ClientCredential::Secret(self.client_secret.clone().unwrap_or_default()),
             )),
-            Flow::Oidc(cred) => Arc::new(ClientCredentials::new(
+            Flow::Secret => wrap(
+                ClientSecretCredential::new(
+                    &tenant,
+                    client,
+                    Secret::new(self.client_secret.clone().unwrap_or_default()),
+                    Some(ClientSecretCredentialOptions {
+                        client_options: options(),
+                    }),
+                )
+                .map_err(err)?,
+            ),
+            Flow::OidcToken if plain_http => Arc::new(ClientCredentials::new(
                 http,
                 self.authority(),
                 &tenant,
                 &client,
-                cred,
+                ClientCredential::Assertion(self.oidc_token.clone().unwrap_or_default()),
             )),
-            Flow::Msi => Arc::new(ManagedIdentity::new(
+            Flow::OidcToken => wrap(
+                ClientAssertionCredential::new(
+                    tenant,
+                    client,
+                    StaticAssertion(self.oidc_token.clone().unwrap_or_default()),
+                    Some(ClientAssertionCredentialOptions {
+                        client_options: options(),
+                    }),
+                )
+                .map_err(err)?,
+            ),
+            Flow::OidcTokenFile(path) if plain_http => Arc::new(ClientCredentials::new(
                 http,
-                self.msi_endpoint.clone(),
-                self.client_id.clone(),
+                self.authority(),
+                &tenant,
+                &client,
+                ClientCredential::AssertionFile(path.clone()),
             )),
-            Flow::Cli => Arc::new(AzureCli::new(self.tenant_id.clone())),
+            Flow::OidcTokenFile(path) => wrap(
+                WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
+                    credential_options: ClientAssertionCredentialOptions {
+                        client_options: options(),
+                    },
+                    client_id: Some(client),
+                    tenant_id: Some(tenant),
+                    token_file_path: Some(path.clone()),
+                }))
+                .map_err(err)?,
+            ),
+            Flow::Msi => match &self.msi_endpoint {
+                // `azure_identity` always asks IMDS itself; another endpoint is ours to call.
+                Some(endpoint) => Arc::new(ManagedIdentity::new(
+                    http,
+                    Some(endpoint.clone()),
+                    self.client_id.clone(),
+                )),
+                None => wrap(
+                    ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+                        user_assigned_id: self.client_id.clone().map(UserAssignedId::ClientId),
+                        client_options: client_options(transport.clone(), None),
+                    }))
+                    .map_err(err)?,
+                ),
+            },
+            Flow::Azd => wrap(
+                AzureDeveloperCliCredential::new(Some(AzureDeveloperCliCredentialOptions {
+                    executor: self.executor.clone(),
+                    tenant_id: self.tenant_id.clone(),
+                }))
+                .map_err(err)?,
+            ),
+            Flow::Cli => wrap(
+                AzureCliCredential::new(Some(AzureCliCredentialOptions {
+                    executor: self.executor.clone(),
+                    tenant_id: self.tenant_id.clone(),
+                    ..Default::default()
+                }))
+                .map_err(err)?,
+            ),
         };
         Ok(Arc::new(CachedTokenSource::new(inner)))
     }
-}
-
-enum Flow {
-    Secret,
-    Oidc(ClientCredential),
-    Msi,
-    Cli,
 }
 
 #[cfg(test)]
@@ -293,5 +440,22 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("ARM_OIDC_TOKEN"));
+        let azd = AuthSettings {
+            use_azd: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(azd.flow_name().unwrap(), "Azure Developer CLI");
+        let aks = AuthSettings::default()
+            .merge_env(&env(&[
+                ("ARM_USE_AKS_WORKLOAD_IDENTITY", "true"),
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/token"),
+            ]))
+            .unwrap();
+        assert_eq!(
+            aks.choose().unwrap(),
+            Flow::OidcTokenFile(PathBuf::from("/var/run/secrets/token"))
+        );
     }
 }

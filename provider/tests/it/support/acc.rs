@@ -67,10 +67,17 @@ pub enum Wiring {
     DevOverride,
 }
 
+/// The emulator of an acceptance run.
+pub enum Emulator {
+    /// Plain HTTP ([`TestServer`]; the tests can call its ARM API directly).
+    Plain(TestServer),
+    /// HTTPS with its own CA, as `sessions-emulator serve` runs by default.
+    Https(super::https::HttpsEmulator),
+}
+
 /// One acceptance run: emulator, provider wiring, a working directory.
 pub struct Acc {
-    /// The in-process emulator.
-    pub srv: TestServer,
+    emulator: Emulator,
     wiring: Wiring,
     dir: tempfile::TempDir,
     env: Vec<(String, String)>,
@@ -94,17 +101,41 @@ impl Acc {
         let handle = serve_reattach(Arc::new(provider))
             .await
             .expect("serve provider in-process");
-        Self::new(srv, Wiring::Reattach(handle), env)
+        Self::new(Emulator::Plain(srv), Wiring::Reattach(handle), env)
     }
 
     /// Emulator + the built provider binary via `dev_overrides`.
     pub async fn dev_override() -> Acc {
-        let srv = TestServer::start().await;
-        let env = emulator_env(&srv);
-        Self::new(srv, Wiring::DevOverride, env)
+        Self::dev_override_with_env(|_| {}).await
     }
 
-    fn new(srv: TestServer, wiring: Wiring, env: Vec<(String, String)>) -> Acc {
+    /// Like [`Acc::dev_override`], with the environment Terraform (and so the provider) gets
+    /// adjusted by `edit` (another credential flow, `PATH`).
+    pub async fn dev_override_with_env(edit: impl FnOnce(&mut Vec<(String, String)>)) -> Acc {
+        let srv = TestServer::start().await;
+        let mut env = emulator_env(&srv);
+        edit(&mut env);
+        Self::new(Emulator::Plain(srv), Wiring::DevOverride, env)
+    }
+
+    /// The HTTPS emulator (with its CA in `ARM_CA_CERTIFICATE_FILE`) + the built provider
+    /// binary via `dev_overrides`, the environment adjusted by `edit`.
+    pub async fn https_dev_override(edit: impl FnOnce(&mut Vec<(String, String)>)) -> Acc {
+        let emu = super::https::HttpsEmulator::start().await;
+        let mut env = emu.env();
+        edit(&mut env);
+        Self::new(Emulator::Https(emu), Wiring::DevOverride, env)
+    }
+
+    /// The plain-HTTP emulator (its ARM API, tokens).
+    pub fn srv(&self) -> &TestServer {
+        match &self.emulator {
+            Emulator::Plain(s) => s,
+            Emulator::Https(_) => panic!("this acceptance run uses the HTTPS emulator"),
+        }
+    }
+
+    fn new(emulator: Emulator, wiring: Wiring, env: Vec<(String, String)>) -> Acc {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("work")).expect("work dir");
         let cli = match &wiring {
@@ -119,7 +150,7 @@ impl Acc {
         };
         std::fs::write(dir.path().join("terraformrc"), cli).expect("cli config");
         Acc {
-            srv,
+            emulator,
             wiring,
             dir,
             env,
@@ -245,7 +276,7 @@ impl Acc {
 
     /// A GET of `arm_path` from the emulator as JSON (valid token, api-version [`API`]).
     pub async fn arm_get(&self, arm_path: &str) -> Json {
-        self.srv
+        self.srv()
             .arm(
                 reqwest::Method::GET,
                 &format!("{arm_path}?api-version={API}"),
@@ -261,7 +292,7 @@ impl Acc {
     /// PUTs `body` to `arm_path` behind Terraform's back and waits until it is provisioned.
     pub async fn arm_put_and_wait(&self, arm_path: &str, body: &Json) {
         let resp = self
-            .srv
+            .srv()
             .arm(
                 reqwest::Method::PUT,
                 &format!("{arm_path}?api-version={API}"),
@@ -294,7 +325,7 @@ impl Acc {
     /// Whether the emulator has `arm_path` (GET with a valid token, any api-version).
     pub async fn arm_exists(&self, arm_path: &str, api_version: &str) -> bool {
         let resp = self
-            .srv
+            .srv()
             .arm(
                 reqwest::Method::GET,
                 &format!("{arm_path}?api-version={api_version}"),
@@ -314,7 +345,10 @@ impl Acc {
         if let Wiring::Reattach(h) = self.wiring {
             h.shutdown().await;
         }
-        self.srv.stop().await;
+        match self.emulator {
+            Emulator::Plain(s) => s.stop().await,
+            Emulator::Https(e) => e.stop().await,
+        }
     }
 }
 
@@ -357,36 +391,17 @@ pub fn resource_values(state: &Json, address: &str) -> Json {
         .unwrap_or(Json::Null)
 }
 
-/// The sample session image (OCI layout) built by `make session-image`; panics with what to
-/// run when it is missing. `SESSIONS_SAMPLE_IMAGE` overrides the location.
-pub fn sample_image() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    [
-        std::env::var_os("SESSIONS_SAMPLE_IMAGE").map(PathBuf::from),
-        Some(target.join("session-image/oci")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.join("index.json").is_file())
-    .unwrap_or_else(|| {
-        panic!(
-            "the sample session image is missing: run `make session-image` (or set \
-             SESSIONS_SAMPLE_IMAGE to an OCI layout dir)"
-        )
-    })
-}
-
-/// Loads the sample session image into the image store of the emulator data dir `data_dir`
-/// under the name `reference` (what `sessions-emulator image load --tag` does).
+/// Puts the sample session image built into `sessions-emulator` (the one it seeds as
+/// `localhost/sample-session:latest`) into the image store of the emulator data dir `data_dir`
+/// under the name `reference` (what `sessions-emulator image load --tag` does with its files).
 pub fn load_sample_image(data_dir: &Path, reference: &str) {
-    use sessions_emulator::image::{load::load_path, progress::Progress, ImageStore, Reference};
+    use sessions_emulator::image::{sample, ImageStore, Reference};
     let store = ImageStore::open(data_dir).expect("open the image store");
     let tag = Reference::parse(reference).expect("image reference");
-    let loaded = load_path(&store, &sample_image(), Some(&tag), &mut Progress::quiet())
-        .expect("load the sample image");
-    assert!(!loaded.is_empty(), "nothing loaded from the sample image");
+    let img = sample::embedded()
+        .expect("the sample image is built into sessions-emulator")
+        .expect("build the sample image");
+    sample::put(&store, &img, &tag).expect("store the sample image");
 }
 
 /// The resource `address` of a `terraform show -json` state (with `tainted`, `values`).
