@@ -140,7 +140,7 @@ const SELF_AUDIENCE_SURFACES: [&str; 2] =
 /// `(scheme, host, port)` of an `http(s)` URL, host lower-cased, port defaulted.
 fn origin_of(url: &str) -> Option<(String, String, u16)> {
     let u = url::Url::parse(url.trim_end_matches('/')).ok()?;
-    if !matches!(u.scheme(), "http" | "https") || u.path().trim_matches('/') != "" {
+    if !matches!(u.scheme(), "http" | "https") || !u.path().trim_matches('/').is_empty() {
         return None;
     }
     let host = u.host_str()?.trim_matches(['[', ']']).to_ascii_lowercase();

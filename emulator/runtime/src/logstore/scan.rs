@@ -23,7 +23,7 @@ use super::persist::{self, SampleRow, SampleScope};
 use super::project::{self, Field, OriginField};
 use super::routes::{StreamKind, Table};
 use super::segment::Segment;
-use super::{ticks, Shared, TICKS_PER_DAY, TICKS_PER_SECOND};
+use super::shared::{ticks, Shared, TICKS_PER_DAY, TICKS_PER_SECOND};
 
 /// Which workspace, as of when.
 #[derive(Clone, Debug)]

@@ -3,7 +3,7 @@
 //! lines (no `after_seq`) or the oldest `limit` lines after `after_seq` (following).
 
 use super::routes::StreamKind;
-use super::Shared;
+use super::shared::Shared;
 
 /// Which lines.
 #[derive(Clone, Debug, Default)]

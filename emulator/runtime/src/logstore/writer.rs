@@ -16,8 +16,8 @@ use super::origin::{Origin, OriginId, Origins};
 use super::persist::{self, Batch, Loader, Sample};
 use super::routes::{decode, encode, RouteSetId, RouteSets, RouteTable, StreamKind};
 use super::segment::RowRef;
+use super::shared::{bump, ticks, Limits, Record, Shared, Stats, TICKS_PER_DAY};
 use super::stream::Stream;
-use super::{bump, ticks, Limits, Record, Shared, Stats, TICKS_PER_DAY};
 use crate::clock::SharedClock;
 use crate::store::{Store, StoreError};
 

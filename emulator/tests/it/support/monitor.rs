@@ -7,7 +7,6 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use sessions_emulator::defaults;
 use sessions_emulator::testing::TestServer;
-use sessions_runtime::id::ResourceId;
 use sessions_runtime::logstore::tail::TailFilter;
 use sessions_runtime::logstore::LogStore;
 
@@ -65,23 +64,24 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Waits (at most 20 s) until `line` is in the pool's console lines.
-pub async fn wait_stored(srv: &TestServer, ep: &str, line: &str) {
-    let pool = ep.rsplit('/').next().unwrap_or_default();
-    let key = ResourceId::parse(&pool_path(pool))
-        .expect("pool id")
-        .key()
-        .to_string();
+/// Waits (at most 20 s) until `line` is in some pool's console lines (a pool's endpoint is an
+/// origin of its own, so the pool is not named by `ep`).
+pub async fn wait_stored(srv: &TestServer, _ep: &str, line: &str) {
     let logs = logs(srv);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         logs.flush().await;
-        let page = logs.console_lines(&TailFilter {
-            pool_key: key.clone(),
-            limit: 10_000,
-            ..TailFilter::default()
+        let found = srv.state.pools().pools().iter().any(|p| {
+            logs.console_lines(&TailFilter {
+                pool_key: p.context().key().to_string(),
+                limit: 10_000,
+                ..TailFilter::default()
+            })
+            .lines
+            .iter()
+            .any(|l| l.log == line)
         });
-        if page.lines.iter().any(|l| l.log == line) {
+        if found {
             return;
         }
         assert!(
