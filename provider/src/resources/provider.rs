@@ -104,6 +104,18 @@ pub struct ProviderConfig {
     /// OIDC federated token. Env `ARM_OIDC_TOKEN`.
     #[tf(optional, sensitive)]
     pub oidc_token: Tf<String>,
+    /// URL to request an OIDC token from (GitHub Actions sets `ACTIONS_ID_TOKEN_REQUEST_URL`).
+    /// Env `ARM_OIDC_REQUEST_URL`.
+    #[tf(optional)]
+    pub oidc_request_url: Tf<String>,
+    /// Bearer token for `oidc_request_url` (GitHub Actions: `ACTIONS_ID_TOKEN_REQUEST_TOKEN`;
+    /// Azure Pipelines: `SYSTEM_ACCESSTOKEN`). Env `ARM_OIDC_REQUEST_TOKEN`.
+    #[tf(optional, sensitive)]
+    pub oidc_request_token: Tf<String>,
+    /// Azure Pipelines service connection to get the OIDC token through (with
+    /// `use_oidc = true`). Env `ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID`.
+    #[tf(optional)]
+    pub ado_pipeline_service_connection_id: Tf<String>,
     /// File holding the OIDC token. Env `ARM_OIDC_TOKEN_FILE_PATH`.
     #[tf(optional)]
     pub oidc_token_file_path: Tf<String>,
@@ -147,6 +159,9 @@ pub fn settings_from_config(config: &Value) -> TfResult<ProviderSettings> {
             use_aks_workload_identity: c.use_aks_workload_identity.known().copied(),
             use_azd: c.use_azd.known().copied(),
             oidc_token: known(&c.oidc_token),
+            oidc_request_url: known(&c.oidc_request_url),
+            oidc_request_token: known(&c.oidc_request_token),
+            ado_service_connection_id: known(&c.ado_pipeline_service_connection_id),
             oidc_token_file: known(&c.oidc_token_file_path).map(PathBuf::from),
             msi_endpoint: None,
             authority_host: known(&c.authority_host),

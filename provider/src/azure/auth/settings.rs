@@ -21,15 +21,16 @@ use azure_core::credentials::Secret;
 use azure_core::http::HttpClient;
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, AzureDeveloperCliCredential,
-    AzureDeveloperCliCredentialOptions, ClientAssertionCredential,
-    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
-    Executor, ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
-    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+    AzureDeveloperCliCredentialOptions, AzurePipelinesCredential, AzurePipelinesCredentialOptions,
+    ClientAssertionCredential, ClientAssertionCredentialOptions, ClientSecretCredential,
+    ClientSecretCredentialOptions, Executor, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential,
+    WorkloadIdentityCredentialOptions,
 };
 
 use super::cache::CachedTokenSource;
 use super::client_credentials::{ClientCredential, ClientCredentials};
-use super::identity::{client_options, IdentityToken, StaticAssertion};
+use super::identity::{client_options, IdentityToken, RequestedAssertion, StaticAssertion};
 use super::msi::ManagedIdentity;
 use super::{AuthError, TokenSource};
 
@@ -59,6 +60,16 @@ pub struct AuthSettings {
     pub use_azd: Option<bool>,
     /// `ARM_OIDC_TOKEN`.
     pub oidc_token: Option<String>,
+    /// `oidc_request_url` / `ARM_OIDC_REQUEST_URL`, else `ACTIONS_ID_TOKEN_REQUEST_URL`
+    /// (GitHub Actions) or `SYSTEM_OIDCREQUESTURI` (Azure Pipelines).
+    pub oidc_request_url: Option<String>,
+    /// `oidc_request_token` / `ARM_OIDC_REQUEST_TOKEN`, else `ACTIONS_ID_TOKEN_REQUEST_TOKEN`
+    /// or `SYSTEM_ACCESSTOKEN`.
+    pub oidc_request_token: Option<String>,
+    /// `ado_pipeline_service_connection_id` / `ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID` (or
+    /// `ARM_OIDC_AZURE_SERVICE_CONNECTION_ID`): OIDC through an Azure Pipelines service
+    /// connection.
+    pub ado_service_connection_id: Option<String>,
     /// `ARM_OIDC_TOKEN_FILE_PATH`, else `AZURE_FEDERATED_TOKEN_FILE`.
     pub oidc_token_file: Option<PathBuf>,
     /// `ARM_MSI_ENDPOINT` (an endpoint speaking the IMDS protocol elsewhere than IMDS).
@@ -91,6 +102,12 @@ impl std::fmt::Debug for AuthSettings {
                 "oidc_token",
                 &self.oidc_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("oidc_request_url", &self.oidc_request_url)
+            .field(
+                "oidc_request_token",
+                &self.oidc_request_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("ado_service_connection_id", &self.ado_service_connection_id)
             .field("oidc_token_file", &self.oidc_token_file)
             .field("msi_endpoint", &self.msi_endpoint)
             .field("authority_host", &self.authority_host)
@@ -122,6 +139,10 @@ pub enum Flow {
     OidcToken,
     /// OIDC / workload identity federated token read from a file.
     OidcTokenFile(PathBuf),
+    /// OIDC token requested from a CI system's endpoint (GitHub Actions).
+    OidcRequest,
+    /// OIDC through an Azure Pipelines service connection.
+    AzurePipelines,
     /// Managed identity.
     Msi,
     /// Azure Developer CLI.
@@ -135,7 +156,8 @@ impl Flow {
     pub fn name(&self) -> &'static str {
         match self {
             Flow::Secret => "client secret",
-            Flow::OidcToken | Flow::OidcTokenFile(_) => "OIDC",
+            Flow::OidcToken | Flow::OidcTokenFile(_) | Flow::OidcRequest => "OIDC",
+            Flow::AzurePipelines => "Azure Pipelines OIDC",
             Flow::Msi => "managed identity",
             Flow::Azd => "Azure Developer CLI",
             Flow::Cli => "Azure CLI",
@@ -171,6 +193,17 @@ impl AuthSettings {
             }
         }
         self.oidc_token = non_empty(self.oidc_token).or_else(|| get("ARM_OIDC_TOKEN"));
+        self.oidc_request_url = non_empty(self.oidc_request_url)
+            .or_else(|| get("ARM_OIDC_REQUEST_URL"))
+            .or_else(|| get("ACTIONS_ID_TOKEN_REQUEST_URL"))
+            .or_else(|| get("SYSTEM_OIDCREQUESTURI"));
+        self.oidc_request_token = non_empty(self.oidc_request_token)
+            .or_else(|| get("ARM_OIDC_REQUEST_TOKEN"))
+            .or_else(|| get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+            .or_else(|| get("SYSTEM_ACCESSTOKEN"));
+        self.ado_service_connection_id = non_empty(self.ado_service_connection_id)
+            .or_else(|| get("ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID"))
+            .or_else(|| get("ARM_OIDC_AZURE_SERVICE_CONNECTION_ID"));
         if self.oidc_token_file.is_none() {
             self.oidc_token_file = get("ARM_OIDC_TOKEN_FILE_PATH")
                 .or_else(|| get("AZURE_FEDERATED_TOKEN_FILE"))
@@ -209,14 +242,21 @@ impl AuthSettings {
             return Ok(Flow::Secret);
         }
         if self.use_oidc == Some(true) || self.use_aks_workload_identity == Some(true) {
-            let flow = if let Some(_t) = &self.oidc_token {
+            let flow = if self.oidc_token.is_some() {
                 Flow::OidcToken
             } else if let Some(f) = &self.oidc_token_file {
                 Flow::OidcTokenFile(f.clone())
+            } else if self.ado_service_connection_id.is_some() && self.oidc_request_token.is_some()
+            {
+                Flow::AzurePipelines
+            } else if self.oidc_request_url.is_some() && self.oidc_request_token.is_some() {
+                Flow::OidcRequest
             } else {
                 return Err(AuthError::Misconfigured(
                     "`use_oidc` / `use_aks_workload_identity` is true but no token was given: \
-                     set ARM_OIDC_TOKEN, ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE"
+                     set ARM_OIDC_TOKEN, ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE, \
+                     or ARM_OIDC_REQUEST_URL + ARM_OIDC_REQUEST_TOKEN (GitHub Actions), or \
+                     ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID + SYSTEM_ACCESSTOKEN (Azure Pipelines)"
                         .into(),
                 ));
             };
@@ -321,6 +361,38 @@ impl AuthSettings {
                     tenant_id: Some(tenant),
                     token_file_path: Some(path.clone()),
                 }))
+                .map_err(err)?,
+            ),
+            Flow::OidcRequest => wrap(
+                ClientAssertionCredential::new(
+                    tenant,
+                    client,
+                    RequestedAssertion {
+                        http: http.clone(),
+                        url: self.oidc_request_url.clone().unwrap_or_default(),
+                        token: self.oidc_request_token.clone().unwrap_or_default(),
+                    },
+                    Some(ClientAssertionCredentialOptions {
+                        client_options: options(),
+                    }),
+                )
+                .map_err(err)?,
+            ),
+            Flow::AzurePipelines => wrap(
+                // The OIDC endpoint comes from SYSTEM_OIDCREQUESTURI, which Azure Pipelines sets.
+                AzurePipelinesCredential::new(
+                    tenant,
+                    client,
+                    self.ado_service_connection_id
+                        .as_deref()
+                        .unwrap_or_default(),
+                    Secret::new(self.oidc_request_token.clone().unwrap_or_default()),
+                    Some(AzurePipelinesCredentialOptions {
+                        credential_options: ClientAssertionCredentialOptions {
+                            client_options: options(),
+                        },
+                    }),
+                )
                 .map_err(err)?,
             ),
             Flow::Msi => match &self.msi_endpoint {
