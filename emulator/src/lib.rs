@@ -14,6 +14,7 @@
 //! - [`defaults`]: the well-known seeded tenant, client, subscription, resource group,
 //!   environment and workspace every fresh emulator has; [`fsutil`]: durable file writes.
 //! - [`config`]: one instance's start-up settings (endpoint, data dir, backend, time scale).
+//! - [`origins`]: each session pool's own origin (a listener per pool), served by the server.
 //! - [`auth`]: the Entra-style token endpoint, OpenID discovery, JWKS and bearer validation,
 //!   on any state implementing [`auth::AuthContext`].
 //! - [`state`]: [`state::AppState`], what every route gets (config, store, tokens, clock,
@@ -38,6 +39,7 @@ pub mod dataplane;
 pub mod defaults;
 pub mod fsutil;
 pub mod monitor;
+pub mod origins;
 pub mod server;
 pub mod state;
 pub mod testing;

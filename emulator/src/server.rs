@@ -9,6 +9,8 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
+use sessions_runtime::id::ResourceId;
+
 use crate::dataplane::DataPlane;
 use crate::state::AppState;
 
@@ -74,18 +76,34 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves `state` on `listener` until `shutdown` resolves. First brings the state to life
 /// ([`crate::wiring::start`]: stored pools get their sessions again); with `tls` every
-/// connection is a TLS handshake first (failed handshakes are logged and dropped). On the way
-/// out every session is stopped.
+/// connection is a TLS handshake first (failed handshakes are logged and dropped). Every
+/// session pool's own origin ([`crate::origins`]) is served on a listener of its own, through
+/// the same serve loop ([`serve_listener`]). On the way out every session is stopped.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    install_origins(&state, &listener, tls.clone());
     crate::wiring::start(&state).await;
     let pools = state.pools().clone();
-    let app = router(state);
-    let served = match tls {
+    let app = router(state.clone());
+    let served = serve_listener(listener, app, tls, shutdown).await;
+    state.origins().close_all();
+    pools.shutdown().await;
+    served
+}
+
+/// The one serve loop of every listener (the main one and each pool's origin): plain HTTP or
+/// TLS, until `shutdown` resolves, then drains open connections.
+pub async fn serve_listener(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    match tls {
         None => {
             // TCP_NODELAY as on the TLS path: a streamed response writes its head and its body
             // separately, and with Nagle's algorithm the body would wait for the caller's
@@ -101,7 +119,42 @@ pub async fn run(
         Some(cfg) => crate::tls::serve_tls(listener, app, cfg, shutdown)
             .await
             .map_err(ServeError::from),
-    };
-    pools.shutdown().await;
-    served
+    }
+}
+
+/// The router of one pool's origin: every path is the pool's data plane.
+fn origin_router(dp: DataPlane, pool: ResourceId) -> Router {
+    let svc = tower::service_fn(move |req: axum::extract::Request| {
+        let (dp, pool) = (dp.clone(), pool.clone());
+        async move {
+            Ok::<_, std::convert::Infallible>(
+                crate::dataplane::routes::serve_origin_request(&dp, &pool, req).await,
+            )
+        }
+    });
+    Router::new().fallback_service(svc)
+}
+
+/// Lets the state open pool origins: each is served by [`serve_listener`] with the main
+/// listener's TLS settings, on the main listener's address.
+fn install_origins(
+    state: &AppState,
+    listener: &TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) {
+    let ip = listener
+        .local_addr()
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    let dp = DataPlane::new(state.clone());
+    let spawner: crate::origins::Spawner = Arc::new(move |l, pool: ResourceId, stop| {
+        let app = origin_router(dp.clone(), pool.clone());
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve_listener(l, app, tls, crate::origins::stopped(stop)).await {
+                tracing::warn!(pool = %pool, error = %e, "serving the pool's origin failed");
+            }
+        });
+    });
+    state.origins().install(spawner, ip);
 }

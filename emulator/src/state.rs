@@ -17,6 +17,7 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::auth::tokens::TokenService;
 use crate::auth::AuthContext;
 use crate::config::Config;
+use crate::origins::Origins;
 
 /// Shared emulator state handed to every route.
 #[derive(Clone, Debug)]
@@ -31,6 +32,7 @@ struct Inner {
     tokens: TokenService,
     clock: SharedClock,
     pools: PoolManager,
+    origins: Origins,
     /// Serialises read-modify-write of session pool rows (see [`AppState::pool_writes`]).
     pool_writes: Mutex<()>,
 }
@@ -60,6 +62,7 @@ impl AppState {
             clock,
             pools,
         } = parts;
+        let origins = Origins::new(&config.endpoint);
         AppState {
             inner: Arc::new(Inner {
                 config,
@@ -67,6 +70,7 @@ impl AppState {
                 tokens,
                 clock,
                 pools,
+                origins,
                 pool_writes: Mutex::new(()),
             }),
         }
@@ -100,6 +104,11 @@ impl AppState {
     /// The pool manager (sessions of every pool).
     pub fn pools(&self) -> &PoolManager {
         &self.inner.pools
+    }
+
+    /// The pools' own origins (one listener per pool).
+    pub fn origins(&self) -> &Origins {
+        &self.inner.origins
     }
 
     /// Now, from the injected clock.

@@ -112,4 +112,7 @@ pub async fn start(state: &AppState) {
     if let Err(e) = crate::arm::session_pools::provision::resume_pending(state).await {
         tracing::warn!(error = %e, "could not resume provisioning of session pools");
     }
+    if let Err(e) = crate::arm::session_pools::delete::resume_pending(state).await {
+        tracing::warn!(error = %e, "could not resume deletes accepted by the previous run");
+    }
 }

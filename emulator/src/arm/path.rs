@@ -24,6 +24,7 @@ pub const KEYWORDS: &[&str] = &[
     "resources",
     "fetchMcpServerCredentials",
     "rotateMcpServerCredentials",
+    "regenerateCredentials",
     "userAssignedIdentities",
 ];
 

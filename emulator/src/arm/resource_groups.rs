@@ -1,6 +1,7 @@
 //! `Microsoft.Resources/resourceGroups`: PUT (201 create / 200 update), GET, HEAD, DELETE
-//! (202 + `Location`, deletes everything inside and stops the sessions of its pools), list
-//! with `nextLink` paging.
+//! (202 + `Location` + `Azure-AsyncOperation`; the group and its pools read `Deleting` while
+//! the sessions of its pools stop, then everything inside is gone), list with `nextLink`
+//! paging.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -16,8 +17,7 @@ use super::operations;
 use super::paging::list_page;
 use super::path::normalize_location;
 use super::request::{opt_string, opt_tags, parse_object, ArmQuery};
-use super::session_pools::render::RESOURCE_TYPE as SESSION_POOL_TYPE;
-use super::session_pools::runtime;
+use super::session_pools;
 use crate::auth::Claims;
 use crate::state::AppState;
 use sessions_runtime::id::ResourceId;
@@ -126,6 +126,11 @@ async fn put(
     let id = ResourceId::resource_group(&sub, &rg);
     let existing = state.store().get_resource(&id).await?;
     let (id, name) = match &existing {
+        Some(e) if session_pools::delete::body_is_deleting(&e.body) => {
+            return Err(session_pools::delete::conflict_deleting(
+                "The resource group",
+            ));
+        }
         Some(e) => {
             let old_loc = e.body["location"].as_str().unwrap_or_default();
             if !old_loc.eq_ignore_ascii_case(&location) {
@@ -184,23 +189,26 @@ async fn delete(
     q: ArmQuery,
 ) -> Result<Response, ArmError> {
     let api_version = q.api_version(API_VERSIONS, RESOURCE_GROUP_TYPE)?;
+    let _guard = state.pool_writes().await;
     let rec = require_resource_group(&state, &sub, &rg).await?;
+    if let Some(op) = session_pools::delete::running_delete(&state, &rec).await? {
+        return Ok((
+            StatusCode::ACCEPTED,
+            operations::async_headers(&state, &op, &api_version),
+        )
+            .into_response());
+    }
     let location = rec.body["location"]
         .as_str()
         .unwrap_or(crate::defaults::LOCATION)
         .to_string();
     let op = operations::begin(&state, &rec.id, &location, operations::DELETE).await?;
-    // Session pools inside own running sessions: stop them, then drop every row below.
-    for child in state.store().descendants(&rec.id).await? {
-        if child.resource_type.eq_ignore_ascii_case(SESSION_POOL_TYPE) {
-            runtime::deprovision(&state, &child.id);
-        }
-    }
-    state.store().delete_tree(&rec.id).await?;
-    operations::succeed(&state, &op.id).await?;
+    // The group reads `Deleting` (and so do its pools) until their sessions have stopped;
+    // then every row below goes.
+    session_pools::delete::start(&state, &rec, &op).await?;
     Ok((
         StatusCode::ACCEPTED,
-        operations::location_headers(&state, &op, &api_version),
+        operations::async_headers(&state, &op, &api_version),
     )
         .into_response())
 }

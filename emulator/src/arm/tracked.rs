@@ -1,6 +1,8 @@
 //! Generic handlers for simple tracked resources (`{id, name, type, location, tags,
 //! systemData, properties}`) under a resource group: PUT (201/200), GET, PATCH (tags),
-//! DELETE (202 + `Location` or 200; 204 when missing), list by resource group and by
+//! DELETE (202 + `Location` + `Azure-AsyncOperation`, the resource reading `Deleting` until
+//! the session pools it takes along have stopped, or 200; 204 when missing), list by resource
+//! group and by
 //! subscription with paging. Each type is a [`TrackedType`] descriptor; managed
 //! environments and workspaces use it.
 
@@ -151,6 +153,15 @@ async fn put(
         &name,
     );
     let existing = state.store().get_resource(&id).await?;
+    if existing
+        .as_ref()
+        .is_some_and(|e| super::session_pools::delete::body_is_deleting(&e.body))
+    {
+        return Err(super::session_pools::delete::conflict_deleting(&format!(
+            "The {}",
+            t.collection
+        )));
+    }
     let (id, name) = match &existing {
         Some(e) => (
             e.id.clone(),
@@ -215,6 +226,12 @@ async fn patch(
     let req = parse_object(&raw)?;
     require_subscription(&sub)?;
     let rec = require_resource(&state, &sub, &rg, &t.resource_type(), &name).await?;
+    if super::session_pools::delete::body_is_deleting(&rec.body) {
+        return Err(super::session_pools::delete::conflict_deleting(&format!(
+            "The {}",
+            t.collection
+        )));
+    }
     let mut body = rec.body.clone();
     if let Some(tags) = opt_tags(&req)? {
         body["tags"] = Value::Object(tags);
@@ -236,21 +253,30 @@ async fn delete(
 ) -> Result<Response, ArmError> {
     let api_version = q.api_version(t.api_versions, &t.resource_type())?;
     require_subscription(&sub)?;
+    let _guard = state.pool_writes().await;
     let id = ResourceId::resource(&sub, &rg, &t.resource_type(), &name);
     let Some(rec) = state.store().get_typed(&id, &t.resource_type()).await? else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     if t.lro {
+        if let Some(op) = super::session_pools::delete::running_delete(&state, &rec).await? {
+            return Ok((
+                StatusCode::ACCEPTED,
+                operations::async_headers(&state, &op, &api_version),
+            )
+                .into_response());
+        }
         let location = rec.body["location"]
             .as_str()
             .unwrap_or_default()
             .to_string();
         let op = operations::begin(&state, &rec.id, &location, operations::DELETE).await?;
-        state.store().delete_tree(&rec.id).await?;
-        operations::succeed(&state, &op.id).await?;
+        // The resource (an environment: and every session pool on it) reads `Deleting`
+        // until the sessions have stopped, then the rows go.
+        super::session_pools::delete::start(&state, &rec, &op).await?;
         return Ok((
             StatusCode::ACCEPTED,
-            operations::location_headers(&state, &op, &api_version),
+            operations::async_headers(&state, &op, &api_version),
         )
             .into_response());
     }

@@ -7,7 +7,8 @@
 //!   `{identifier, etag, expiresAt, createdAt, lastAccessedAt}` (`createdAt` is when the
 //!   identifier was bound; `etag` is the session id, which changes when a new session is bound).
 //! - `listSessions?api-version=[&skip=N]`: 200 `{value:[...], count, nextLink, sessions}` with
-//!   the allocated sessions oldest first, pages of at most 300, `count` = total number,
+//!   the allocated sessions oldest first, pages of at most 300, `count` = the number of sessions
+//!   in this page (as the service answers; the total is the sum over the pages),
 //!   `nextLink` absolute (or `null`), `sessions` = alias of `value` for clients of the
 //!   code-interpreter shape.
 //!
@@ -99,7 +100,7 @@ pub async fn handle(
             let value: Vec<Value> = items.iter().map(|s| view(s)).collect();
             Ok(axum::Json(json!({
                 "value": value,
-                "count": allocated.len(),
+                "count": value.len(),
                 "nextLink": next.map(|n| next_link(endpoint, &api_version, n)),
                 "sessions": value,
             }))

@@ -1,5 +1,7 @@
-//! Pool data plane: each pool's management endpoint
-//! `{endpoint}/pools/{subscriptionId}/{resourceGroup}/{poolName}` (see [`pool_endpoint`]).
+//! Pool data plane: each pool's management endpoint, its own origin
+//! `{scheme}://{host}:{port}` (see [`endpoint_of`] and [`crate::origins`]), and its alias
+//! `{endpoint}/pools/{subscriptionId}/{resourceGroup}/{poolName}` on the main listener
+//! (see [`pool_endpoint`]). Both serve the same routes below.
 //!
 //! - Any method and path with `?identifier=X` is reverse-proxied to the session bound to `X`
 //!   (a ready session is allocated and bound on the first request) at its target port.
@@ -39,7 +41,17 @@ pub use routes::{router, DataPlane};
 
 use sessions_runtime::id::ResourceId;
 
-/// `poolManagementEndpoint` of the pool `pool`:
+/// `poolManagementEndpoint` of the pool `pool`: its own origin
+/// (`{scheme}://{host}:{port}`, see [`crate::origins`]) when it has a listener, else the
+/// path-prefixed alias [`pool_endpoint`].
+pub fn endpoint_of(state: &crate::state::AppState, pool: &ResourceId) -> String {
+    state
+        .origins()
+        .url(pool)
+        .unwrap_or_else(|| pool_endpoint(state.endpoint(), pool))
+}
+
+/// The path-prefixed alias of a pool's endpoint on the main listener:
 /// `{endpoint}/pools/{subscriptionId}/{resourceGroup}/{poolName}`.
 pub fn pool_endpoint(endpoint: &str, pool: &ResourceId) -> String {
     format!(

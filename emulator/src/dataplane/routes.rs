@@ -25,6 +25,8 @@ use sessions_runtime::pool::actor::PoolHandle;
 use sessions_runtime::pool::core::AllocError;
 use sessions_runtime::pool::session::SessionState;
 
+use sessions_runtime::id::ResourceId;
+
 use crate::auth::check_bearer_cached;
 use crate::defaults::DATAPLANE_AUDIENCE;
 use crate::state::AppState;
@@ -114,22 +116,47 @@ pub async fn serve_request(dp: &DataPlane, req: Request) -> Response {
 }
 
 async fn serve(dp: &DataPlane, req: Request) -> Result<Response, DataPlaneError> {
-    let state = &dp.state;
-    authorize(state, req.headers())?;
     let path = req.uri().path().to_string();
     let (sub, rg, name, rest) =
         split_path(&path).ok_or_else(|| DataPlaneError::PoolNotFound(path.clone()))?;
     let decode = super::headers::percent_decode;
     let (sub, rg, name) = (decode(sub), decode(rg), decode(name));
     let pool_id = super::pool_id(&sub, &rg, &name);
+    serve_pool(dp, &pool_id, rest, req).await
+}
+
+/// Serves one request to the origin of pool `pool` (every path belongs to the pool).
+pub async fn serve_origin_request(dp: &DataPlane, pool: &ResourceId, req: Request) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = match serve_pool(dp, pool, &path, req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    tracing::debug!(%method, %path, pool = %pool, status = resp.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
+    resp
+}
+
+/// Serves `rest` (the path after the pool's endpoint root, still percent-encoded) of pool
+/// `pool_id`: authorization, `.management/*`, or the proxy with allocation.
+async fn serve_pool(
+    dp: &DataPlane,
+    pool_id: &ResourceId,
+    rest: &str,
+    req: Request,
+) -> Result<Response, DataPlaneError> {
+    let state = &dp.state;
+    authorize(state, req.headers())?;
+    let name = pool_id.name().to_string();
     let pool = state
         .pools()
-        .get(&pool_id)
+        .get(pool_id)
         .filter(|p| !p.snapshot().deleted)
         .ok_or_else(|| DataPlaneError::PoolNotFound(name.clone()))?;
     let rest = format!("/{}", rest.trim_start_matches('/'));
     if let Some(op) = rest.strip_prefix("/.management/") {
-        let endpoint = super::pool_endpoint(state.endpoint(), &pool_id);
+        let endpoint = super::endpoint_of(state, pool_id);
         return management::handle(&pool, &endpoint, req.method(), op, req.uri().query()).await;
     }
     if rest == "/.management" {

@@ -269,7 +269,8 @@ async fn dataplane_list_sessions_pages_of_300() {
         .expect("send");
     let v: Value = r.json().await.expect("json");
     assert_eq!(v["value"].as_array().map(Vec::len), Some(300));
-    assert_eq!(v["count"], 301);
+    // `count` is the page's count (issue 12: it used to pin the total, 301).
+    assert_eq!(v["count"], 300);
     assert_eq!(v["sessions"], v["value"]);
     let next = v["nextLink"].as_str().expect("nextLink").to_string();
     assert!(
@@ -286,6 +287,7 @@ async fn dataplane_list_sessions_pages_of_300() {
         .expect("send");
     let v2: Value = r.json().await.expect("json");
     assert_eq!(v2["value"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v2["count"], 1);
     assert!(v2["nextLink"].is_null());
 }
 

@@ -145,8 +145,21 @@ async fn resource_group_lifecycle() {
     assert_eq!(h["retry-after"], "1");
     let location = h["location"].to_str().expect("location").to_string();
     assert!(location.contains("/operationResults/"), "{location}");
-    let (s, _, _) = call(&srv, Method::GET, &path_of(&location, &srv), None).await;
-    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(h.contains_key("azure-asyncoperation"));
+    // Deletes are long-running (issue 12): the result answers 202 until it is done, then 204.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (s, _, _) = call(&srv, Method::GET, &path_of(&location, &srv), None).await;
+        if s == StatusCode::NO_CONTENT {
+            break;
+        }
+        assert_eq!(s, StatusCode::ACCEPTED);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the delete never finished"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let (s, _, err) = call(&srv, Method::GET, &rg_path("MyGroup"), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     insta::assert_json_snapshot!("resource_group_not_found", err);
@@ -552,16 +565,32 @@ async fn deleting_a_resource_group_stops_its_session_pools() {
     assert_eq!(s, StatusCode::CREATED, "{created}");
     let (s, _, _) = call(&srv, Method::DELETE, &rg_path("pools-rg"), None).await;
     assert_eq!(s, StatusCode::ACCEPTED);
-    let (s, _, _) = call(
-        &srv,
-        Method::GET,
-        &format!("{pool}?api-version=2026-07-01"),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    // The resource group delete is an LRO: the pool's actor winds down in the background.
+    // The group and its pool read `Deleting` while the pool's sessions stop (issue 12), then 404.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (s, _, body) = call(
+            &srv,
+            Method::GET,
+            &format!("{pool}?api-version=2026-07-01"),
+            None,
+        )
+        .await;
+        if s == StatusCode::NOT_FOUND {
+            break;
+        }
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            body["properties"]["provisioningState"], "Deleting",
+            "{body}"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pool was never deleted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (s, _, _) = call(&srv, Method::GET, &rg_path("pools-rg"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     let pool_id = sessions_runtime::id::ResourceId::parse(&pool).expect("pool id");
     while srv.state.pools().get(&pool_id).is_some() {
         assert!(

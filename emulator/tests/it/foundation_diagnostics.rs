@@ -69,7 +69,8 @@ async fn environment_setting_lifecycle() {
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(cats["value"].as_array().map(Vec::len), Some(7));
+    // Issue 12: `ContainerAppHTTPLogs` is an environment category too (6 logs + HTTP + metrics).
+    assert_eq!(cats["value"].as_array().map(Vec::len), Some(8));
     let (s, _, _) = call(&srv, Method::DELETE, &setting(&env, "to-logs"), None).await;
     assert_eq!(s, StatusCode::OK);
     let (s, _, _) = call(&srv, Method::DELETE, &setting(&env, "to-logs"), None).await;

@@ -6,8 +6,8 @@
 //! - [`support`]: the helpers every module shares.
 //! - ARM and identity: [`foundation_arm`], [`foundation_auth`], [`foundation_diagnostics`],
 //!   [`foundation_props`], [`session_pools`], [`session_pools_props`],
-//!   [`session_pools_versions`], [`pool_arm`].
-//! - data plane: [`dataplane_proxy`].
+//!   [`session_pools_versions`], [`pool_arm`], [`deletes`].
+//! - data plane: [`dataplane_proxy`], [`origins`].
 //! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`],
 //!   [`image_pack`].
 //! - per-instance state: [`isolation`]; module layering: [`layers`].
@@ -15,6 +15,7 @@
 mod support;
 
 mod dataplane_proxy;
+mod deletes;
 mod foundation_arm;
 mod foundation_auth;
 mod foundation_diagnostics;
@@ -23,6 +24,7 @@ mod foundation_props;
 mod image_pack;
 mod isolation;
 mod layers;
+mod origins;
 mod pool_arm;
 mod sdk_python;
 mod session_pools;

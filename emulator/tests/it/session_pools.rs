@@ -40,14 +40,16 @@ async fn create_answers_201_in_progress_with_lro_headers_then_succeeds() {
     assert!(got["properties"]["nodeCount"]
         .as_i64()
         .is_some_and(|n| n >= 0));
-    assert_eq!(
-        got["properties"]["poolManagementEndpoint"],
-        format!(
-            "{}/pools/{}/{}/pool1",
-            srv.endpoint,
-            defaults::SUBSCRIPTION_ID,
-            defaults::RESOURCE_GROUP
-        )
+    // Issue 12: the endpoint is an origin of its own (a port of its own on the emulator's
+    // address), no longer `{endpoint}/pools/{sub}/{rg}/{pool}` (which stays an alias).
+    let ep = got["properties"]["poolManagementEndpoint"]
+        .as_str()
+        .expect("endpoint");
+    let pool_id = sessions_runtime::id::ResourceId::parse(got["id"].as_str().unwrap()).unwrap();
+    assert_eq!(Some(ep.to_string()), srv.state.origins().url(&pool_id));
+    assert!(
+        ep.starts_with("http://127.0.0.1:") && ep != srv.endpoint,
+        "{ep}"
     );
     assert_eq!(
         got["identity"]["principalId"],

@@ -151,3 +151,229 @@ async fn property_names_match_case_insensitively() {
         8080
     );
 }
+
+/// The fixtures under `fixtures/session_pools/`, one per published api-version.
+fn fixtures() -> Vec<(String, Value)> {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/session_pools");
+    let mut out: Vec<(String, Value)> = std::fs::read_dir(&dir)
+        .expect("fixtures dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("fixture");
+            let text = text.replace("{environmentId}", &defaults::environment_id());
+            let v: Value = serde_json::from_str(&text).expect("fixture json");
+            (v["apiVersion"].as_str().expect("apiVersion").to_string(), v)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn there_is_a_fixture_for_every_supported_version() {
+    let have: Vec<String> = fixtures().into_iter().map(|(v, _)| v).collect();
+    let mut want: Vec<String> = API_VERSIONS.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(have, want);
+}
+
+/// Table-driven: each version's own shape is accepted, echoed, completed with its read-only
+/// fields, and stripped of what that version does not have (unknown properties ignored).
+#[tokio::test]
+async fn every_published_version_round_trips_its_own_shape() {
+    let srv = TestServer::start().await;
+    for (i, (v, fx)) in fixtures().into_iter().enumerate() {
+        let name = format!("fixture{i}");
+        let path = pool_path(&name);
+        let req = &fx["request"];
+        let (status, created) = call(&srv, Method::PUT, &at(&path, &v), Some(req)).await;
+        assert_eq!(status, 201, "{v}: {created}");
+        assert_eq!(
+            created["properties"]["provisioningState"], "InProgress",
+            "{v}"
+        );
+        poll_until(&srv, &at(&path, &v), |s, b| {
+            s == 200 && b["properties"]["provisioningState"] == "Succeeded"
+        })
+        .await;
+        let (status, got) = call(&srv, Method::GET, &at(&path, &v), None).await;
+        assert_eq!(status, 200, "{v}");
+        for p in fx["echo"].as_array().expect("echo") {
+            let p = p.as_str().expect("pointer");
+            assert_eq!(got.pointer(p), req.pointer(p), "{v}: {p} in {got}");
+            assert!(got.pointer(p).is_some(), "{v}: {p} missing in {got}");
+        }
+        for p in fx["present"].as_array().expect("present") {
+            let p = p.as_str().expect("pointer");
+            assert!(got.pointer(p).is_some(), "{v}: {p} missing in {got}");
+        }
+        for p in fx["absent"].as_array().expect("absent") {
+            let p = p.as_str().expect("pointer");
+            assert!(got.pointer(p).is_none(), "{v}: {p} must be absent in {got}");
+        }
+        // The list answers the same shape.
+        let list_path = format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.App/sessionPools",
+            defaults::SUBSCRIPTION_ID,
+            defaults::RESOURCE_GROUP
+        );
+        let (status, list) = call(&srv, Method::GET, &at(&list_path, &v), None).await;
+        assert_eq!(status, 200, "{v}");
+        let item = list["value"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["name"] == name))
+            .cloned()
+            .unwrap_or(Value::Null);
+        assert_eq!(
+            item["properties"]["customContainerTemplate"],
+            got["properties"]["customContainerTemplate"],
+            "{v}"
+        );
+        let (status, _) = call(&srv, Method::DELETE, &at(&path, &v), None).await;
+        assert!(status == 202 || status == 200, "{v}: delete {status}");
+    }
+}
+
+#[tokio::test]
+async fn mcp_actions_exist_only_in_versions_with_mcp() {
+    let srv = TestServer::start().await;
+    create(&srv, "mcppool", &valid_pool()).await;
+    let path = pool_path("mcppool");
+    let mut keys = Vec::new();
+    for v in API_VERSIONS {
+        let (status, body) = call(
+            &srv,
+            Method::POST,
+            &at(&format!("{path}/fetchMcpServerCredentials"), v),
+            None,
+        )
+        .await;
+        let has = matches!(v, "2025-10-02-preview" | "2026-03-02-preview");
+        if has {
+            assert_eq!(status, 200, "{v}: {body}");
+            keys.push(body["apiKey"].as_str().expect("apiKey").to_string());
+        } else {
+            assert_eq!(status, 400, "{v}: {body}");
+            assert_eq!(body["error"]["code"], "InvalidApiVersionParameter", "{v}");
+        }
+    }
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0], keys[1], "fetch answers the same key");
+    // Rotation replaces the key; the case-insensitive action name of the docs works too.
+    let (status, rotated) = call(
+        &srv,
+        Method::POST,
+        &at(
+            &format!("{path}/rotatemcpservercredentials"),
+            "2026-03-02-preview",
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{rotated}");
+    assert_ne!(rotated["apiKey"], keys[0]);
+    let (_, fetched) = call(
+        &srv,
+        Method::POST,
+        &at(
+            &format!("{path}/fetchMCPServerCredentials"),
+            "2025-10-02-preview",
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(fetched["apiKey"], rotated["apiKey"]);
+    let (status, body) = call(
+        &srv,
+        Method::POST,
+        &at(
+            &format!("{}/fetchMcpServerCredentials", pool_path("nosuchpool")),
+            "2026-03-02-preview",
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+}
+
+#[tokio::test]
+async fn mcp_settings_survive_updates_in_versions_without_them() {
+    let srv = TestServer::start().await;
+    let path = pool_path("mcpkept");
+    let mut body = valid_pool();
+    body["properties"]["customContainerTemplate"]["containers"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("probes");
+    body["properties"]["mcpServerSettings"] = json!({"isMcpServerEnabled": true});
+    let (status, created) = call(
+        &srv,
+        Method::PUT,
+        &at(&path, "2026-03-02-preview"),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        created["properties"]["mcpServerSettings"]["mcpServerEndpoint"],
+        format!(
+            "{}/mcp",
+            created["properties"]["poolManagementEndpoint"]
+                .as_str()
+                .unwrap()
+        )
+    );
+    wait_succeeded(&srv, "mcpkept").await;
+    // A full PUT with 2025-07-01 (no MCP in that version) keeps the settings.
+    let (_, mut stable) = call(&srv, Method::GET, &at(&path, "2025-07-01"), None).await;
+    assert!(stable["properties"].get("mcpServerSettings").is_none());
+    stable["properties"]["secrets"] = json!([{"name": "registry-password", "value": "hunter2"}]);
+    let (status, resp) = call(&srv, Method::PUT, &at(&path, "2025-07-01"), Some(&stable)).await;
+    assert_eq!(status, 200, "{resp}");
+    let (_, preview) = call(&srv, Method::GET, &at(&path, "2025-10-02-preview"), None).await;
+    assert_eq!(
+        preview["properties"]["mcpServerSettings"]["isMcpServerEnabled"],
+        true
+    );
+    // Disabling removes the endpoint from the rendering.
+    let mut off = body.clone();
+    off["properties"]["mcpServerSettings"] = json!({"isMcpServerEnabled": false});
+    let (status, resp) = call(
+        &srv,
+        Method::PUT,
+        &at(&path, "2026-03-02-preview"),
+        Some(&off),
+    )
+    .await;
+    assert_eq!(status, 200, "{resp}");
+    assert_eq!(
+        resp["properties"]["mcpServerSettings"],
+        json!({"isMcpServerEnabled": false})
+    );
+}
+
+#[tokio::test]
+async fn container_types_the_emulator_cannot_run_are_refused_at_put() {
+    let srv = TestServer::start().await;
+    for t in ["PythonLTS", "Shell", "NodeLTS", "GpuBase"] {
+        let mut body = valid_pool();
+        body["properties"]["containerType"] = json!(t);
+        let (status, err) = call(
+            &srv,
+            Method::PUT,
+            &at(&pool_path("typed"), "2025-10-02-preview"),
+            Some(&body),
+        )
+        .await;
+        assert_eq!(status, 400, "{t}: {err}");
+        assert_eq!(err["error"]["target"], "properties.containerType", "{t}");
+        assert!(
+            err["error"]["message"].as_str().unwrap().contains(t),
+            "{err}"
+        );
+    }
+    let (status, _) = call(&srv, Method::GET, &at(&pool_path("typed"), V), None).await;
+    assert_eq!(status, 404, "nothing was created");
+}

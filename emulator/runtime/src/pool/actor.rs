@@ -72,6 +72,8 @@ pub struct PoolSnapshot {
     pub deleted: bool,
     /// Number of updates applied so far (see [`PoolHandle::update_and_wait`]).
     pub updates: u64,
+    /// Failed sessions per template generation (current and previous).
+    pub failures: std::collections::BTreeMap<u64, super::core::FailureCounts>,
 }
 
 impl PoolSnapshot {
@@ -314,6 +316,7 @@ pub fn start(ctx: Arc<PoolContext>, spec: PoolSpec, deps: SupDeps) -> PoolHandle
         last_error: None,
         deleted: false,
         updates: 0,
+        failures: Default::default(),
     }));
     let mut templates = HashMap::new();
     templates.insert(core.generation(), Arc::new(spec.template.clone()));
@@ -848,6 +851,7 @@ impl Actor {
             last_error: self.last_error.clone(),
             deleted: self.core.is_deleted(),
             updates: self.updates,
+            failures: self.core.failure_counts().clone(),
         };
         self.snap_tx.send_replace(Arc::new(snap));
     }

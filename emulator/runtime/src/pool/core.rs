@@ -140,6 +140,21 @@ pub enum AllocError {
     Deleted,
 }
 
+/// Failed sessions of one template generation, as the `templateUpdateStatus` of a pool shows
+/// them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FailureCounts {
+    /// Sessions whose image could not be resolved or pulled.
+    pub image_pull: u32,
+    /// Sessions that could not start, exited before they were ready, exited on their own while
+    /// ready, or failed their Liveness probe.
+    pub crash: u32,
+}
+
+/// How many generations keep their [`FailureCounts`] (the current one and the one before:
+/// a roll-out shows both).
+const FAILURE_GENERATIONS: usize = 2;
+
 /// The state of one pool.
 #[derive(Debug)]
 pub struct PoolCore {
@@ -155,6 +170,7 @@ pub struct PoolCore {
     backoff_until: Option<OffsetDateTime>,
     provisioning: Provisioning,
     deleted: bool,
+    failures: BTreeMap<u64, FailureCounts>,
     effects: Vec<Effect>,
 }
 
@@ -174,7 +190,26 @@ impl PoolCore {
             backoff_until: None,
             provisioning: Provisioning::InProgress,
             deleted: false,
+            failures: BTreeMap::new(),
             effects: Vec::new(),
+        }
+    }
+
+    /// Failed sessions per template generation (the current generation and the one before).
+    pub fn failure_counts(&self) -> &BTreeMap<u64, FailureCounts> {
+        &self.failures
+    }
+
+    fn count_failure(&mut self, generation: u64, image: bool) {
+        let c = self.failures.entry(generation).or_default();
+        if image {
+            c.image_pull += 1;
+        } else {
+            c.crash += 1;
+        }
+        while self.failures.len() > FAILURE_GENERATIONS {
+            let oldest = *self.failures.keys().next().unwrap_or(&generation);
+            self.failures.remove(&oldest);
         }
     }
 
@@ -434,6 +469,11 @@ impl PoolCore {
             return;
         }
         let current = s.generation == self.generation;
+        let generation = s.generation;
+        self.count_failure(
+            generation,
+            failure.kind == super::failure::FailureKind::ImageUnavailable,
+        );
         self.begin_stop(id, EndReason::StartFailed, now, failure.message.clone());
         if current && !self.deleted {
             self.start_failures += 1;
@@ -463,6 +503,10 @@ impl PoolCore {
                 now,
             ),
             SessionState::Ready | SessionState::Allocated => {
+                if code != 0 {
+                    let generation = s.generation;
+                    self.count_failure(generation, false);
+                }
                 self.begin_stop(
                     id,
                     EndReason::Exited(code),
@@ -485,6 +529,8 @@ impl PoolCore {
                 self.on_start_failed(id, StartFailure::never_ready(message), now)
             }
             SessionState::Ready | SessionState::Allocated => {
+                let generation = s.generation;
+                self.count_failure(generation, false);
                 self.begin_stop(id, EndReason::Unhealthy, now, message);
                 self.reconcile(now);
             }

@@ -153,7 +153,34 @@ pub fn running_for(conn: &Connection, resource_id: &ResourceId) -> Result<Vec<St
     Ok(ids)
 }
 
+/// Ids of every `InProgress` operation of `kind` (any resource), oldest first.
+pub fn running_of_kind(conn: &Connection, kind: &str) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM operations WHERE kind = ?1 AND status = 'InProgress' ORDER BY start_time",
+    )?;
+    let ids = stmt
+        .query_map([kind], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
+}
+
 impl Store {
+    /// Every `InProgress` operation of `kind` (e.g. deletes a previous run did not finish),
+    /// oldest first.
+    pub async fn running_operations_of_kind(
+        &self,
+        kind: &str,
+    ) -> Result<Vec<OperationRecord>, StoreError> {
+        let kind = kind.to_string();
+        self.call(move |c| {
+            running_of_kind(c, &kind)?
+                .iter()
+                .filter_map(|id| get(c, id).transpose())
+                .collect()
+        })
+        .await
+    }
+
     /// Inserts or replaces an operation. Durable when this returns.
     pub async fn put_operation(&self, op: OperationRecord) -> Result<(), StoreError> {
         self.call(move |c| put(c, &op)).await
@@ -205,5 +232,18 @@ mod tests {
         assert_eq!(got.error, op.error);
         assert_eq!(got.status, OperationStatus::Failed);
         assert_eq!(got.resource_id, op.resource_id);
+        let mut running = op.clone();
+        running.id = "def".into();
+        running.kind = "Delete".into();
+        running.status = OperationStatus::InProgress;
+        store.call_blocking(|c| put(c, &running)).expect("put");
+        let ids = store
+            .call_blocking(|c| running_of_kind(c, "Delete"))
+            .expect("running");
+        assert_eq!(ids, vec!["def".to_string()]);
+        assert!(store
+            .call_blocking(|c| running_of_kind(c, "Create"))
+            .expect("running")
+            .is_empty());
     }
 }

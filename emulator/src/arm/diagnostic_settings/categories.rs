@@ -15,6 +15,7 @@ const ENVIRONMENT: Supported = Supported {
     logs: &[
         "ContainerAppConsoleLogs",
         "ContainerAppSystemLogs",
+        "ContainerAppHTTPLogs",
         "AppEnvSpringAppConsoleLogs",
         "AppEnvSessionConsoleLogs",
         "AppEnvSessionLifeCycleLogs",
@@ -62,6 +63,10 @@ mod tests {
         assert_eq!(
             canonical(env.logs, "appenvsessionlifecyclelogs"),
             Some("AppEnvSessionLifeCycleLogs")
+        );
+        assert_eq!(
+            canonical(env.logs, "containerapphttplogs"),
+            Some("ContainerAppHTTPLogs")
         );
         let pool = for_type("microsoft.app/sessionpools").expect("pool");
         assert!(pool.logs.is_empty());

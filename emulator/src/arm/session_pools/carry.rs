@@ -6,8 +6,9 @@
 //! - **Fields the caller's version cannot express** are kept from the stored pool instead of
 //!   being wiped: `probes` (per container, matched by name) for versions without probes,
 //!   `identity` and `managedIdentitySettings` before 2024-10-02-preview, registry `identity`
-//!   in 2024-02-02-preview, and `maxAlivePeriodInSeconds` in the flat lifecycle versions
-//!   (whose `executionType` is kept too when the stored pool is `OnContainerExit`).
+//!   in 2024-02-02-preview, `mcpServerSettings` in versions without MCP, and
+//!   `maxAlivePeriodInSeconds` in the flat lifecycle versions (whose `executionType` is kept too
+//!   when the stored pool is `OnContainerExit`).
 //! - **Identity ids.** The system-assigned `principalId` is generated once (random) and kept
 //!   while the pool has a system-assigned identity; `tenantId` is the emulator's tenant.
 //!   User-assigned identities get a `principalId`/`clientId` derived from their (lower-cased)
@@ -26,6 +27,9 @@ pub fn carry_over(new: &mut SessionPool, old: Option<&SessionPool>, v: ApiVersio
             new.identity = old.identity.clone();
             new.properties.managed_identity_settings =
                 old.properties.managed_identity_settings.clone();
+        }
+        if !v.has_mcp() {
+            new.properties.mcp_server_settings = old.properties.mcp_server_settings.clone();
         }
         keep_template_fields(&mut new.properties, &old.properties, v);
         if v.flat_dynamic_config() {

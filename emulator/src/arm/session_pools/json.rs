@@ -109,6 +109,17 @@ pub fn as_f64(value: &Value, path: &str) -> Result<f64, PoolError> {
     }
 }
 
+/// Reads `value` as a boolean at `path` (the strings `"true"`/`"false"` are accepted too, as
+/// ARM templates often send them).
+pub fn as_bool(value: &Value, path: &str) -> Result<bool, PoolError> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        other => Err(wrong(path, "a boolean", other)),
+    }
+}
+
 /// Reads `value` as an array at `path`.
 pub fn as_array<'a>(value: &'a Value, path: &str) -> Result<&'a Vec<Value>, PoolError> {
     match value {
@@ -171,6 +182,13 @@ impl<'a> Obj<'a> {
     pub fn i64(&self, name: &str) -> Result<Option<i64>, PoolError> {
         self.get(name)
             .map(|v| as_i64(v, &self.child(name)))
+            .transpose()
+    }
+
+    /// Optional boolean field.
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, PoolError> {
+        self.get(name)
+            .map(|v| as_bool(v, &self.child(name)))
             .transpose()
     }
 

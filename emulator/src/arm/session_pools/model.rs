@@ -120,6 +120,32 @@ pub struct Properties {
     pub session_network_configuration: Option<SessionNetworkConfiguration>,
     /// `managedIdentitySettings`.
     pub managed_identity_settings: Option<Vec<ManagedIdentitySetting>>,
+    /// `mcpServerSettings` (2025-10-02-preview, 2026-03-02-preview).
+    #[serde(default)]
+    pub mcp_server_settings: Option<McpServerSettings>,
+}
+
+/// `mcpServerSettings` (the read-only `mcpServerEndpoint` is not stored: it is rendered from
+/// the pool's endpoint).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct McpServerSettings {
+    /// `isMcpServerEnabled` (default false).
+    pub is_mcp_server_enabled: Option<bool>,
+    /// `isMcpServerApiKeyDisabled` (default false).
+    pub is_mcp_server_api_key_disabled: Option<bool>,
+}
+
+impl McpServerSettings {
+    /// Whether the pool serves its MCP endpoint.
+    pub fn enabled(&self) -> bool {
+        self.is_mcp_server_enabled.unwrap_or(false)
+    }
+
+    /// Whether the MCP endpoint refuses every request because API keys are disabled.
+    pub fn api_key_disabled(&self) -> bool {
+        self.is_mcp_server_api_key_disabled.unwrap_or(false)
+    }
 }
 
 /// Enumerations with a fixed wire spelling, parsed case-insensitively.
@@ -164,6 +190,12 @@ wire_enum!(
         CustomContainer = "CustomContainer",
         /// Built-in Python code interpreter.
         PythonLTS = "PythonLTS",
+        /// Built-in shell environment (2025-10-02-preview and later previews).
+        Shell = "Shell",
+        /// Built-in GPU image (2025-10-02-preview and later previews).
+        GpuBase = "GpuBase",
+        /// Built-in Node.js interpreter (2025-10-02-preview and later previews).
+        NodeLTS = "NodeLTS",
     }
 );
 wire_enum!(
@@ -194,12 +226,18 @@ wire_enum!(
     }
 );
 wire_enum!(
-    /// `managedIdentitySettings[].lifecycle`.
+    /// `managedIdentitySettings[].lifecycle`. The specs list `None` and `Main`; the enum is
+    /// `modelAsString` and Container Apps' identity lifecycles also have `Init` and `All`, which
+    /// are accepted too (see [`IdentityLifecycle::in_session`]).
     IdentityLifecycle {
         /// Not exposed to sessions.
         None = "None",
         /// Exposed to session code.
         Main = "Main",
+        /// Exposed to init containers only (sessions have none: nothing in the session).
+        Init = "Init",
+        /// Exposed to init and main containers.
+        All = "All",
     }
 );
 wire_enum!(
@@ -220,6 +258,14 @@ wire_enum!(
         Https = "HTTPS",
     }
 );
+
+impl IdentityLifecycle {
+    /// Whether code in a session's containers can get tokens for the identity
+    /// (`Main` and `All`; `Init` covers only init containers, which sessions do not have).
+    pub fn in_session(self) -> bool {
+        matches!(self, Self::Main | Self::All)
+    }
+}
 
 /// `scaleConfiguration`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -479,9 +525,56 @@ pub struct PoolStatus {
     pub node_count: i32,
     /// `poolManagementEndpoint` (absolute URL).
     pub pool_management_endpoint: String,
+    /// The port of the pool's own origin ([`crate::origins`]), asked for again after a
+    /// restart.
+    #[serde(default)]
+    pub origin_port: Option<u16>,
     /// `systemData` (`createdBy`, `createdByType`, `createdAt`, `lastModifiedBy`,
     /// `lastModifiedByType`, `lastModifiedAt`), as built by `arm::resource::system_data`.
     pub system_data: serde_json::Value,
+}
+
+/// `templateUpdateStatus` (read-only; 2025-10-02-preview, 2026-03-02-preview): the template the
+/// pool runs and, during a roll-out, the one it is moving to. Computed when the pool is
+/// rendered from the stored template records and the live sessions.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TemplateUpdateStatus {
+    /// `activeTemplate`.
+    pub active: Option<TemplateStatus>,
+    /// `desiredTemplate` (only while a roll-out is in progress or failed).
+    pub desired: Option<TemplateStatus>,
+}
+
+/// `activeTemplate` / `desiredTemplate`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TemplateStatus {
+    /// `containers`, rendered in the caller's version shape.
+    pub containers: Vec<Container>,
+    /// `ingress`.
+    pub ingress: Option<Ingress>,
+    /// `createdTime` (RFC 3339).
+    pub created_time: String,
+    /// `details`: `Running`, `Updating` or `Failed`.
+    pub details: String,
+    /// `status`.
+    pub counts: TemplateCounts,
+}
+
+/// `status` of a template: its sessions by state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TemplateCounts {
+    /// `expectedCount`: ready sessions the pool keeps (`readySessionInstances`).
+    pub expected: i32,
+    /// `readyCount`.
+    pub ready: i32,
+    /// `pendingCount`: sessions booting.
+    pub pending: i32,
+    /// `imagePullFailCount`.
+    pub image_pull_fail: i32,
+    /// `crashCount`.
+    pub crash: i32,
+    /// `allocatedCount`.
+    pub allocated: i32,
 }
 
 /// Parses `0.5Gi`, `1Gi`, `512Mi`, `2G`, `250M` (also `Gb`/`Mb`) into bytes; `None` when the

@@ -9,8 +9,10 @@
 //!   `dynamicPoolConfiguration{executionType, cooldownPeriodInSeconds}` of <= 2024-10-02-preview,
 //!   `registryServer` of 2024-02-02-preview, `identity`/`managedIdentitySettings` from
 //!   2024-10-02-preview, registry `identity` from 2024-08-02-preview, and `probes` only in
-//!   2025-02-02-preview, 2025-10-02-preview and 2026-07-01. A field sent with a version that
-//!   lacks it (e.g. `probes` with 2025-07-01) is ignored like any unknown property.
+//!   2025-02-02-preview, 2025-10-02-preview and 2026-07-01, `mcpServerSettings` only in
+//!   2025-10-02-preview and 2026-03-02-preview. A field sent with a version that lacks it
+//!   (e.g. `probes` with 2025-07-01) is ignored like any unknown property; the read-only
+//!   `mcpServerEndpoint` and `templateUpdateStatus` are ignored too.
 //! - a wrong JSON type is a 400 `InvalidRequestContent`; an unknown enum value is a 400
 //!   `InvalidParameter` listing the allowed values. Both name the field in `target`.
 //!
@@ -140,6 +142,16 @@ fn parse_properties(p: &Obj<'_>, v: ApiVersion) -> Result<Properties, PoolError>
                 Ok(ManagedIdentitySetting {
                     identity: m.string("identity")?,
                     lifecycle: enum_field(&m, "lifecycle")?,
+                })
+            })?
+        } else {
+            None
+        },
+        mcp_server_settings: if v.has_mcp() {
+            with_obj(p, "mcpServerSettings", |m| {
+                Ok(McpServerSettings {
+                    is_mcp_server_enabled: m.bool("isMcpServerEnabled")?,
+                    is_mcp_server_api_key_disabled: m.bool("isMcpServerApiKeyDisabled")?,
                 })
             })?
         } else {

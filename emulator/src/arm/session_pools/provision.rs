@@ -43,10 +43,17 @@ pub async fn complete(
     let guard = state.pool_writes().await;
     let Some(rec) = state.store().get_typed(resource_id, RESOURCE_TYPE).await? else {
         drop(guard);
+        // Deleted while it provisioned: the actor this provisioning may have started goes.
+        runtime::deprovision_and_wait(state, resource_id).await;
         return operations::cancel(state, op_id).await;
     };
     let mut stored =
         StoredPool::from_body(&rec.body).map_err(|e| ArmError::InternalError(e.to_string()))?;
+    if stored.status.provisioning_state == ProvisioningState::Deleting {
+        drop(guard);
+        runtime::deprovision_and_wait(state, resource_id).await;
+        return operations::cancel(state, op_id).await;
+    }
     if stored.operation.as_deref() != Some(op_id) {
         drop(guard);
         return operations::succeed(state, op_id).await;
@@ -54,6 +61,7 @@ pub async fn complete(
     stored.status.provisioning_state = match &outcome {
         Outcome::Succeeded { node_count } => {
             stored.status.node_count = *node_count;
+            stored.templates.promote();
             ProvisioningState::Succeeded
         }
         Outcome::Failed(_) => ProvisioningState::Failed,

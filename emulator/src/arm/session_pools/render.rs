@@ -25,6 +25,18 @@ pub enum Secrets {
     Include,
 }
 
+/// Read-only values computed when a pool is rendered (not stored with it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Live {
+    /// `templateUpdateStatus`, rendered in versions that have it.
+    pub template_update_status: Option<TemplateUpdateStatus>,
+}
+
+/// The MCP endpoint of a pool: `{poolManagementEndpoint}/mcp`.
+pub fn mcp_endpoint(pool_management_endpoint: &str) -> String {
+    format!("{}/mcp", pool_management_endpoint.trim_end_matches('/'))
+}
+
 /// Renders a full resource response: `id`, `name`, `type`, `location`, `tags`, `identity`,
 /// `systemData`, `properties` (with the read-only status fields).
 pub fn render_resource(
@@ -32,6 +44,7 @@ pub fn render_resource(
     name: &str,
     pool: &SessionPool,
     status: &PoolStatus,
+    live: &Live,
     v: ApiVersion,
 ) -> Value {
     let mut out = Map::new();
@@ -56,6 +69,24 @@ pub fn render_resource(
             "provisioningState".into(),
             json!(status.provisioning_state.as_str()),
         );
+        if let Some(Value::Object(mcp)) = props.get_mut("mcpServerSettings") {
+            let enabled = pool
+                .properties
+                .mcp_server_settings
+                .as_ref()
+                .is_some_and(McpServerSettings::enabled);
+            if enabled {
+                mcp.insert(
+                    "mcpServerEndpoint".into(),
+                    json!(mcp_endpoint(&status.pool_management_endpoint)),
+                );
+            }
+        }
+        if v.has_template_update_status() {
+            if let Some(t) = &live.template_update_status {
+                props.insert("templateUpdateStatus".into(), render_update_status(t, v));
+            }
+        }
         out.insert("properties".into(), Value::Object(props));
     }
     Value::Object(out)
@@ -166,6 +197,59 @@ fn render_properties(p: &Properties, v: ApiVersion, secrets: Secrets) -> Value {
                 .collect();
             m.insert("managedIdentitySettings".into(), Value::Array(items));
         }
+    }
+    if v.has_mcp() {
+        if let Some(mcp) = &p.mcp_server_settings {
+            let mut mm = Map::new();
+            put(&mut mm, "isMcpServerEnabled", mcp.is_mcp_server_enabled);
+            put(
+                &mut mm,
+                "isMcpServerApiKeyDisabled",
+                mcp.is_mcp_server_api_key_disabled,
+            );
+            m.insert("mcpServerSettings".into(), Value::Object(mm));
+        }
+    }
+    Value::Object(m)
+}
+
+fn render_update_status(t: &TemplateUpdateStatus, v: ApiVersion) -> Value {
+    let template = |s: &TemplateStatus| {
+        let mut m = Map::new();
+        m.insert(
+            "containers".into(),
+            s.containers
+                .iter()
+                .map(|c| render_container(c, v))
+                .collect(),
+        );
+        if let Some(i) = &s.ingress {
+            let mut im = Map::new();
+            put(&mut im, "targetPort", i.target_port);
+            m.insert("ingress".into(), Value::Object(im));
+        }
+        m.insert("createdTime".into(), json!(s.created_time));
+        m.insert("details".into(), json!(s.details));
+        let c = &s.counts;
+        m.insert(
+            "status".into(),
+            json!({
+                "expectedCount": c.expected,
+                "readyCount": c.ready,
+                "pendingCount": c.pending,
+                "imagePullFailCount": c.image_pull_fail,
+                "crashCount": c.crash,
+                "allocatedCount": c.allocated,
+            }),
+        );
+        Value::Object(m)
+    };
+    let mut m = Map::new();
+    if let Some(a) = &t.active {
+        m.insert("activeTemplate".into(), template(a));
+    }
+    if let Some(d) = &t.desired {
+        m.insert("desiredTemplate".into(), template(d));
     }
     Value::Object(m)
 }
@@ -384,9 +468,17 @@ mod tests {
             provisioning_state: ProvisioningState::InProgress,
             node_count: 0,
             pool_management_endpoint: "https://x/pools/a".into(),
+            origin_port: None,
             system_data: json!({"createdAt": "t"}),
         };
-        let r = render_resource("/id", "p", &pool, &status, ApiVersion::CANONICAL);
+        let r = render_resource(
+            "/id",
+            "p",
+            &pool,
+            &status,
+            &Live::default(),
+            ApiVersion::CANONICAL,
+        );
         assert_eq!(r["type"], RESOURCE_TYPE);
         assert_eq!(r["properties"]["provisioningState"], "InProgress");
         assert_eq!(

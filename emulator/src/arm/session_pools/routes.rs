@@ -1,6 +1,8 @@
 //! HTTP routes of `Microsoft.App/sessionPools`: PUT (201 create / 200 update), GET, PATCH
-//! (JSON merge patch), DELETE (202 + `Location`, 204 when missing), list by resource group and
-//! by subscription (`{value, nextLink}`, pages of 100, `$top`, `$skiptoken`).
+//! (JSON merge patch), DELETE (202 + `Location` + `Azure-AsyncOperation`, 204 when missing;
+//! the pool reads `Deleting` until its sessions have stopped, see [`super::delete`]), list by
+//! resource group and by subscription (`{value, nextLink}`, pages of 100, `$top`,
+//! `$skiptoken`), and the MCP credential actions ([`super::mcp`]).
 //!
 //! PUT and PATCH answer with the pool (`provisioningState: InProgress`) plus
 //! `Azure-AsyncOperation`, `Location` and `Retry-After: 1`; [`super::provision`] then completes
@@ -8,13 +10,15 @@
 //! `containerType`, `poolManagementType`) may be omitted on update (the stored value is kept)
 //! but not changed (400 `PropertyChangeNotAllowed`).
 //!
-//! `poolManagementEndpoint` is `{emulator endpoint}/pools/{subscriptionId}/{resourceGroup}/{poolName}`.
+//! `poolManagementEndpoint` is the pool's own origin `{scheme}://{host}:{port}` (a port of its
+//! own on the emulator's listen address, see [`crate::origins`]);
+//! `{emulator endpoint}/pools/{subscriptionId}/{resourceGroup}/{poolName}` stays an alias.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
@@ -27,7 +31,7 @@ use super::merge::apply_patch;
 use super::model::{PoolStatus, ProvisioningState, SessionPool, WireEnum};
 use super::parse::parse_pool;
 use super::provision;
-use super::render::{render_body, render_resource, Secrets, RESOURCE_TYPE};
+use super::render::{render_body, render_resource, Live, Secrets, RESOURCE_TYPE};
 use super::runtime;
 use super::stored::StoredPool;
 use super::validate::{validate_name, validate_pool};
@@ -41,7 +45,7 @@ use crate::arm::paging::list_page;
 use crate::arm::request::{parse_object, ArmQuery};
 use crate::arm::resource::system_data;
 use crate::auth::Claims;
-use crate::dataplane::pool_endpoint;
+use crate::dataplane::endpoint_of;
 use crate::state::AppState;
 
 impl From<PoolError> for ArmError {
@@ -94,9 +98,22 @@ async fn find(
 /// endpoint (the port may change across restarts).
 fn render(state: &AppState, rec_id: &ResourceId, stored: &StoredPool, v: ApiVersion) -> Value {
     let mut status = stored.status.clone();
-    status.pool_management_endpoint = pool_endpoint(state.endpoint(), rec_id);
+    status.pool_management_endpoint = endpoint_of(state, rec_id);
     status.node_count = runtime::node_count(state, rec_id).unwrap_or(status.node_count);
-    render_resource(rec_id.as_str(), &stored.name, &stored.pool, &status, v)
+    let live = Live {
+        template_update_status: v
+            .has_template_update_status()
+            .then(|| runtime::template_update_status(state, rec_id, stored))
+            .flatten(),
+    };
+    render_resource(
+        rec_id.as_str(),
+        &stored.name,
+        &stored.pool,
+        &status,
+        &live,
+        v,
+    )
 }
 
 fn change_not_allowed(target: &str, old: &str, new: &str) -> ArmError {
@@ -175,21 +192,37 @@ async fn accept(
         operations::CREATE
     };
     let op = operations::begin(state, &id, &pool.location, kind).await?;
+    let origin_port = state
+        .origins()
+        .open(&id, previous.and_then(|(_, s)| s.status.origin_port));
     let status = PoolStatus {
         provisioning_state: ProvisioningState::InProgress,
         node_count: previous.map_or(0, |(_, s)| s.status.node_count),
-        pool_management_endpoint: pool_endpoint(state.endpoint(), &id),
+        pool_management_endpoint: endpoint_of(state, &id),
+        origin_port,
         system_data: system_data(
             previous.map(|(_, s)| &s.status.system_data),
             claims,
             state.now(),
         ),
     };
+    let mut templates = previous
+        .map(|(_, s)| s.templates.clone())
+        .unwrap_or_default();
+    templates.set(
+        pool.properties.custom_container_template.as_ref(),
+        crate::arm::resource::rfc3339(state.now()),
+    );
+    let mcp_api_key = previous
+        .and_then(|(_, s)| s.mcp_api_key.clone())
+        .or_else(|| Some(super::mcp::new_api_key()));
     let stored = StoredPool {
         name,
         pool,
         status,
         operation: Some(op.id.clone()),
+        mcp_api_key,
+        templates,
     };
     let body = stored.to_body().map_err(internal)?;
     let mut row = ResourceRecord::new(id.clone(), RESOURCE_TYPE, body, state.now());
@@ -224,13 +257,21 @@ async fn put(
     let id = ResourceId::resource(&sub, &rg_name, RESOURCE_TYPE, &name);
     let existing = find(&state, &id).await?;
     if let Some((_, old)) = &existing {
+        if old.status.provisioning_state == ProvisioningState::Deleting {
+            return Err(super::delete::conflict_deleting("The session pool"));
+        }
         check_create_only(&mut pool, &old.pool)?;
+    } else if super::delete::body_is_deleting(&rg_rec.body) {
+        return Err(super::delete::conflict_deleting("The resource group"));
     }
     carry_over(&mut pool, existing.as_ref().map(|(_, s)| &s.pool), v);
     validate_pool(&pool, v)?;
     if existing.is_none() {
         let env = pool.properties.environment_id.clone().unwrap_or_default();
-        require_environment(&state, &env, "properties.environmentId").await?;
+        let env_rec = require_environment(&state, &env, "properties.environmentId").await?;
+        if super::delete::body_is_deleting(&env_rec.body) {
+            return Err(super::delete::conflict_deleting("The managed environment"));
+        }
     }
     match &existing {
         Some((rec, old)) => {
@@ -283,6 +324,9 @@ async fn patch(
     let patch = parse_object(&raw)?;
     let _guard = state.pool_writes().await;
     let (rec, old) = load(&state, &sub, &rg, &name).await?;
+    if old.status.provisioning_state == ProvisioningState::Deleting {
+        return Err(super::delete::conflict_deleting("The session pool"));
+    }
     let mut doc = render_body(&old.pool, v, Secrets::Include);
     apply_patch(&mut doc, &patch, v);
     let mut pool = parse_pool(&doc, v)?;
@@ -314,17 +358,25 @@ async fn delete(
     let Some(rec) = state.store().get_typed(&id, RESOURCE_TYPE).await? else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
-    let location = rec.body["pool"]["location"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let op = operations::begin(&state, &rec.id, &location, operations::DELETE).await?;
-    state.store().delete_tree(&rec.id).await?;
-    runtime::deprovision(&state, &rec.id);
-    operations::succeed(&state, &op.id).await?;
+    let stored = StoredPool::from_body(&rec.body).map_err(internal)?;
+    // A second DELETE while the first runs answers the same operation.
+    if stored.status.provisioning_state == ProvisioningState::Deleting {
+        if let Some(op) = match &stored.operation {
+            Some(op_id) => state.store().get_operation(op_id).await?,
+            None => None,
+        } {
+            return Ok((
+                StatusCode::ACCEPTED,
+                operations::async_headers(&state, &op, v.as_str()),
+            )
+                .into_response());
+        }
+    }
+    let op = operations::begin(&state, &rec.id, &stored.pool.location, operations::DELETE).await?;
+    super::delete::start(&state, &rec, &op).await?;
     Ok((
         StatusCode::ACCEPTED,
-        operations::location_headers(&state, &op, v.as_str()),
+        operations::async_headers(&state, &op, v.as_str()),
     )
         .into_response())
 }
@@ -373,6 +425,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/subscriptions/{subscription}/resourceGroups/{rg}/providers/Microsoft.App/sessionPools/{name}",
             get(get_one).put(put).patch(patch).delete(delete),
+        )
+        .route(
+            "/subscriptions/{subscription}/resourceGroups/{rg}/providers/Microsoft.App/sessionPools/{name}/fetchMcpServerCredentials",
+            post(super::mcp::fetch),
+        )
+        .route(
+            "/subscriptions/{subscription}/resourceGroups/{rg}/providers/Microsoft.App/sessionPools/{name}/rotateMcpServerCredentials",
+            post(super::mcp::rotate),
+        )
+        .route(
+            "/subscriptions/{subscription}/resourceGroups/{rg}/providers/Microsoft.App/sessionPools/{name}/regenerateCredentials",
+            post(super::mcp::rotate),
         )
         .route(
             "/subscriptions/{subscription}/resourceGroups/{rg}/providers/Microsoft.App/sessionPools",

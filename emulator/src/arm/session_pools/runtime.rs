@@ -6,7 +6,7 @@
 //! - [`provision`]: create/update → start or update the pool's actor, wait until the (new)
 //!   ready set is up, report `nodeCount`; `Failed` with a visible ARM error when the spec
 //!   cannot run, the image cannot be resolved/pulled or sessions never become ready.
-//! - [`deprovision`]: delete → stop every session.
+//! - [`deprovision_and_wait`]: delete → stop every session (the delete completes after).
 //! - [`restore_all`]: at start-up, every stored pool gets its actor again (sessions left from
 //!   the previous run are logged as ended with `EmulatorRestart` and the ready set is rebuilt);
 //!   nothing in the control plane changes.
@@ -25,13 +25,16 @@
 use sessions_runtime::id::ResourceId;
 use sessions_runtime::pool::core::Provisioning;
 use sessions_runtime::pool::logs::PoolContext;
+use sessions_runtime::pool::session::SessionState;
 use sessions_runtime::pool::{FailureKind, StartFailure};
 use sessions_runtime::store::{ListFilter, StoreError};
 
-use super::model::SessionPool;
+use super::model::{
+    ProvisioningState, SessionPool, TemplateCounts, TemplateStatus, TemplateUpdateStatus,
+};
 use super::pool_spec::pool_spec;
 use super::render::RESOURCE_TYPE;
-use super::stored::StoredPool;
+use super::stored::{StoredPool, TemplateRecord};
 use crate::arm::error::ArmError;
 use crate::arm::path::normalize_location;
 use crate::defaults;
@@ -114,10 +117,82 @@ pub fn node_count(state: &AppState, resource_id: &ResourceId) -> Option<i32> {
     Some(i32::try_from(n).unwrap_or(i32::MAX))
 }
 
-/// Unregisters the pool at once and stops its sessions in the background (the ARM row is
-/// already gone; clients poll until 404).
-pub fn deprovision(state: &AppState, resource_id: &ResourceId) {
-    state.pools().remove_in_background(resource_id);
+/// `templateUpdateStatus` of a stored pool: its active template (`Running`) and, during a
+/// roll-out, the desired one (`Updating`, or `Failed` when provisioning failed), each with the
+/// live session counts of its template generation. `None` for pools without a template record.
+pub fn template_update_status(
+    state: &AppState,
+    resource_id: &ResourceId,
+    stored: &StoredPool,
+) -> Option<TemplateUpdateStatus> {
+    let records = &stored.templates;
+    if records.active.is_none() && records.desired.is_none() {
+        return None;
+    }
+    let expected = stored
+        .pool
+        .properties
+        .scale_configuration
+        .as_ref()
+        .and_then(|s| s.ready_session_instances)
+        .unwrap_or(0);
+    let snap = state.pools().get(resource_id).map(|h| h.snapshot());
+    // During a roll-out the desired template is the pool's current generation and the active
+    // one every older generation; otherwise the active template is the current generation.
+    let counts = |current: bool| -> TemplateCounts {
+        let mut c = TemplateCounts {
+            expected,
+            ..TemplateCounts::default()
+        };
+        let Some(snap) = &snap else { return c };
+        let mine = |generation: u64| {
+            if current {
+                generation == snap.generation
+            } else {
+                generation < snap.generation
+            }
+        };
+        for s in snap.sessions.iter().filter(|s| mine(s.generation)) {
+            match s.state {
+                SessionState::Booting => c.pending += 1,
+                SessionState::Ready => c.ready += 1,
+                SessionState::Allocated => c.allocated += 1,
+                SessionState::Stopping(_) | SessionState::Ended(_) => {}
+            }
+        }
+        for (generation, f) in &snap.failures {
+            if mine(*generation) {
+                c.image_pull_fail += f.image_pull as i32;
+                c.crash += f.crash as i32;
+            }
+        }
+        c
+    };
+    let failed = stored.status.provisioning_state == ProvisioningState::Failed;
+    let status = |r: &TemplateRecord, details: &str, current: bool| TemplateStatus {
+        containers: r.containers.clone(),
+        ingress: r.ingress.clone(),
+        created_time: r.created_time.clone(),
+        details: details.to_string(),
+        counts: counts(current),
+    };
+    let rolling = records.active.is_some() && records.desired.is_some();
+    Some(TemplateUpdateStatus {
+        active: records
+            .active
+            .as_ref()
+            .map(|a| status(a, "Running", !rolling)),
+        desired: records
+            .desired
+            .as_ref()
+            .map(|d| status(d, if failed { "Failed" } else { "Updating" }, true)),
+    })
+}
+
+/// Unregisters the pool at once (its data plane answers 404 from now on) and resolves once
+/// every session of it has stopped.
+pub async fn deprovision_and_wait(state: &AppState, resource_id: &ResourceId) {
+    state.pools().remove(resource_id).await;
 }
 
 /// Every stored session pool that reads back, with its id.
@@ -142,6 +217,10 @@ pub async fn stored_pools(state: &AppState) -> Result<Vec<(ResourceId, StoredPoo
 pub async fn restore_all(state: &AppState) -> Result<usize, StoreError> {
     let mut n = 0;
     for (id, stored) in stored_pools(state).await? {
+        if stored.status.provisioning_state == ProvisioningState::Deleting {
+            continue; // its delete is resumed (super::delete::resume_pending)
+        }
+        state.origins().open(&id, stored.status.origin_port);
         match pool_spec(&stored.pool) {
             Ok(spec) => {
                 state.pools().apply(context(&id, &stored.pool), spec);

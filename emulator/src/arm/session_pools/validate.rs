@@ -7,7 +7,9 @@
 //! Rules (reference §1.4 and azurerm's checks):
 //! - name `^[a-z][a-z0-9]*$`, 3-63 characters; `location` required;
 //! - `environmentId` required, a `Microsoft.App/managedEnvironments` id (existence: route);
-//! - `containerType` and `poolManagementType` required; `Manual` is rejected;
+//! - `containerType` and `poolManagementType` required; `Manual` is rejected; container types
+//!   other than `CustomContainer` (`PythonLTS`, `Shell`, `GpuBase`, `NodeLTS`: Azure's built-in
+//!   images) are refused, the emulator has no such images to run;
 //! - `maxConcurrentSessions` 1-600; `readySessionInstances` >= 1 (custom pools; >= 0 otherwise)
 //!   and < `maxConcurrentSessions` (`SessionPoolInvalidReadySessionInstances`);
 //! - `dynamicPoolConfiguration.lifecycleConfiguration` required; `Timed` needs a cooldown of
@@ -132,7 +134,13 @@ pub fn validate_pool(pool: &SessionPool, v: ApiVersion) -> Result<(), PoolError>
         }
         Some(PoolManagementType::Dynamic) => {}
     }
-    let custom = container_type == ContainerType::CustomContainer;
+    if container_type != ContainerType::CustomContainer {
+        return Err(PoolError::invalid(
+            "properties.containerType",
+            format!("'properties.containerType' is '{}': the emulator runs only CustomContainer session pools ({} sessions use an image built into Azure that the emulator does not have); use CustomContainer with your own image in properties.customContainerTemplate", container_type.as_str(), container_type.as_str()),
+        ));
+    }
+    let custom = true;
     validate_scale(p, custom)?;
     validate_secrets(p)?;
     validate_lifecycle(p, custom, v)?;
@@ -831,12 +839,14 @@ mod tests {
         let mut b = valid();
         b["properties"]["dynamicPoolConfiguration"] = json!({"lifecycleConfiguration":{"lifecycleType":"OnContainerExit","maxAlivePeriodInSeconds":600}});
         check(&b, ApiVersion::CANONICAL).unwrap();
-        b["properties"]["containerType"] = json!("PythonLTS");
-        let e = check(&b, ApiVersion::CANONICAL).unwrap_err();
-        assert_eq!(
-            e.target.as_deref(),
-            Some("properties.dynamicPoolConfiguration.lifecycleConfiguration.lifecycleType")
-        );
+        // Issue 12: container types the emulator cannot run are refused naming the property
+        // (this used to be reported on the lifecycle type).
+        for t in ["PythonLTS", "Shell", "GpuBase", "NodeLTS"] {
+            b["properties"]["containerType"] = json!(t);
+            let e = check(&b, ApiVersion::V2025_10_02Preview).unwrap_err();
+            assert_eq!(e.target.as_deref(), Some("properties.containerType"), "{t}");
+            assert!(e.message.contains(t), "{}", e.message);
+        }
         let mut b = valid();
         b["properties"]["dynamicPoolConfiguration"] =
             json!({"executionType":"Timed","cooldownPeriodInSeconds":5});

@@ -3,7 +3,27 @@
 //!
 //! Every version is parsed into, and rendered from, the one internal model in
 //! [`super::model`]; this file only answers "does version X have field Y?". Facts come from the
-//! swagger files `SessionPools.json` of each version (see `reference/azure-api.md` §1.1).
+//! published specs of `Microsoft.App/sessionPools` (Azure/azure-rest-api-specs,
+//! `specification/app/resource-manager/Microsoft.App/ContainerApps/{preview,stable}/{version}/`,
+//! `SessionPools.json` or, from 2026-01-01 on, the TypeSpec-generated `openapi.json`):
+//!
+//! | version | lifecycle shape | registry server | registry `identity` | `identity`, `managedIdentitySettings` | `probes` | `mcpServerSettings` + MCP actions | `templateUpdateStatus` |
+//! |---|---|---|---|---|---|---|---|
+//! | 2024-02-02-preview | flat `executionType` | `registryServer` | - | - | - | - | - |
+//! | 2024-08-02-preview | flat `executionType` | `server` | yes | - | - | - | - |
+//! | 2024-10-02-preview | flat `executionType` | `server` | yes | yes | - | - | - |
+//! | 2025-01-01 | `lifecycleConfiguration` | `server` | yes | yes | - | - | - |
+//! | 2025-02-02-preview | `lifecycleConfiguration` | `server` | yes | yes | yes | - | - |
+//! | 2025-07-01 | `lifecycleConfiguration` | `server` | yes | yes | - | - | - |
+//! | 2025-10-02-preview | `lifecycleConfiguration` | `server` | yes | yes | yes | yes | yes |
+//! | 2026-01-01 | `lifecycleConfiguration` | `server` | yes | yes | - | - | - |
+//! | 2026-03-02-preview | `lifecycleConfiguration` | `server` | yes | yes | - | yes | yes |
+//! | 2026-07-01 | `lifecycleConfiguration` | `server` | yes | yes | yes | - | - |
+//!
+//! Unknown properties, including fields the caller's version does not have (e.g. `probes` sent
+//! with 2025-07-01, `mcpServerSettings` with 2026-01-01), are ignored as the resource provider
+//! ignores properties outside its schema: they are neither stored nor rendered, and an update
+//! in a version without a field keeps the stored value of that field (see [`super::carry`]).
 
 use std::fmt;
 
@@ -24,14 +44,16 @@ pub enum ApiVersion {
     V2025_07_01,
     /// `2025-10-02-preview`: probes again.
     V2025_10_02Preview,
-    /// `2026-01-01`: stable, no probes.
+    /// `2026-01-01`: stable, no probes, no MCP.
     V2026_01_01,
+    /// `2026-03-02-preview`: MCP settings and `templateUpdateStatus`, no probes.
+    V2026_03_02Preview,
     /// `2026-07-01`: stable with probes; the canonical version.
     V2026_07_01,
 }
 
 /// Every supported version, oldest first.
-pub const ALL: [ApiVersion; 9] = [
+pub const ALL: [ApiVersion; 10] = [
     ApiVersion::V2024_02_02Preview,
     ApiVersion::V2024_08_02Preview,
     ApiVersion::V2024_10_02Preview,
@@ -40,11 +62,12 @@ pub const ALL: [ApiVersion; 9] = [
     ApiVersion::V2025_07_01,
     ApiVersion::V2025_10_02Preview,
     ApiVersion::V2026_01_01,
+    ApiVersion::V2026_03_02Preview,
     ApiVersion::V2026_07_01,
 ];
 
 /// Every supported version's wire spelling, oldest first.
-pub const API_VERSIONS: [&str; 9] = [
+pub const API_VERSIONS: [&str; 10] = [
     "2024-02-02-preview",
     "2024-08-02-preview",
     "2024-10-02-preview",
@@ -53,6 +76,7 @@ pub const API_VERSIONS: [&str; 9] = [
     "2025-07-01",
     "2025-10-02-preview",
     "2026-01-01",
+    "2026-03-02-preview",
     "2026-07-01",
 ];
 
@@ -77,6 +101,7 @@ impl ApiVersion {
             ApiVersion::V2025_07_01 => "2025-07-01",
             ApiVersion::V2025_10_02Preview => "2025-10-02-preview",
             ApiVersion::V2026_01_01 => "2026-01-01",
+            ApiVersion::V2026_03_02Preview => "2026-03-02-preview",
             ApiVersion::V2026_07_01 => "2026-07-01",
         }
     }
@@ -122,6 +147,32 @@ impl ApiVersion {
                 | ApiVersion::V2025_10_02Preview
                 | ApiVersion::V2026_07_01
         )
+    }
+
+    /// `properties.mcpServerSettings` and the `fetchMcpServerCredentials` /
+    /// `rotateMcpServerCredentials` actions exist.
+    pub fn has_mcp(self) -> bool {
+        matches!(
+            self,
+            ApiVersion::V2025_10_02Preview | ApiVersion::V2026_03_02Preview
+        )
+    }
+
+    /// The read-only `properties.templateUpdateStatus` exists.
+    pub fn has_template_update_status(self) -> bool {
+        matches!(
+            self,
+            ApiVersion::V2025_10_02Preview | ApiVersion::V2026_03_02Preview
+        )
+    }
+
+    /// The versions that have the MCP actions, for error messages.
+    pub fn mcp_versions() -> String {
+        ALL.iter()
+            .filter(|v| v.has_mcp())
+            .map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -181,5 +232,10 @@ mod tests {
         assert!(!V2024_02_02Preview.has_registry_identity());
         assert!(!V2024_08_02Preview.has_identity());
         assert!(V2024_10_02Preview.has_identity());
+        let mcp: Vec<_> = ALL.into_iter().filter(|v| v.has_mcp()).collect();
+        assert_eq!(mcp, [V2025_10_02Preview, V2026_03_02Preview]);
+        assert!(!V2026_03_02Preview.has_probes());
+        assert!(V2026_03_02Preview.has_template_update_status());
+        assert!(!V2026_07_01.has_template_update_status());
     }
 }

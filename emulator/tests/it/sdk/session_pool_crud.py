@@ -5,6 +5,7 @@ Exits non-zero with a message on the first failed expectation."""
 
 import os
 import sys
+import urllib.parse
 
 from azure.identity import ClientSecretCredential
 from azure.mgmt.appcontainers import ContainerAppsAPIClient
@@ -79,7 +80,13 @@ expect(created.properties.provisioning_state == "Succeeded", "create polls to Su
 
 got = pools.get(rg, name)
 expect(got.properties.scale_configuration.max_concurrent_sessions == 5, "get shows the scale")
-expect(got.properties.pool_management_endpoint.startswith(endpoint), "endpoint is the emulator's")
+pool_ep = urllib.parse.urlsplit(got.properties.pool_management_endpoint)
+emu = urllib.parse.urlsplit(endpoint)
+expect(
+    (pool_ep.scheme, pool_ep.hostname) == (emu.scheme, emu.hostname)
+    and pool_ep.port != emu.port and pool_ep.path in ("", "/"),
+    "the pool's endpoint is an origin of its own on the emulator's host",
+)
 probes = got.properties.custom_container_template.containers[0].probes
 expect(probes[0].type == "Liveness" and probes[0].http_get.port == 8080, "probes round-trip")
 expect(all(s.value is None for s in got.properties.secrets), "secret values are not returned")

@@ -124,9 +124,20 @@ pub async fn wait_succeeded(srv: &TestServer, name: &str) -> Value {
     .1
 }
 
-/// Replaces the server endpoint by `https://emulator` and volatile values by placeholders.
+/// Replaces the server endpoint by `https://emulator`, each pool's own origin
+/// (`http://127.0.0.1:{port}`) by `https://pool-origin`, and volatile values by placeholders.
 pub fn normalise(srv: &TestServer, v: &Value) -> Value {
-    let text = v.to_string().replace(&srv.endpoint, "https://emulator");
+    let mut text = v.to_string().replace(&srv.endpoint, "https://emulator");
+    while let Some(at) = text.find("http://127.0.0.1:") {
+        let digits = text[at + "http://127.0.0.1:".len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .count();
+        text.replace_range(
+            at..at + "http://127.0.0.1:".len() + digits,
+            "https://pool-origin",
+        );
+    }
     let mut v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     redact(&mut v);
     v

@@ -23,6 +23,9 @@ pub struct FakeOptions {
     pub never_ready: bool,
     /// `start` fails (as if the image could not boot). Env: `SESSIONS_FAKE_FAIL_START=1`.
     pub fail_start: bool,
+    /// A graceful stop (SIGTERM) takes this long before the process exits (a container that
+    /// cleans up). Env: `SESSIONS_FAKE_STOP_DELAY_MS=N`.
+    pub stop_delay: Duration,
 }
 
 /// Prefix of the environment variables that override [`FakeOptions`] per container.
@@ -50,6 +53,10 @@ impl FakeOptions {
                 "READY_DELAY_MS" => {
                     out.ready_delay =
                         Duration::from_millis(number("env.SESSIONS_FAKE_READY_DELAY_MS")?)
+                }
+                "STOP_DELAY_MS" => {
+                    out.stop_delay =
+                        Duration::from_millis(number("env.SESSIONS_FAKE_STOP_DELAY_MS")?)
                 }
                 "EXIT_AFTER_REQUESTS" => {
                     let n = number("env.SESSIONS_FAKE_EXIT_AFTER_REQUESTS")?;

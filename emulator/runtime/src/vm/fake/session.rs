@@ -112,7 +112,7 @@ pub(super) async fn start(
         listener,
         extra,
         app,
-        options.ready_delay,
+        (options.ready_delay, options.stop_delay),
         state_tx,
         cmd_rx,
         exit_rx,
@@ -138,7 +138,7 @@ async fn run(
     listener: TcpListener,
     extra: Vec<TcpListener>,
     app: Arc<App>,
-    ready_delay: Duration,
+    (ready_delay, stop_delay): (Duration, Duration),
     state: watch::Sender<RunState>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut exits: mpsc::UnboundedReceiver<i32>,
@@ -182,6 +182,16 @@ async fn run(
             Some(stream) = extra_rx.recv() => Some(stream),
             Some(code) = exits.recv() => break (ExitStatus::Code { code }, true),
             command = commands.recv() => match command {
+                Some(Command::Stop) if !stop_delay.is_zero() => {
+                    // Cleaning up after SIGTERM; a kill cuts it short.
+                    tokio::select! {
+                        () = tokio::time::sleep(stop_delay) => break (ExitStatus::Signal { signal: SIGTERM }, true),
+                        c = commands.recv() => match c {
+                            Some(Command::Stop) => break (ExitStatus::Signal { signal: SIGTERM }, true),
+                            Some(Command::Kill) | None => break (ExitStatus::Killed, false),
+                        },
+                    }
+                }
                 Some(Command::Stop) => break (ExitStatus::Signal { signal: SIGTERM }, true),
                 Some(Command::Kill) | None => break (ExitStatus::Killed, false),
             },
