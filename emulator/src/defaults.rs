@@ -23,6 +23,9 @@ pub const WORKSPACE: &str = "sessions-logs";
 pub const WORKSPACE_CUSTOMER_ID: &str = "00000000-0000-4000-8000-0000000000d1";
 /// Default listen address of `sessions-emulator serve`.
 pub const LISTEN: &str = "127.0.0.1:7443";
+
+/// File in the data dir holding the ready line of the running emulator.
+pub const READY_FILE: &str = "ready.json";
 /// Audience of ARM tokens.
 pub const ARM_AUDIENCE: &str = "https://management.azure.com/";
 /// Audience of pool data-plane tokens.
