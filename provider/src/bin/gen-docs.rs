@@ -185,6 +185,11 @@ Actions token (the exchange of that token is `azure_identity`'s). For those the 
 the requests itself. A credential that does not work is reported once, when the
 provider is configured.
 
+Client certificates (azurerm's `ARM_CLIENT_CERTIFICATE_PATH` / `ARM_CLIENT_CERTIFICATE`) are not
+supported: `azure_identity`'s certificate credential needs OpenSSL, which the provider does not
+link. When one of them is set and no client secret or OIDC is configured, configuring the provider
+fails with an error naming the variable, rather than acting as another identity (the Azure CLI's).
+
 "#;
 
 /// Which Terraform version each feature needs.

@@ -74,6 +74,10 @@ pub struct AuthSettings {
     pub oidc_token_file: Option<PathBuf>,
     /// `ARM_MSI_ENDPOINT` (an endpoint speaking the IMDS protocol elsewhere than IMDS).
     pub msi_endpoint: Option<String>,
+    /// Which of azurerm's client-certificate variables is set (`ARM_CLIENT_CERTIFICATE_PATH`,
+    /// `ARM_CLIENT_CERTIFICATE`), if any. Client certificates are not supported: a pipeline
+    /// set up for them gets a clear error instead of silently another identity (the CLI's).
+    pub client_certificate_variable: Option<&'static str>,
     /// `authority_host` / `ARM_AUTHORITY_HOST`.
     pub authority_host: Option<String>,
     /// How the CLI credentials run `az` / `azd` (default: a child process). Tests and
@@ -110,6 +114,10 @@ impl std::fmt::Debug for AuthSettings {
             .field("ado_service_connection_id", &self.ado_service_connection_id)
             .field("oidc_token_file", &self.oidc_token_file)
             .field("msi_endpoint", &self.msi_endpoint)
+            .field(
+                "client_certificate_variable",
+                &self.client_certificate_variable,
+            )
             .field("authority_host", &self.authority_host)
             .finish_non_exhaustive()
     }
@@ -210,6 +218,12 @@ impl AuthSettings {
                 .map(PathBuf::from);
         }
         self.msi_endpoint = non_empty(self.msi_endpoint).or_else(|| get("ARM_MSI_ENDPOINT"));
+        if self.client_certificate_variable.is_none() {
+            self.client_certificate_variable =
+                ["ARM_CLIENT_CERTIFICATE_PATH", "ARM_CLIENT_CERTIFICATE"]
+                    .into_iter()
+                    .find(|k| get(k).is_some());
+        }
         self.authority_host = non_empty(self.authority_host)
             .or_else(|| get("ARM_AUTHORITY_HOST"))
             .or_else(|| get("AZURE_AUTHORITY_HOST"));
@@ -268,6 +282,17 @@ impl AuthSettings {
                 ));
             }
             return Ok(flow);
+        }
+        if let Some(var) = self.client_certificate_variable {
+            // azurerm would authenticate with the certificate here (before managed identity
+            // and the CLIs); falling through to another flow would act as another identity.
+            return Err(AuthError::Misconfigured(format!(
+                "{var} is set, but this provider does not support client certificate \
+                 authentication (azure_identity's certificate credential needs OpenSSL, which \
+                 the provider does not link): use a client secret (ARM_CLIENT_SECRET), OIDC / \
+                 workload identity (ARM_USE_OIDC), managed identity (ARM_USE_MSI) or the Azure \
+                 CLI, and unset {var}"
+            )));
         }
         if self.use_msi == Some(true) {
             return Ok(Flow::Msi);
@@ -529,5 +554,33 @@ mod tests {
             aks.choose().unwrap(),
             Flow::OidcTokenFile(PathBuf::from("/var/run/secrets/token"))
         );
+    }
+
+    /// azurerm's client-certificate variables are refused by name (not silently replaced by
+    /// the Azure CLI's identity); a client secret or OIDC configured beside them is used.
+    #[test]
+    fn client_certificate_is_refused_by_name() {
+        let cert = AuthSettings::default()
+            .merge_env(&env(&[
+                ("ARM_TENANT_ID", "t"),
+                ("ARM_CLIENT_ID", "c"),
+                ("ARM_CLIENT_CERTIFICATE_PATH", "/etc/sp.pfx"),
+                ("ARM_CLIENT_CERTIFICATE_PASSWORD", "pw"),
+            ]))
+            .unwrap();
+        let e = cert.flow_name().unwrap_err().to_string();
+        assert!(
+            e.contains("ARM_CLIENT_CERTIFICATE_PATH") && e.contains("not support"),
+            "{e}"
+        );
+        let with_secret = AuthSettings::default()
+            .merge_env(&env(&[
+                ("ARM_TENANT_ID", "t"),
+                ("ARM_CLIENT_ID", "c"),
+                ("ARM_CLIENT_SECRET", "s"),
+                ("ARM_CLIENT_CERTIFICATE", "MIIK..."),
+            ]))
+            .unwrap();
+        assert_eq!(with_secret.flow_name().unwrap(), "client secret");
     }
 }
