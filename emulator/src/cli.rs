@@ -1,5 +1,5 @@
 //! The command line: `sessions-emulator [serve] [flags]` (the default), `env`, `image ...`,
-//! `doctor`.
+//! `doctor`, `logs` and `query` (clients of the running emulator, see [`client`]).
 //!
 //! `serve` prints exactly one JSON line to stdout when ready (also written to
 //! `{data_dir}/ready.json`, removed on clean exit); human logs go to stderr (`RUST_LOG`).
@@ -7,7 +7,10 @@
 //! Flags become a [`Config`]; environment variables that stand for flags are read by clap
 //! (`env = ...`), never through the process environment later.
 
+pub mod client;
 pub mod image;
+pub mod logs;
+pub mod query;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -62,6 +65,11 @@ pub enum Command {
         #[command(subcommand)]
         command: image::ImageCommand,
     },
+    /// Print a pool's console lines (stdout and stderr of its sessions) from the running
+    /// emulator; --follow keeps printing new ones.
+    Logs(logs::LogsArgs),
+    /// Run a KQL query on a Log Analytics workspace of the running emulator and print a table.
+    Query(query::QueryArgs),
 }
 
 /// Flags of `serve`.
@@ -108,15 +116,27 @@ pub fn default_data_dir() -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(home).join(".local/share/sessions-emulator"))
 }
 
+fn data_dir_or_default(d: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match d {
+        Some(d) => Ok(d),
+        None => default_data_dir(),
+    }
+}
+
 /// Entry point of the binary.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // `doctor` prints its own findings; only warnings from the checks' internals go to stderr.
-    init_tracing(if matches!(cli.command, Some(Command::Doctor(_))) {
-        "warn"
-    } else {
-        "info"
-    });
+    init_tracing(
+        if matches!(
+            cli.command,
+            Some(Command::Doctor(_) | Command::Logs(_) | Command::Query(_))
+        ) {
+            "warn"
+        } else {
+            "info"
+        },
+    );
     let result = match cli.command {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(args),
@@ -128,6 +148,14 @@ pub fn main() -> std::process::ExitCode {
                 None => default_data_dir()?,
             };
             rt.block_on(image::run(command, &dir))
+        }),
+        Some(Command::Logs(args)) => runtime().and_then(|rt| {
+            let dir = data_dir_or_default(args.data_dir.clone())?;
+            rt.block_on(logs::run(args, &dir))
+        }),
+        Some(Command::Query(args)) => runtime().and_then(|rt| {
+            let dir = data_dir_or_default(args.data_dir.clone())?;
+            rt.block_on(query::run(args, &dir))
         }),
     };
     match result {

@@ -12,6 +12,7 @@ use tower::ServiceExt;
 use sessions_runtime::id::ResourceId;
 
 use crate::dataplane::DataPlane;
+use crate::monitor::prometheus;
 use crate::state::AppState;
 
 /// Errors serving HTTP.
@@ -39,8 +40,9 @@ async fn log_request(
     resp
 }
 
-/// The whole emulator as one router: `/health`, the token endpoint and discovery, ARM, the
-/// pool data plane (`/pools/...`).
+/// The whole emulator as one router: `/health`, `/metrics`, the token endpoint and discovery,
+/// ARM, the Log Analytics query API, the pool data plane (`/pools/...`). Every answered request
+/// is counted for `/metrics`.
 /// ARM paths are canonicalised (case-insensitive keywords) before routing.
 ///
 /// Data-plane fast path: a path of a pool endpoint
@@ -65,11 +67,23 @@ pub fn router(state: AppState) -> Router {
         let fast = crate::dataplane::routes::is_dataplane_path(req.uri().path())
             .then(|| dataplane.clone());
         let canonical = canonical.clone();
+        let method = req.method().clone();
         async move {
-            match fast {
-                Some(dp) => Ok(crate::dataplane::routes::serve_request(&dp, req).await),
-                None => canonical.oneshot(req).await,
-            }
+            let (surface, resp) = match fast {
+                Some(dp) => (
+                    "dataplane",
+                    crate::dataplane::routes::serve_request(&dp, req).await,
+                ),
+                None => {
+                    let surface = prometheus::surface(req.uri().path());
+                    match canonical.oneshot(req).await {
+                        Ok(r) => (surface, r),
+                        Err(e) => match e {},
+                    }
+                }
+            };
+            prometheus::record_request(surface, &method, resp.status().as_u16());
+            Ok::<_, std::convert::Infallible>(resp)
         }
     });
     Router::new().fallback_service(svc)
@@ -131,10 +145,11 @@ pub async fn serve_listener(
 fn origin_router(dp: DataPlane, pool: ResourceId) -> Router {
     let svc = tower::service_fn(move |req: axum::extract::Request| {
         let (dp, pool) = (dp.clone(), pool.clone());
+        let method = req.method().clone();
         async move {
-            Ok::<_, std::convert::Infallible>(
-                crate::dataplane::routes::serve_origin_request(&dp, &pool, req).await,
-            )
+            let resp = crate::dataplane::routes::serve_origin_request(&dp, &pool, req).await;
+            prometheus::record_request("dataplane", &method, resp.status().as_u16());
+            Ok::<_, std::convert::Infallible>(resp)
         }
     });
     Router::new().fallback_service(svc)

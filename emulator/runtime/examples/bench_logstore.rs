@@ -4,7 +4,8 @@
 //!    workspace, into a file-backed store (WAL, `synchronous=FULL`): rows/s until all are
 //!    durable and queryable.
 //! 2. Start-up: reopening the store (the rows are read back into memory).
-//! 3. Queries over those rows through the real store-backed source
+//! 3. A chatty session's own line rate with logging off and on.
+//! 4. Queries over those rows through the real store-backed source
 //!    (`WorkspaceSource`): wall-clock p50/p95 and CPU p50 per query.
 //!
 //! `cargo run --release -p sessions-runtime --example bench_logstore [-- ROWS [RUNS]]`
@@ -101,6 +102,8 @@ fn main() {
     );
     println!();
 
+    session_throughput(rows.min(200_000), now, &clock, limits, &rt);
+
     // 3. Queries.
     let source = logs.workspace(WorkspaceView {
         customer_id: WS.into(),
@@ -121,8 +124,8 @@ fn main() {
     ];
     println!("Query latency over {held} rows through the store-backed source ({runs} runs each)");
     println!();
-    println!("| query                            |   p50 ms |   p95 ms | CPU p50 ms | rows out |");
-    println!("|----------------------------------|---------:|---------:|-----------:|---------:|");
+    println!("| query                            |   p50 ms |   p95 ms |   p99 ms | CPU p50 ms | rows out |");
+    println!("|----------------------------------|---------:|---------:|---------:|-----------:|---------:|");
     for (name, q) in queries {
         let mut times = Vec::with_capacity(runs);
         let mut cpu = Vec::with_capacity(runs);
@@ -142,9 +145,10 @@ fn main() {
         times.sort();
         cpu.sort();
         println!(
-            "| {name:<32} | {:>8.1} | {:>8.1} | {:>10.1} | {out:>8} |",
+            "| {name:<32} | {:>8.1} | {:>8.1} | {:>8.1} | {:>10.1} | {out:>8} |",
             ms(percentile(&times, 50)),
             ms(percentile(&times, 95)),
+            ms(percentile(&times, 99)),
             ms(percentile(&cpu, 50))
         );
     }
@@ -153,55 +157,121 @@ fn main() {
 /// `rows` console lines over the 24 hours before `now`: 20 pools, 2,000 sessions, a fifth on
 /// stderr, about 1% mentioning "text" and 2% an error (the same mix as `bench_kql`).
 fn records(rows: usize, now: OffsetDateTime) -> Vec<Record> {
-    let origins: Vec<Arc<Origin>> = (0..20)
-        .map(|i| {
-            Arc::new(Origin {
-                pool_id: format!("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.App/sessionPools/pool-{i}"),
-                environment_id: ENV.into(),
-                location: "eastus".into(),
-                tenant_id: "t".into(),
-                container_name: "main".into(),
-                container_image: "myregistry.azurecr.io/agent-sandbox:1.4.2".into(),
-            })
-        })
-        .collect();
-    let ids: Vec<Arc<str>> = (0..2000)
-        .map(|i| Arc::from(format!("user-{i:04}")))
-        .collect();
-    let pods: Vec<Arc<str>> = (0..2000)
-        .map(|i| Arc::from(format!("pod-{i:04}-7f9c")))
-        .collect();
-    let step = 86_400_000_000_000i128 / rows.max(1) as i128;
-    let start = now.unix_timestamp_nanos() - step * rows as i128;
-    let mut rng = 0x2545_f491_4f6c_dd1du64;
-    (0..rows)
-        .map(|r| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            let session = (rng % 2000) as usize;
-            let err = (rng >> 24) % 5 == 0;
-            let log = match (rng >> 40) % 100 {
-                0 => format!("wrote {} bytes of text to the client", rng % 4096),
-                1 | 2 => format!(
-                    "error: request {} failed: connection reset by peer",
-                    rng % 100_000
-                ),
-                _ => format!("GET /api/items/{} 200 {}ms", rng % 100_000, rng % 250),
-            };
-            Record {
-                stream: StreamKind::Console,
-                time: OffsetDateTime::from_unix_timestamp_nanos(start + step * r as i128)
-                    .expect("time"),
-                origin: origins[session % 20].clone(),
-                pod: pods[session].clone(),
-                identifier: Some(ids[session].clone()),
-                tag: Cow::Borrowed(if err { "stderr" } else { "stdout" }),
-                level: "",
-                log,
-            }
-        })
-        .collect()
+    let mut gen = Lines::new(rows, now);
+    (0..rows).map(|r| gen.line(r)).collect()
+}
+
+/// Makes console lines as a chatty session prints them (formatted text, one record each).
+struct Lines {
+    origins: Vec<Arc<Origin>>,
+    ids: Vec<Arc<str>>,
+    pods: Vec<Arc<str>>,
+    start: i128,
+    step: i128,
+    rng: u64,
+}
+
+impl Lines {
+    fn new(rows: usize, now: OffsetDateTime) -> Self {
+        let step = 86_400_000_000_000i128 / rows.max(1) as i128;
+        Lines {
+            origins: (0..20)
+                .map(|i| {
+                    Arc::new(Origin {
+                        pool_id: format!("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.App/sessionPools/pool-{i}"),
+                        environment_id: ENV.into(),
+                        location: "eastus".into(),
+                        tenant_id: "t".into(),
+                        container_name: "main".into(),
+                        container_image: "myregistry.azurecr.io/agent-sandbox:1.4.2".into(),
+                    })
+                })
+                .collect(),
+            ids: (0..2000)
+                .map(|i| Arc::from(format!("user-{i:04}")))
+                .collect(),
+            pods: (0..2000)
+                .map(|i| Arc::from(format!("pod-{i:04}-7f9c")))
+                .collect(),
+            start: now.unix_timestamp_nanos() - step * rows as i128,
+            step,
+            rng: 0x2545_f491_4f6c_dd1du64,
+        }
+    }
+
+    fn line(&mut self, r: usize) -> Record {
+        let rng = &mut self.rng;
+        *rng ^= *rng << 13;
+        *rng ^= *rng >> 7;
+        *rng ^= *rng << 17;
+        let rng = *rng;
+        let session = (rng % 2000) as usize;
+        let err = (rng >> 24) % 5 == 0;
+        let log = match (rng >> 40) % 100 {
+            0 => format!("wrote {} bytes of text to the client", rng % 4096),
+            1 | 2 => format!(
+                "error: request {} failed: connection reset by peer",
+                rng % 100_000
+            ),
+            _ => format!("GET /api/items/{} 200 {}ms", rng % 100_000, rng % 250),
+        };
+        Record {
+            stream: StreamKind::Console,
+            time: OffsetDateTime::from_unix_timestamp_nanos(self.start + self.step * r as i128)
+                .expect("time"),
+            origin: self.origins[session % 20].clone(),
+            pod: self.pods[session].clone(),
+            identifier: Some(self.ids[session].clone()),
+            tag: Cow::Borrowed(if err { "stderr" } else { "stdout" }),
+            level: "",
+            log,
+        }
+    }
+}
+
+/// A chatty session's own rate (lines made per second, as its supervisor forwards them) with
+/// logging off (each line made and dropped) and on (each line made and sent to a file-backed
+/// store routed to a workspace, the writer thread committing at the same time); `on` also
+/// reports when the last line was durable.
+fn session_throughput(
+    rows: usize,
+    now: OffsetDateTime,
+    clock: &SharedClock,
+    limits: Limits,
+    rt: &tokio::runtime::Runtime,
+) {
+    let mut gen = Lines::new(rows, now);
+    let started = Instant::now();
+    for r in 0..rows {
+        std::hint::black_box(gen.line(r));
+    }
+    let off = started.elapsed();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("store");
+    let logs = LogStore::open(&store, clock.clone(), limits).expect("log store");
+    let mut b = RouteTableBuilder::new();
+    b.workspace(WS, 30)
+        .environment_route(ENV, StreamKind::Console, WS, Table::Console);
+    logs.install_routes(b, 0);
+    let mut gen = Lines::new(rows, now);
+    let started = Instant::now();
+    for r in 0..rows {
+        logs.send(gen.line(r));
+    }
+    let on = started.elapsed();
+    rt.block_on(logs.flush());
+    let durable = started.elapsed();
+    println!("A chatty session's own throughput ({rows} lines)");
+    println!();
+    println!("| logging | session lines/s | all lines durable after |");
+    println!("|---|---:|---:|");
+    println!("| off | {:.0} | - |", rows as f64 / off.as_secs_f64());
+    println!(
+        "| on (diagnostic setting to a workspace) | {:.0} | {:.2} s |",
+        rows as f64 / on.as_secs_f64(),
+        durable.as_secs_f64()
+    );
+    println!();
 }
 
 fn thread_cpu() -> Duration {

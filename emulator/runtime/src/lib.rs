@@ -11,6 +11,7 @@
 //!
 //! - [`clock`]: the one injected [`clock::Clock`] (system and manual) and the time scale.
 //! - [`id`]: [`id::ResourceId`], the Azure resource id every module that reads ids uses.
+//! - [`telemetry`]: process-wide timings (session start, allocation) for `/metrics`.
 //! - [`store`]: SQLite persistence: migrations (every table), resources, operations.
 //! - [`image`]: OCI layout / docker-save / registry pull into a content-addressed cache.
 //! - [`vm`]: `trait Backend` plus the `qemu` (microVM) and `fake` (in-process) backends.
@@ -25,5 +26,6 @@ pub mod image;
 pub mod logstore;
 pub mod pool;
 pub mod store;
+pub mod telemetry;
 pub mod testing;
 pub mod vm;

@@ -5,13 +5,18 @@
 //! - [`routing`]: diagnostic settings, environments' `appLogsConfiguration` and workspaces
 //!   turned into the log store's routes (rebuilt whenever a resource changes).
 //! - [`query`]: the Log Analytics query API (`/v1/workspaces/{customerId}/query`).
+//! - [`console`]: `GET /emulator/v1/consoleLogs`, a pool's console lines in order (the CLI's
+//!   `logs`).
+//! - [`prometheus`]: `GET /metrics`, the emulator's own counters in the Prometheus format.
 //! - [`metrics`]: Azure Monitor metrics, metric definitions and namespaces of pools and
 //!   environments (reached through ARM's extension dispatch).
 //!
 //! This module comes before `arm` in the crate's layering: ARM calls into it (route refresh
 //! after writes, the `Microsoft.Insights` metrics extension), never the other way round.
 
+pub mod console;
 pub mod metrics;
+pub mod prometheus;
 pub mod query;
 pub mod routing;
 
@@ -22,6 +27,8 @@ use crate::state::AppState;
 /// The routes of this module that are not ARM extensions.
 pub fn routes() -> Router<AppState> {
     query::routes()
+        .merge(prometheus::routes())
+        .merge(console::routes())
 }
 
 /// Brings monitoring to life before the emulator serves: routes built from the stored

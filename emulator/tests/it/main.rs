@@ -25,6 +25,8 @@ mod foundation_props;
 mod image_pack;
 mod isolation;
 mod layers;
+mod monitor_cli;
+mod monitor_console;
 mod monitor_logs;
 mod monitor_metrics;
 mod monitor_query;

@@ -202,6 +202,7 @@ impl PoolHandle {
     /// Binds `identifier` to a session (or returns the bound one), waiting up to `wait` for a
     /// ready session when none is ready yet.
     pub async fn allocate(&self, identifier: &str, wait: Duration) -> Result<Binding, AllocError> {
+        let started = std::time::Instant::now();
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::Allocate {
@@ -209,11 +210,17 @@ impl PoolHandle {
                 reply,
             })
             .map_err(|_| AllocError::Deleted)?;
-        match tokio::time::timeout(wait, rx).await {
+        let r = match tokio::time::timeout(wait, rx).await {
             Ok(Ok(r)) => r,
             Ok(Err(_)) => Err(AllocError::Deleted),
             Err(_) => Err(AllocError::NoneReady),
+        };
+        if r.is_ok() {
+            crate::telemetry::global()
+                .allocation
+                .observe(started.elapsed());
         }
+        r
     }
 
     /// Stops the session bound to `identifier`; `None` when nothing is bound.

@@ -21,6 +21,7 @@ use super::probe::{self, ProbeSpec, ProbeTracker, Verdict, DEFAULT_POLL};
 use super::session::SessionId;
 use super::spec::Template;
 use crate::clock::{SharedClock, TimeScale};
+use crate::telemetry::{self, StartKind};
 use crate::vm::{Backend, ExitStatus, LogStream, RunState, Session, SessionSpec};
 
 /// What a supervisor reports.
@@ -86,8 +87,10 @@ pub fn spawn(
             let _ = events.send((session_id.clone(), e));
         };
         let mut stop = stop;
+        let mut boot_started = std::time::Instant::now();
         let delayed_boot = async {
             tokio::time::sleep(start_delay).await;
+            boot_started = std::time::Instant::now();
             tokio::time::timeout(deps.boot_timeout, boot(&deps, &template, &session_id)).await
         };
         let started = tokio::select! {
@@ -127,6 +130,8 @@ pub fn spawn(
         let terminal = tokio::select! {
             r = readiness(&deps, &template, &session, &report) => match r {
                 Ok(()) => {
+                    let kind = if session.info.from_template { StartKind::Clone } else { StartKind::Boot };
+                    telemetry::global().start(kind).observe(boot_started.elapsed());
                     report(SupEvent::Ready(addr));
                     tokio::select! {
                         status = session.wait_exit() => Some(SupEvent::Exited(status)),
