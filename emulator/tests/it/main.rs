@@ -8,6 +8,7 @@
 //!   [`foundation_props`], [`session_pools`], [`session_pools_props`],
 //!   [`session_pools_versions`], [`pool_arm`], [`deletes`].
 //! - data plane: [`dataplane_proxy`], [`origins`].
+//! - observability: [`monitor_logs`], [`monitor_query`], [`monitor_metrics`].
 //! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`],
 //!   [`image_pack`].
 //! - per-instance state: [`isolation`]; module layering: [`layers`].
@@ -24,6 +25,9 @@ mod foundation_props;
 mod image_pack;
 mod isolation;
 mod layers;
+mod monitor_logs;
+mod monitor_metrics;
+mod monitor_query;
 mod origins;
 mod pool_arm;
 mod sdk_python;
