@@ -7,7 +7,9 @@
 //! - ARM and identity: [`foundation_arm`], [`foundation_auth`], [`foundation_diagnostics`],
 //!   [`foundation_props`], [`session_pools`], [`session_pools_props`],
 //!   [`session_pools_versions`], [`pool_arm`], [`deletes`].
-//! - data plane: [`dataplane_proxy`], [`origins`].
+//! - data plane: [`dataplane_proxy`], [`origins`], [`mcp`].
+//! - real sessions through ARM (QEMU): [`sessions_real`] (two containers, managed identity,
+//!   MCP commands).
 //! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`],
 //!   [`image_pack`].
 //! - per-instance state: [`isolation`]; module layering: [`layers`].
@@ -24,6 +26,7 @@ mod foundation_props;
 mod image_pack;
 mod isolation;
 mod layers;
+mod mcp;
 mod origins;
 mod pool_arm;
 mod sdk_python;
@@ -31,3 +34,4 @@ mod session_pools;
 mod session_pools_props;
 mod session_pools_restart;
 mod session_pools_versions;
+mod sessions_real;

@@ -12,8 +12,12 @@
 //! | `POST /exit?code=N` | answers, then exits with code N |
 //! | `GET /sleep?ms=N` | waits N ms, then answers |
 //! | `POST /echo` | streams the request body back |
+//! | `GET /fetch?url=http://localhost:PORT/PATH` | GETs that URL (another container of the session over `localhost`) and answers `{"status", "body"}` |
+//! | `GET /env?name=NAME` | `{"name", "value"}` (`value` null when unset) |
+//! | `GET /identity/token?resource=R[&client_id=C]` | asks `IDENTITY_ENDPOINT` (with `IDENTITY_HEADER`) for a token and answers `{"status", "body"}` of that call; 404 without `IDENTITY_ENDPOINT` |
 //! | anything else | JSON: method, path, query, headers, body_bytes, kernel, hostname, random |
 
+mod client;
 mod http;
 mod json;
 
@@ -263,6 +267,50 @@ fn route(
                 }
             }
         }
+        ("GET", "/fetch") => {
+            body.discard()?;
+            let url = query_param(&req.query, "url").unwrap_or_default();
+            answer_call(w, client::get(&url, &[]), keep)?;
+        }
+        ("GET", "/env") => {
+            body.discard()?;
+            let name = query_param(&req.query, "name").unwrap_or_default();
+            let doc = match std::env::var(&name) {
+                Ok(v) => Json::object().str("name", &name).str("value", &v).finish(),
+                Err(_) => Json::object()
+                    .str("name", &name)
+                    .raw("value", "null")
+                    .finish(),
+            };
+            respond(w, 200, "application/json", doc.as_bytes(), keep)?;
+        }
+        ("GET", "/identity/token") => {
+            body.discard()?;
+            match (
+                std::env::var("IDENTITY_ENDPOINT"),
+                std::env::var("IDENTITY_HEADER"),
+            ) {
+                (Ok(endpoint), Ok(header)) => {
+                    let mut url = format!("{endpoint}?api-version=2019-08-01");
+                    for k in ["resource", "client_id", "principal_id", "mi_res_id"] {
+                        if let Some(v) = query_param(&req.query, k) {
+                            url.push_str(&format!("&{k}={}", percent_encode(&v)));
+                        }
+                    }
+                    answer_call(
+                        w,
+                        client::get(&url, &[("X-IDENTITY-HEADER", &header)]),
+                        keep,
+                    )?;
+                }
+                _ => {
+                    let msg = Json::object()
+                        .str("error", "IDENTITY_ENDPOINT is not set: the pool exposes no managed identity to this session")
+                        .finish();
+                    respond(w, 404, "application/json", msg.as_bytes(), keep)?;
+                }
+            }
+        }
         ("POST", "/echo") => {
             let ct = req
                 .header("content-type")
@@ -324,6 +372,35 @@ fn route(
         }
     }
     Ok(None)
+}
+
+/// Percent-encodes a query value.
+fn percent_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Answers `{"status", "body"}` of an outgoing call, or 502 with its error.
+fn answer_call(w: &mut TcpStream, r: io::Result<client::Answer>, keep: bool) -> io::Result<()> {
+    match r {
+        Ok(a) => {
+            let doc = Json::object()
+                .num("status", i64::from(a.status))
+                .str("body", &a.body)
+                .finish();
+            respond(w, 200, "application/json", doc.as_bytes(), keep)
+        }
+        Err(e) => {
+            let doc = Json::object().str("error", &e.to_string()).finish();
+            respond(w, 502, "application/json", doc.as_bytes(), keep)
+        }
+    }
 }
 
 fn conn_header(keep: bool) -> &'static str {
