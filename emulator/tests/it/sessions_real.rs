@@ -179,12 +179,12 @@ async fn real_two_container_session_is_one_vm_with_localhost_between_containers(
         .to_string();
 
     // Ingress reaches the container listening on the target port (app).
-    let (s, app) = get_json(&srv, &format!("{ep}/whoami?identifier=duo")).await;
+    let (s, app) = get_json(&srv, &format!("{ep}/whoami?identifier=duo-1")).await;
     assert_eq!(s, 200, "{app}");
     // The app calls the side container over localhost.
     let (s, fetched) = get_json(
         &srv,
-        &format!("{ep}/fetch?identifier=duo&url=http%3A%2F%2Flocalhost%3A9090%2Ffrom-app"),
+        &format!("{ep}/fetch?identifier=duo-1&url=http%3A%2F%2Flocalhost%3A9090%2Ffrom-app"),
     )
     .await;
     assert_eq!(s, 200, "{fetched}");
@@ -195,11 +195,13 @@ async fn real_two_container_session_is_one_vm_with_localhost_between_containers(
     assert_eq!(side["kernel"], app["kernel"]);
     assert_ne!(side["pid"], app["pid"], "two processes");
     // Each container has its own env.
-    let (_, role) = get_json(&srv, &format!("{ep}/env?identifier=duo&name=ROLE")).await;
+    let (_, role) = get_json(&srv, &format!("{ep}/env?identifier=duo-1&name=ROLE")).await;
     assert_eq!(role["value"], "app");
     let (_, fetched) = get_json(
         &srv,
-        &format!("{ep}/fetch?identifier=duo&url=http%3A%2F%2Flocalhost%3A9090%2Fenv%3Fname%3DROLE"),
+        &format!(
+            "{ep}/fetch?identifier=duo-1&url=http%3A%2F%2Flocalhost%3A9090%2Fenv%3Fname%3DROLE"
+        ),
     )
     .await;
     let side_role: Value = serde_json::from_str(fetched["body"].as_str().unwrap()).expect("json");
@@ -230,7 +232,7 @@ async fn real_two_container_session_is_one_vm_with_localhost_between_containers(
     // OnContainerExit: the main container exits, the session ends.
     let r = srv
         .client
-        .post(format!("{ep}/exit?identifier=duo&code=0"))
+        .post(format!("{ep}/exit?identifier=duo-1&code=0"))
         .bearer_auth(srv.dataplane_token())
         .send()
         .await
@@ -241,7 +243,7 @@ async fn real_two_container_session_is_one_vm_with_localhost_between_containers(
         let r = srv
             .client
             .post(format!(
-                "{ep}/.management/getSession?identifier=duo&api-version=2025-02-02-preview"
+                "{ep}/.management/getSession?identifier=duo-1&api-version=2025-02-02-preview"
             ))
             .bearer_auth(srv.dataplane_token())
             .send()
@@ -296,7 +298,7 @@ async fn real_session_code_gets_a_managed_identity_token_that_arm_accepts() {
 
     let (_, env) = get_json(
         &srv,
-        &format!("{ep}/env?identifier=mi&name=IDENTITY_ENDPOINT"),
+        &format!("{ep}/env?identifier=mi-test&name=IDENTITY_ENDPOINT"),
     )
     .await;
     assert_eq!(env["value"], "http://localhost:42356/msi/token");
@@ -305,7 +307,7 @@ async fn real_session_code_gets_a_managed_identity_token_that_arm_accepts() {
     let (s, got) = get_json(
         &srv,
         &format!(
-            "{ep}/identity/token?identifier=mi&resource=https%3A%2F%2Fmanagement.azure.com%2F"
+            "{ep}/identity/token?identifier=mi-test&resource=https%3A%2F%2Fmanagement.azure.com%2F"
         ),
     )
     .await;
@@ -337,7 +339,7 @@ async fn real_session_code_gets_a_managed_identity_token_that_arm_accepts() {
     // The user-assigned identity by client_id.
     let (_, got) = get_json(
         &srv,
-        &format!("{ep}/identity/token?identifier=mi&resource=https%3A%2F%2Fdynamicsessions.io&client_id={ua_client}"),
+        &format!("{ep}/identity/token?identifier=mi-test&resource=https%3A%2F%2Fdynamicsessions.io&client_id={ua_client}"),
     )
     .await;
     assert_eq!(got["status"], 200, "{got}");
@@ -359,7 +361,7 @@ async fn real_session_code_gets_a_managed_identity_token_that_arm_accepts() {
     // An audience the emulator does not serve is refused.
     let (_, got) = get_json(
         &srv,
-        &format!("{ep}/identity/token?identifier=mi&resource=https%3A%2F%2Fvault.azure.net"),
+        &format!("{ep}/identity/token?identifier=mi-test&resource=https%3A%2F%2Fvault.azure.net"),
     )
     .await;
     assert_eq!(got["status"], 400, "{got}");

@@ -183,9 +183,17 @@ impl PoolHandle {
         argv: Vec<String>,
         timeout: Duration,
     ) -> Result<crate::vm::ExecOutput, ExecError> {
-        let (session, _) = self
-            .route(identifier)
-            .ok_or_else(|| ExecError::NoSession(identifier.to_string()))?;
+        let session = match self.route(identifier) {
+            Some((session, _)) => session,
+            // Just allocated: the published snapshot may not show the binding yet.
+            None => self
+                .fresh_snapshot()
+                .await
+                .bindings
+                .get(identifier)
+                .map(|(s, _)| s.clone())
+                .ok_or_else(|| ExecError::NoSession(identifier.to_string()))?,
+        };
         self.touch(identifier);
         let control = self
             .controls
