@@ -18,8 +18,7 @@
 //!
 //! Environment: `BENCH_REQUESTS` (default 2000), `BENCH_NEW_IDS` (default 200; 3 with qemu),
 //! `BENCH_SECONDS` (default 3), `BENCH_CONCURRENCY` (default 32), `BENCH_BACKEND` (`fake`, or
-//! `qemu`: sessions are microVMs of the sample image from `make session-image`, found at
-//! `target/session-image/oci` or `SESSIONS_SAMPLE_IMAGE`), `RUST_LOG` (e.g.
+//! `qemu`: sessions are microVMs of the sample image built into the emulator), `RUST_LOG` (e.g.
 //! `sessions_emulator::dataplane=debug`: per-request timings on stderr).
 
 use std::net::SocketAddr;
@@ -219,29 +218,16 @@ async fn start_nginx(upstream: SocketAddr) -> Option<Nginx> {
     None
 }
 
-/// Loads the sample session image into the qemu backend's image store; returns its reference.
+/// The sample session image in the qemu backend's image store (seeded at start-up from the
+/// binary built into the emulator; seeded again here should it be missing); returns its reference.
 fn load_sample_image(srv: &TestServer) -> Result<String, String> {
-    let reference = "localhost/sample-session:latest";
-    let dir = std::env::var_os("SESSIONS_SAMPLE_IMAGE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from("target/session-image/oci"));
-    if !dir.join("index.json").is_file() {
-        return Err(format!(
-            "{} is not an OCI layout: run `make session-image` or set SESSIONS_SAMPLE_IMAGE",
-            dir.display()
-        ));
-    }
+    use sessions_runtime::image::sample;
     let vm_dir = sessions_emulator::wiring::vm_dir(srv.state.config());
     let store = sessions_runtime::image::ImageStore::open(&vm_dir).map_err(|e| e.to_string())?;
-    let r = sessions_runtime::image::Reference::parse(reference).map_err(|e| e.to_string())?;
-    sessions_runtime::image::load::load_path(
-        &store,
-        &dir,
-        Some(&r),
-        &mut sessions_runtime::image::progress::Progress::quiet(),
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(reference.to_string())
+    match sample::seed(&store, sample::SeedMode::Always).map_err(|e| e.to_string())? {
+        sample::Seeding::NotEmbedded => Err(sessions_guest::ABSENT.to_string()),
+        _ => Ok(sample::REFERENCE.to_string()),
+    }
 }
 
 #[tokio::main]

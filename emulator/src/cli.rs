@@ -1,4 +1,5 @@
-//! The command line: `sessions-emulator [serve] [flags]` (the default), `env`, `image ...`.
+//! The command line: `sessions-emulator [serve] [flags]` (the default), `env`, `image ...`,
+//! `doctor`.
 //!
 //! `serve` prints exactly one JSON line to stdout when ready (also written to
 //! `{data_dir}/ready.json`, removed on clean exit); human logs go to stderr (`RUST_LOG`).
@@ -24,7 +25,7 @@ use crate::state::AppState;
 pub const TIME_SCALE_ENV: &str = "SESSIONS_EMULATOR_TIME_SCALE";
 
 /// File in the data dir holding the ready line of the running emulator.
-pub const READY_FILE: &str = "ready.json";
+pub const READY_FILE: &str = defaults::READY_FILE;
 
 /// Local emulator of Azure Container Apps dynamic sessions (custom container session pools).
 #[derive(Debug, Parser)]
@@ -49,6 +50,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print `export ...` lines for the running emulator: `eval "$(sessions-emulator env)"`.
     Env(EnvArgs),
+    /// Check this host: QEMU, guest kernel, KVM or TCG, data dir, disk, port, terraform.
+    /// Takes `serve`'s flags; exits 0 only if sessions can run.
+    Doctor(ServeArgs),
     /// Manage the image store (load, list, remove, pull, push).
     Image {
         /// Data directory (default: $XDG_DATA_HOME/sessions-emulator).
@@ -64,7 +68,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the ready line reports the real one).
-    #[arg(long, default_value = defaults::LISTEN)]
+    #[arg(long, env = "SESSIONS_EMULATOR_LISTEN", default_value = defaults::LISTEN)]
     pub listen: String,
     /// Data directory: SQLite database, CA, signing key, images
     /// (default: $XDG_DATA_HOME/sessions-emulator or ~/.local/share/sessions-emulator).
@@ -107,11 +111,17 @@ pub fn default_data_dir() -> anyhow::Result<PathBuf> {
 /// Entry point of the binary.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // `doctor` prints its own findings; only warnings from the checks' internals go to stderr.
+    init_tracing(if matches!(cli.command, Some(Command::Doctor(_))) {
+        "warn"
+    } else {
+        "info"
+    });
     let result = match cli.command {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Env(args)) => env(args),
+        Some(Command::Doctor(args)) => doctor(args),
         Some(Command::Image { data_dir, command }) => runtime().and_then(|rt| {
             let dir = match data_dir {
                 Some(d) => d,
@@ -129,9 +139,32 @@ pub fn main() -> std::process::ExitCode {
     }
 }
 
-fn init_tracing() {
+/// What `doctor` and `serve`'s preflight check for these flags.
+fn doctor_target(args: &ServeArgs) -> anyhow::Result<crate::doctor::Target> {
+    let data_dir = match (&args.data_dir, args.in_memory) {
+        (_, true) => None,
+        (Some(d), false) => Some(d.clone()),
+        (None, false) => Some(default_data_dir()?),
+    };
+    Ok(crate::doctor::Target {
+        listen: args.listen.clone(),
+        vm_dir: crate::doctor::vm_dir_for(data_dir.as_deref()),
+        data_dir,
+        backend: args.backend,
+    })
+}
+
+fn doctor(args: ServeArgs) -> anyhow::Result<()> {
+    let target = doctor_target(&args)?;
+    if !runtime()?.block_on(crate::doctor::print(&target)) {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -192,6 +225,7 @@ pub fn ready_line(endpoint: &str, ca_file: Option<&Path>) -> Value {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    crate::doctor::preflight(&doctor_target(&args)?)?;
     crate::tls::install_crypto_provider();
     let data_dir = if args.in_memory {
         None

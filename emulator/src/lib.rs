@@ -26,7 +26,8 @@
 //! - [`wiring`]: start-up in one place: builds a state from a config, brings it to life.
 //! - [`tls`]: the local CA and HTTPS; [`server`]: `router(state)` and
 //!   `run(listener, state, tls, shutdown)`.
-//! - [`cli`]: the command line (`serve`, `env`, `image`).
+//! - [`doctor`]: `sessions-emulator doctor` and `serve`'s start-up check of the host.
+//! - [`cli`]: the command line (`serve`, `env`, `image`, `doctor`).
 //! - [`testing`]: an in-process emulator on `127.0.0.1:0` for tests.
 //! - [`clock`], [`image`]: the runtime's clock (the one clock of an emulator) and image store,
 //!   re-exported for crates that drive an emulator in-process (tests loading images).
@@ -37,6 +38,7 @@ pub mod cli;
 pub mod config;
 pub mod dataplane;
 pub mod defaults;
+pub mod doctor;
 pub mod fsutil;
 pub mod monitor;
 pub mod origins;

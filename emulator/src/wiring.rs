@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use sessions_runtime::clock::{SharedClock, SystemClock};
-use sessions_runtime::image::ImageError;
+use sessions_runtime::image::{sample, ImageError, ImageStore};
 use sessions_runtime::pool::backends::{self, BackendParts};
 use sessions_runtime::pool::manager::DEFAULT_BOOT_TIMEOUT;
 use sessions_runtime::pool::{ManagerConfig, PoolManager};
@@ -47,11 +47,22 @@ pub fn vm_dir(config: &Config) -> PathBuf {
     base.join("sessions-emulator")
 }
 
-/// The backend and image source for `config.backend`.
+/// The backend and image source for `config.backend`; for the qemu backend with the sample
+/// image seeded into its image store (see [`sessions_runtime::image::sample`]: once per data
+/// dir, whenever missing for `--in-memory`).
 pub fn backend_for(config: &Config) -> Result<BackendParts, StartError> {
     Ok(match config.backend {
         BackendKind::Fake => backends::fake(),
-        BackendKind::Qemu => backends::qemu(vm_dir(config))?,
+        BackendKind::Qemu => {
+            let dir = vm_dir(config);
+            let parts = backends::qemu(dir.clone())?;
+            let mode = match config.data_dir {
+                Some(_) => sample::SeedMode::Once,
+                None => sample::SeedMode::Always,
+            };
+            sample::seed_logged(&ImageStore::open(&dir)?, mode);
+            parts
+        }
     })
 }
 

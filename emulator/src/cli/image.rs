@@ -1,6 +1,8 @@
-//! `sessions-emulator image ...`: load, list, remove, pull and push images in the store.
-//! File-system only (plus the registry for pull/push), so it works whether or not an emulator
-//! is running on the same data directory.
+//! `sessions-emulator image ...`: load, list, remove, pull and push images in the store, and
+//! put the built-in sample image back (`seed`). File-system only (plus the registry for
+//! pull/push), so it works whether or not an emulator is running on the same data directory.
+//! A fresh data dir gets the sample image seeded here as well as at `serve` (see
+//! `sessions_runtime::image::sample`).
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +14,7 @@ use sessions_runtime::image::load::load_path;
 use sessions_runtime::image::progress::{human_bytes, Progress};
 use sessions_runtime::image::reference::Reference;
 use sessions_runtime::image::registry::{self, RegistryOptions};
+use sessions_runtime::image::sample;
 use sessions_runtime::image::store::ImageStore;
 
 /// Image subcommands.
@@ -31,11 +34,15 @@ pub enum ImageCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Remove an image reference (and its data when nothing else uses it).
+    /// Remove an image reference (and its data when nothing else uses it). The seeded sample
+    /// image stays removed until `image seed`.
     Rm {
         /// The reference, e.g. `localhost/sample-session:latest`.
         reference: String,
     },
+    /// Put the sample image built into this program back under
+    /// localhost/sample-session:latest (replacing whatever has that name).
+    Seed,
     /// Pull an image (linux/amd64) from a registry into the store.
     Pull {
         /// The reference, e.g. `myregistry.azurecr.io/app:v1`.
@@ -114,6 +121,11 @@ fn opts(plain_http: bool, ca_file: Option<PathBuf>) -> anyhow::Result<RegistryOp
 pub async fn run(cmd: ImageCommand, data_dir: &Path) -> anyhow::Result<()> {
     let store = ImageStore::open(data_dir)
         .with_context(|| format!("opening the image store in {}", data_dir.display()))?;
+    if !matches!(cmd, ImageCommand::Seed) {
+        if let Err(e) = sample::seed(&store, sample::SeedMode::Once) {
+            eprintln!("warning: could not seed the sample image: {e}");
+        }
+    }
     match cmd {
         ImageCommand::Load { path, tag } => {
             let tag = tag.as_deref().map(Reference::parse).transpose()?;
@@ -181,8 +193,16 @@ pub async fn run(cmd: ImageCommand, data_dir: &Path) -> anyhow::Result<()> {
             }
         }
         ImageCommand::Rm { reference } => {
+            let r = Reference::parse(&reference)?;
             let d = store.remove(&reference)?;
-            println!("Removed {} ({d})", Reference::parse(&reference)?);
+            println!("Removed {r} ({d})");
+            if r.to_string() == sample::REFERENCE {
+                println!("It stays removed from this data dir; `sessions-emulator image seed` puts it back.");
+            }
+        }
+        ImageCommand::Seed => {
+            let d = sample::restore(&store)?;
+            println!("Seeded {} {d}", sample::REFERENCE);
         }
         ImageCommand::Pull {
             reference,

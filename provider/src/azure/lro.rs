@@ -1,4 +1,5 @@
-//! Long-running operation polling, as azurerm's go-azure-sdk does it (azure-api.md 1.3):
+//! Long-running operation polling, as azurerm's go-azure-sdk does it (`docs/azure-behaviour.md`
+//! section 2):
 //!
 //! - PUT/PATCH answered with `Azure-AsyncOperation` (preferred) or `Location`: poll that URL's
 //!   **path and query on our own endpoint** (the host is ignored). 202 means still running;

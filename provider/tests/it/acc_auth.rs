@@ -19,7 +19,6 @@ use std::path::Path;
 use sessions_emulator::defaults;
 
 use crate::support::acc::{resource_values, Acc, HEADER};
-use crate::support::terraform::skip_real;
 
 const ADDR: &str = "azuresessions_session_pool.auth";
 
@@ -86,9 +85,6 @@ fn path_with(dir: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_client_secret_over_https() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::https_dev_override(|_| {}).await;
     create_and_destroy(&acc).await;
     acc.finish().await;
@@ -117,9 +113,6 @@ async fn real_acc_client_secret_over_https() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_azure_cli() {
-    if skip_real() {
-        return;
-    }
     let bin = tempfile::tempdir().expect("bin dir");
     let acc = Acc::dev_override_with_env(|env| {
         without_secret(env);
@@ -156,9 +149,6 @@ fn cli_token(token: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_azure_developer_cli() {
-    if skip_real() {
-        return;
-    }
     let bin = tempfile::tempdir().expect("bin dir");
     let acc = Acc::dev_override_with_env(|env| {
         without_secret(env);
@@ -190,9 +180,6 @@ async fn real_acc_azure_developer_cli() {
 async fn real_acc_managed_identity_app_service() {
     use wiremock::matchers::{header, method, path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
-    if skip_real() {
-        return;
-    }
     let identity = MockServer::start().await;
     let endpoint = format!("{}/msi/token", identity.uri());
     let acc = Acc::dev_override_with_env(|env| {

@@ -9,7 +9,6 @@ use serde_json::{json, Value as Json};
 use sessions_emulator::defaults;
 
 use crate::support::acc::{change, pool_path, Acc, HEADER};
-use crate::support::terraform::skip_real;
 
 const ADDR: &str = "azuresessions_session_pool.d";
 
@@ -62,9 +61,6 @@ const PROBE: &str = "custom_container_template.0.container.0.probe.0";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_removed_attributes_plan_back_to_their_defaults() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
 
@@ -172,9 +168,6 @@ async fn real_acc_removed_attributes_plan_back_to_their_defaults() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_timeouts_never_plan_a_change() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     let base = pool("timeoutpool", "", "", "");
@@ -214,9 +207,6 @@ async fn real_acc_timeouts_never_plan_a_change() {
 /// would send (or what the service would default to when azurerm sends nothing).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_azurerm_style_hcl_means_the_same() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     let env = defaults::environment_id();

@@ -3,7 +3,6 @@
 //! with the function's error.
 
 use crate::support::acc::{first_json, Acc};
-use crate::support::terraform::skip_real;
 
 fn example(name: &str) -> String {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/");
@@ -12,9 +11,6 @@ fn example(name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_provider_functions() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     let provider = std::fs::read_to_string(concat!(

@@ -18,7 +18,6 @@ use serde_json::json;
 use sessions_emulator::defaults;
 
 use crate::support::acc::{change, pool_path, resource_values, Acc, HEADER};
-use crate::support::terraform::skip_real;
 
 /// Every attribute of `azuresessions_session_pool` set, defaults included.
 fn maximal() -> String {
@@ -281,9 +280,6 @@ async fn import_converges(acc: &Acc, name: &str, config: &str, imports: &[(&str,
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_import_converges_for_the_maximal_configuration() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::reattach().await;
     import_converges(
         &acc,
@@ -297,9 +293,6 @@ async fn real_acc_import_converges_for_the_maximal_configuration() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_import_converges_for_every_example() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let pool = pool_path("examplepool");
     let env = defaults::environment_id();
@@ -337,9 +330,6 @@ async fn real_acc_import_converges_for_every_example() {
 /// attribute the configuration leaves out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_a_changed_server_default_is_drift() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     let config = quickstart();

@@ -5,13 +5,9 @@
 use sessions_emulator::defaults;
 
 use crate::support::acc::{pool_path, Acc, API, HEADER};
-use crate::support::terraform::skip_real;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_local_module_with_terraform_get() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::dev_override().await;
     let work = acc.work();
     let module = work.join("modules/pool");

@@ -3,7 +3,6 @@
 //! data sources `azuresessions_session_pool` and `azuresessions_sessions`.
 
 use crate::support::acc::{resource_values, Acc};
-use crate::support::terraform::skip_real;
 use sessions_emulator::defaults;
 
 const HEADER: &str = r#"
@@ -40,9 +39,6 @@ resource "azuresessions_diagnostic_setting" "test" {{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_diagnostic_setting_lifecycle() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     acc.write_config(&work, &diag_config());
@@ -90,9 +86,6 @@ async fn real_acc_diagnostic_setting_lifecycle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_data_sources_read_pool_and_sessions() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     let env = defaults::environment_id();

@@ -6,7 +6,6 @@
 use crate::support::acc::{
     actions, load_sample_image, pool_path, resource_values, state_resource, Acc, API,
 };
-use crate::support::terraform::skip_real;
 use sessions_emulator::defaults;
 
 const ADDR: &str = "azuresessions_session_pool.test";
@@ -73,9 +72,6 @@ resource "azuresessions_session_pool" "test" {{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_session_pool_lifecycle() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
 
@@ -178,9 +174,6 @@ async fn real_acc_session_pool_lifecycle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_drift_is_detected() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     acc.write_config(&work, &pool_config("driftpool", "eastus", 10));
@@ -209,9 +202,6 @@ async fn real_acc_drift_is_detected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_quickstart_applies_and_destroys() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     let qs = std::fs::read_to_string(concat!(
@@ -237,9 +227,6 @@ async fn real_acc_quickstart_applies_and_destroys() {
 /// together as one configuration and destroyed again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_examples_apply_and_destroy() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/");
@@ -269,9 +256,6 @@ async fn real_acc_examples_apply_and_destroy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_dev_overrides_binary() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::dev_override().await;
     let work = acc.work();
     acc.write_config(&work, &pool_config("binpool", "eastus", 10));
@@ -289,9 +273,6 @@ async fn real_acc_dev_overrides_binary() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_write_only_secret_and_plan_validation() {
-    if skip_real() {
-        return;
-    }
     let acc = Acc::reattach().await;
     let work = acc.work();
     // Plan-time validation names the attribute (ready must stay below max).
@@ -342,9 +323,6 @@ async fn real_acc_write_only_secret_and_plan_validation() {
 /// it. Real QEMU sessions (the qemu backend with its own data dir).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_failed_create_is_tainted_and_replaced() {
-    if skip_real() {
-        return;
-    }
     const IMAGE: &str = "localhost/tainted-demo:v1";
     let data = tempfile::tempdir().expect("data dir");
     let data_dir = data.path().to_path_buf();

@@ -59,9 +59,6 @@ async fn terraform(dir: &Path, reattach: &str, args: &[&str]) -> (i32, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_terraform_reattach() {
-    if support::terraform::skip_real() {
-        return;
-    }
     let handle = serve_reattach(Arc::new(support::test_provider::TestProvider::default()))
         .await
         .unwrap();
@@ -104,9 +101,6 @@ async fn real_terraform_reattach() {
 /// no import needed) and the next plan replaces it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_terraform_keeps_a_failed_create_tainted() {
-    if support::terraform::skip_real() {
-        return;
-    }
     let handle = serve_reattach(Arc::new(support::test_provider::TestProvider::default()))
         .await
         .unwrap();
@@ -139,9 +133,6 @@ async fn real_terraform_keeps_a_failed_create_tainted() {
 /// negotiation and AutoMTLS with go-plugin's P-521 client certificate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_terraform_starts_the_binary_with_automtls() {
-    if support::terraform::skip_real() {
-        return;
-    }
     let bin = Path::new(env!("CARGO_BIN_EXE_terraform-provider-azuresessions"));
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -12,6 +12,7 @@
 //! - [`platform`]: picking linux/amd64 from a multi-platform index.
 //! - [`unpack`]: applying layers safely (whiteouts, escapes refused).
 //! - [`write`]: building images and writing layouts/tars (sample image, tests).
+//! - [`sample`]: the sample session image carried by this build, seeded into fresh stores.
 //! - [`auth`]: registry credentials and `WWW-Authenticate` challenges.
 //! - [`registry`]: OCI distribution client: pull and push.
 //! - [`progress`]: terminal progress for loads and pulls.
@@ -32,6 +33,7 @@ pub mod progress;
 pub mod reference;
 pub mod registry;
 mod resolve;
+pub mod sample;
 pub mod spec;
 pub mod store;
 pub mod unpack;

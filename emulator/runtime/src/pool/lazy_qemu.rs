@@ -62,4 +62,11 @@ impl Backend for LazyQemu {
             b.forget(image_digest).await;
         }
     }
+
+    async fn release_idle(&self) {
+        // Never started: nothing to release (and no reason to start it now).
+        if let Some(Ok(b)) = self.cell.get() {
+            b.release_idle().await;
+        }
+    }
 }

@@ -162,18 +162,32 @@ impl PoolManager {
         self.inner.pools.lock().get(resource_id).cloned()
     }
 
-    /// Deletes a pool: stops every session and waits until all are stopped.
+    /// Deletes a pool: stops every session and waits until all are stopped. When it was the
+    /// last pool, the backend also stops what it keeps between sessions
+    /// ([`Backend::release_idle`]): no pool, no VM.
     pub async fn remove(&self, resource_id: &ResourceId) {
         if let Some(h) = self.detach(resource_id) {
             h.delete().await;
+            self.release_idle_if_no_pool().await;
         }
     }
 
     /// Deletes a pool without waiting: the pool is unregistered at once (a new pool of the same
-    /// name gets a fresh actor) and its sessions are stopped in the background.
+    /// name gets a fresh actor) and its sessions are stopped in the background (then as
+    /// [`Self::remove`]).
     pub fn remove_in_background(&self, resource_id: &ResourceId) {
         if let Some(h) = self.detach(resource_id) {
-            tokio::spawn(async move { h.delete().await });
+            let manager = self.clone();
+            tokio::spawn(async move {
+                h.delete().await;
+                manager.release_idle_if_no_pool().await;
+            });
+        }
+    }
+
+    async fn release_idle_if_no_pool(&self) {
+        if self.inner.pools.lock().is_empty() {
+            self.inner.deps.backend.release_idle().await;
         }
     }
 

@@ -441,4 +441,9 @@ pub trait Backend: Send + Sync {
     async fn forget(&self, image_digest: &str) {
         let _ = image_digest;
     }
+
+    /// Stops whatever the backend keeps running between sessions (template snapshots and
+    /// their parked spare VMs). The pool manager calls it when the last pool is gone, so an
+    /// emulator without pools runs no VM; later starts make them again.
+    async fn release_idle(&self) {}
 }

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::skip;
 use sessions_runtime::image::load::load_path;
 use sessions_runtime::image::progress::Progress;
 use sessions_runtime::image::registry;
@@ -123,9 +122,6 @@ fn wait_ready(addr: &str, tls: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_registry_pull() {
-    if skip() {
-        return;
-    }
     let reg = start_registry("tester", "s3cret-pw");
     let creds = RegistryCredentials {
         server: reg.addr.clone(),
@@ -227,9 +223,6 @@ async fn real_registry_pull() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_registry_pull_https() {
-    if skip() {
-        return;
-    }
     let ck =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
             .unwrap();

@@ -1,14 +1,13 @@
 //! The pool manager with the real qemu backend (TCG here): the sample session image boots as a
 //! microVM, becomes ready, is allocated, serves a request, is replaced when its container exits,
-//! and everything is stopped at the end. Needs `make session-image` (agent + sample image).
+//! and everything is stopped at the end. Uses the agent and sample image built into the crate.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{pool_id, workspace_target};
+use crate::support::pool_id;
 use sessions_runtime::clock::{SystemClock, TimeScale};
-use sessions_runtime::image::progress::Progress;
+use sessions_runtime::image::sample::SeedMode;
 use sessions_runtime::image::ImageStore;
 use sessions_runtime::pool::core::Provisioning;
 use sessions_runtime::pool::images::StoreImages;
@@ -21,32 +20,12 @@ use sessions_runtime::pool::{ManagerConfig, PoolManager};
 const IMAGE: &str = "localhost/sample-session:latest";
 const BOOT: Duration = Duration::from_secs(180);
 
-/// The sample image directory built by `make session-image`.
-fn sample_image() -> PathBuf {
-    let candidates = [
-        std::env::var_os("SESSIONS_SAMPLE_IMAGE").map(PathBuf::from),
-        Some(workspace_target().join("session-image/oci")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("index.json").is_file())
-        .unwrap_or_else(|| panic!("the sample session image is missing: run `make session-image` (or set SESSIONS_SAMPLE_IMAGE to an OCI layout dir)"))
-}
-
 #[tokio::test]
 async fn real_pool_qemu_session_allocates_serves_and_is_replaced_on_exit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = ImageStore::open(dir.path()).expect("image store");
-    let image = sample_image();
-    let loaded = sessions_runtime::image::load::load_path(
-        &store,
-        &image,
-        Some(&sessions_runtime::image::Reference::parse(IMAGE).expect("reference")),
-        &mut Progress::quiet(),
-    )
-    .expect("load the sample image");
-    assert!(!loaded.is_empty());
+    // The sample image built into this program, as `serve` seeds it into a fresh data dir.
+    sessions_runtime::image::sample::seed(&store, SeedMode::Once).expect("seed the sample image");
     let manager = PoolManager::without_store(ManagerConfig {
         backend: Arc::new(LazyQemu::new(dir.path().to_path_buf())),
         images: Arc::new(StoreImages::new(store, Default::default())),

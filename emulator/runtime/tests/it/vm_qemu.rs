@@ -9,7 +9,6 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::skip;
 use sessions_runtime::vm::qemu::{QemuBackend, QemuOptions, VmControl};
 use sessions_runtime::vm::sample::sample_image;
 use sessions_runtime::vm::{Backend, ContainerSpec, ExitStatus, LogStream, Session, SessionSpec};
@@ -90,9 +89,6 @@ fn qemu_pid(s: &Session) -> u32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_vm_boot_http_logs_and_exit_code() {
-    if skip() {
-        return;
-    }
     let f = fixture(false).await;
     let mut s = f
         .backend
@@ -145,9 +141,6 @@ async fn real_vm_boot_http_logs_and_exit_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_vm_stop_leaves_no_qemu_or_sockets() {
-    if skip() {
-        return;
-    }
     let f = fixture(false).await;
     let s = f
         .backend
@@ -179,9 +172,6 @@ async fn real_vm_stop_leaves_no_qemu_or_sockets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_vm_egress_disabled_blocks_guest_but_not_forward() {
-    if skip() {
-        return;
-    }
     let f = fixture(false).await;
     let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("host listener");
     let port = listener.local_addr().expect("addr").port();
@@ -216,9 +206,6 @@ async fn real_vm_egress_disabled_blocks_guest_but_not_forward() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_vm_session_cannot_reach_another_sessions_forward() {
-    if skip() {
-        return;
-    }
     let f = fixture(false).await;
     // Both with egress enabled: the most permissive case.
     let a = f
@@ -247,9 +234,6 @@ async fn real_vm_session_cannot_reach_another_sessions_forward() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_vm_template_clones_have_distinct_randomness() {
-    if skip() {
-        return;
-    }
     let f = fixture(true).await;
     let a = f
         .backend
@@ -280,9 +264,6 @@ async fn real_vm_template_clones_have_distinct_randomness() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_vm_large_rootfs_boots_from_an_erofs_disk() {
-    if skip() {
-        return;
-    }
     let dir = tempfile::tempdir().expect("tempdir");
     let rootfs = dir.path().join("rootfs");
     let mut image = sample_image(&rootfs).expect("sample image (run `make guest` first)");
@@ -357,9 +338,6 @@ async fn real_vm_sigkill_helper() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_vm_sigkilled_parent_takes_qemu_along() {
-    if skip() {
-        return;
-    }
     use std::io::BufRead;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))

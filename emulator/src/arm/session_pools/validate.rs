@@ -4,7 +4,7 @@
 //! or `properties.dynamicPoolConfiguration.cooldownPeriodInSeconds` in the flat
 //! <= 2024-10-02-preview shape).
 //!
-//! Rules (reference §1.4 and azurerm's checks):
+//! Rules (`docs/azure-behaviour.md` section 3, and azurerm's checks):
 //! - name `^[a-z][a-z0-9]*$`, 3-63 characters; `location` required;
 //! - `environmentId` required, a `Microsoft.App/managedEnvironments` id (existence: route);
 //! - `containerType` and `poolManagementType` required; `Manual` is rejected; container types

@@ -391,36 +391,17 @@ pub fn resource_values(state: &Json, address: &str) -> Json {
         .unwrap_or(Json::Null)
 }
 
-/// The sample session image (OCI layout) built by `make session-image`; panics with what to
-/// run when it is missing. `SESSIONS_SAMPLE_IMAGE` overrides the location.
-pub fn sample_image() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    [
-        std::env::var_os("SESSIONS_SAMPLE_IMAGE").map(PathBuf::from),
-        Some(target.join("session-image/oci")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.join("index.json").is_file())
-    .unwrap_or_else(|| {
-        panic!(
-            "the sample session image is missing: run `make session-image` (or set \
-             SESSIONS_SAMPLE_IMAGE to an OCI layout dir)"
-        )
-    })
-}
-
-/// Loads the sample session image into the image store of the emulator data dir `data_dir`
-/// under the name `reference` (what `sessions-emulator image load --tag` does).
+/// Puts the sample session image built into `sessions-emulator` (the one it seeds as
+/// `localhost/sample-session:latest`) into the image store of the emulator data dir `data_dir`
+/// under the name `reference` (what `sessions-emulator image load --tag` does with its files).
 pub fn load_sample_image(data_dir: &Path, reference: &str) {
-    use sessions_emulator::image::{load::load_path, progress::Progress, ImageStore, Reference};
+    use sessions_emulator::image::{sample, ImageStore, Reference};
     let store = ImageStore::open(data_dir).expect("open the image store");
     let tag = Reference::parse(reference).expect("image reference");
-    let loaded = load_path(&store, &sample_image(), Some(&tag), &mut Progress::quiet())
-        .expect("load the sample image");
-    assert!(!loaded.is_empty(), "nothing loaded from the sample image");
+    let img = sample::embedded()
+        .expect("the sample image is built into sessions-emulator")
+        .expect("build the sample image");
+    sample::put(&store, &img, &tag).expect("store the sample image");
 }
 
 /// The resource `address` of a `terraform show -json` state (with `tainted`, `values`).

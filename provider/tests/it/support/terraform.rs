@@ -1,6 +1,6 @@
-//! Running the real `terraform` binary: which tests may run it, and one command builder with
-//! the environment every run needs (its own CLI config file, no checkpoint calls, no input, no
-//! inherited `TF_LOG`), killed when dropped.
+//! Running the real `terraform` binary (only `real_*` tests do, so `make test-fast` selects
+//! them out by name): one command builder with the environment every run needs (its own CLI
+//! config file, no checkpoint calls, no input, no inherited `TF_LOG`), killed when dropped.
 
 use std::path::Path;
 use std::process::Output;
@@ -8,22 +8,6 @@ use std::time::Duration;
 
 /// Longest a single `terraform` command may take before the test fails.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// True (and says why on stderr) when a real terraform test must not run: `make test-fast`
-/// (`SESSIONS_TEST_FAST`) or no `terraform` on PATH.
-pub fn skip_real() -> bool {
-    if std::env::var_os("SESSIONS_TEST_FAST").is_some() {
-        eprintln!("SESSIONS_TEST_FAST is set: skipping a real terraform test");
-        return true;
-    }
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join("terraform").is_file()))
-        .unwrap_or(false);
-    if !found {
-        eprintln!("skipping: no `terraform` on PATH");
-    }
-    !found
-}
 
 /// `terraform` in `dir` with the CLI configuration file `cli_config`.
 pub fn command(dir: &Path, cli_config: &Path) -> tokio::process::Command {

@@ -68,7 +68,27 @@ pub async fn choose(qemu: &Path, kernel: &GuestKernel, cache_file: &Path) -> Acc
         .clone()
 }
 
+/// Why a `/dev/kvm` served by PVM (`kvm_pvm`, a software hypervisor used when the host is
+/// itself a VM) cannot run our guests; empty elsewhere.
+fn pvm_note() -> &'static str {
+    if Path::new("/sys/module/kvm_pvm").exists() {
+        "; this /dev/kvm is PVM (module kvm_pvm), which runs only PVM-aware guest kernels \
+         (CONFIG_PVM_GUEST), not the distro kernel"
+    } else {
+        ""
+    }
+}
+
 async fn decide(qemu: &Path, kernel: &GuestKernel, cache_file: &Path) -> AccelChoice {
+    let mut choice = probe_or_cached(qemu, kernel, cache_file).await;
+    let note = pvm_note();
+    if choice.accel == Accel::Tcg && !note.is_empty() && !choice.reason.contains("kvm_pvm") {
+        choice.reason.push_str(note);
+    }
+    choice
+}
+
+async fn probe_or_cached(qemu: &Path, kernel: &GuestKernel, cache_file: &Path) -> AccelChoice {
     let key = probe_key(qemu, kernel);
     if let Some(accel) = forced(std::env::var("SESSIONS_VM_ACCEL").ok().as_deref()) {
         return AccelChoice {

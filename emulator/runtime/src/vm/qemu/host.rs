@@ -1,5 +1,5 @@
 //! Facts about the host the QEMU backend needs: the guest kernel and its modules, the host TSC
-//! rate, the QEMU binary and the agent binary.
+//! rate, the QEMU binary; and the agent binary (built into this program).
 
 use std::path::{Path, PathBuf};
 
@@ -73,27 +73,35 @@ pub fn tsc_khz(cpuinfo: &str) -> Option<u64> {
     (mhz > 0.0).then(|| (mhz * 1000.0).round() as u64)
 }
 
-/// Finds the static agent binary: `$SESSIONS_AGENT`, else
-/// `<dir>/x86_64-unknown-linux-musl/guest/sessions-agent` for each ancestor of the running
-/// executable, `$CARGO_TARGET_DIR` and the workspace `target/`.
-pub fn find_agent() -> Result<PathBuf> {
+/// The static agent binary: `$SESSIONS_AGENT` when set, else the agent built into this
+/// program (crate `sessions-guest`), written once to `<vm_dir>/agent/sessions-agent-<hash>`
+/// (content-addressed, so boot media caches keyed by its hash stay right).
+pub fn find_agent(vm_dir: &Path) -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("SESSIONS_AGENT") {
         return Ok(PathBuf::from(p));
     }
-    let rel = Path::new("x86_64-unknown-linux-musl/guest/sessions-agent");
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Ok(exe) = std::env::current_exe() {
-        dirs.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
-    }
-    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
-        dirs.push(PathBuf::from(t));
-    }
-    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    dirs.into_iter().map(|d| d.join(rel)).find(|p| p.is_file()).ok_or(BackendError::Missing {
+    let bytes = sessions_guest::AGENT.ok_or(BackendError::Missing {
         what: "guest agent",
-        path: rel.to_path_buf(),
-        hint: "build it: cargo build --profile guest --target x86_64-unknown-linux-musl -p sessions-agent (or set SESSIONS_AGENT)",
-    })
+        path: PathBuf::from("(built into sessions-emulator)"),
+        hint: sessions_guest::ABSENT,
+    })?;
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let dir = vm_dir.join("agent");
+    let path = dir.join(format!("sessions-agent-{}", &hash[..16]));
+    if path.is_file() {
+        return Ok(path);
+    }
+    let io = |what: &str, p: &Path| {
+        let context = format!("{what} {}", p.display());
+        move |e| BackendError::io(context, e)
+    };
+    std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+    let tmp = dir.join(format!(".sessions-agent-{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(io("writing", &tmp))?;
+    std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .map_err(io("making executable", &tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io("storing", &path))?;
+    Ok(path)
 }
 
 /// The QEMU binary: `$SESSIONS_QEMU` or `qemu-system-x86_64` on `PATH`.

@@ -45,7 +45,12 @@ pub const DISK_MARKER: &str = ".vm/rootfs";
 pub fn file_hash(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path)
         .map_err(|e| BackendError::io(format!("reading {}", path.display()), e))?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
+    Ok(bytes_hash(&bytes))
+}
+
+/// sha256 of `bytes`, lowercase hex.
+pub fn bytes_hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// Cache key of the boot media for an image.

@@ -69,7 +69,8 @@ pub struct QemuOptions {
     pub data_dir: PathBuf,
     /// Guest kernel image; default: newest `/boot/vmlinuz-*-cloud-amd64`.
     pub kernel: Option<PathBuf>,
-    /// Agent binary; default: found next to the build (see [`host::find_agent`]).
+    /// Agent binary; default: `$SESSIONS_AGENT`, else the one built into this program (see
+    /// [`host::find_agent`]).
     pub agent: Option<PathBuf>,
     /// Start sessions as clones of template snapshots (default true).
     pub templates: bool,
@@ -152,7 +153,7 @@ impl QemuBackend {
         kernel.image = boot_image(&kernel).await;
         let agent = match options.agent {
             Some(a) => a,
-            None => host::find_agent()?,
+            None => host::find_agent(&options.data_dir.join("vm"))?,
         };
         let agent_hash = media::file_hash(&agent)?;
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -311,5 +312,10 @@ impl Backend for QemuBackend {
         for name in [format!("{key}.cpio"), format!("{key}-disk.cpio")] {
             self.templates.forget_media(&self.rt.media_dir.join(name));
         }
+    }
+
+    async fn release_idle(&self) {
+        // Boot media stay cached on disk; templates and their parked spares go.
+        self.templates.clear();
     }
 }

@@ -67,6 +67,8 @@ pub struct TemplateStore {
     launching: Arc<Mutex<std::collections::HashSet<String>>>,
     /// Whether spares are parked at all.
     no_spares: bool,
+    /// Bumped by [`TemplateStore::clear`]: a spare launched before it is dropped, not parked.
+    epoch: Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn spare_key(template: &Template, spec: &ContainerSpec) -> String {
@@ -127,6 +129,15 @@ impl TemplateStore {
         .clone()
     }
 
+    /// Drops every template and parked spare (their QEMUs stop, their files go with the last
+    /// clone that still maps them); spares still being launched are dropped when they arrive.
+    pub fn clear(&self) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.slots.lock().clear();
+        let spares: Vec<Spare> = self.spares.lock().drain().map(|(_, s)| s).collect();
+        drop(spares);
+    }
+
     /// Drops every template whose initramfs is `initrd` (their files go with the last clone
     /// that still maps them), and their spares.
     pub fn forget_media(&self, initrd: &std::path::Path) {
@@ -184,8 +195,12 @@ impl TemplateStore {
         }
         let (rt, template, spec) = (rt.clone(), template.clone(), spec.clone());
         let (spares, launching) = (self.spares.clone(), self.launching.clone());
+        let epoch = self.epoch.clone();
+        let born = epoch.load(std::sync::atomic::Ordering::SeqCst);
         tokio::spawn(async move {
             match launch_clone(&rt, &template, "spare", &spec).await {
+                // Cleared meanwhile: dropping the clone stops its QEMU.
+                Ok(_) if epoch.load(std::sync::atomic::Ordering::SeqCst) != born => {}
                 Ok(vm) => {
                     spares.lock().insert(key.clone(), Spare { template, vm });
                 }

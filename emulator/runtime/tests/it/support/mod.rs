@@ -1,10 +1,9 @@
-//! Helpers shared by the runtime's integration tests: the fast-run switch, the workspace
-//! target dir, and a pool manager on the fake backend with its context and waits. Image
-//! builders live in `sessions_runtime::testing` (the emulator's tests use them too).
+//! Helpers shared by the runtime's integration tests: a pool manager on the fake backend with
+//! its context and waits. Image builders live in `sessions_runtime::testing` (the emulator's
+//! tests use them too).
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,18 +16,6 @@ use sessions_runtime::vm::fake::{FakeBackend, FakeOptions};
 
 /// Longest wait for a pool condition.
 pub const WAIT: Duration = Duration::from_secs(20);
-
-/// `make test-fast` sets `SESSIONS_TEST_FAST`: real tests (VMs, registries) then return at once.
-pub fn skip() -> bool {
-    std::env::var_os("SESSIONS_TEST_FAST").is_some()
-}
-
-/// The workspace's `target/` (or `$CARGO_TARGET_DIR`).
-pub fn workspace_target() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
-}
 
 /// A manager on the fake backend with placeholder images, timed by `clock`, persisting nothing.
 pub fn manager(clock: &ManualClock) -> PoolManager {
