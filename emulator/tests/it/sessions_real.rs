@@ -1,10 +1,9 @@
 //! Real sessions through ARM (QEMU microVMs, TCG here): a two-container pool, managed identity
 //! inside a session, and the MCP server running commands in a session. The emulator runs
-//! in-process with the qemu backend on a temp data dir holding the sample image (`make
-//! session-image`) and a "tools" image (the sample server plus busybox from the host).
-//! Skipped under `SESSIONS_TEST_FAST`.
+//! in-process with the qemu backend on a temp data dir holding the sample image and a "tools"
+//! image (the sample server plus busybox from the host), both built from the `sample-session`
+//! binary this build carries.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -12,9 +11,9 @@ use serde_json::{json, Value};
 use sessions_emulator::config::BackendKind;
 use sessions_emulator::defaults;
 use sessions_emulator::testing::TestServer;
-use sessions_runtime::image::progress::Progress;
 use sessions_runtime::image::spec::RuntimeConfig;
 use sessions_runtime::image::unpack::Compression;
+use sessions_runtime::image::sample;
 use sessions_runtime::image::write::{self, ImageSpec, LayerEntry, LayerSpec};
 use sessions_runtime::image::{ImageStore, Reference};
 
@@ -25,33 +24,18 @@ const TOOLS: &str = "localhost/sample-tools:latest";
 /// Bound for a pool of microVMs to become ready under TCG on a busy 2-core host.
 const READY: Duration = Duration::from_secs(300);
 
-fn skip() -> bool {
-    std::env::var_os("SESSIONS_TEST_FAST").is_some()
-}
-
-fn target() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
-}
-
-/// Loads the sample image and builds the tools image into the store at `dir`.
+/// Seeds the sample image and builds the tools image into the store at `dir`, both from the
+/// `sample-session` binary this build carries.
 fn load_images(dir: &std::path::Path) {
     let store = ImageStore::open(dir).expect("image store");
-    let oci = target().join("session-image/oci");
-    assert!(
-        oci.join("index.json").is_file(),
-        "the sample session image is missing: run `make session-image`"
-    );
-    sessions_runtime::image::load::load_path(
-        &store,
-        &oci,
-        Some(&Reference::parse(SAMPLE).expect("reference")),
-        &mut Progress::quiet(),
-    )
-    .expect("load the sample image");
-    let server = std::fs::read(target().join("x86_64-unknown-linux-musl/guest/sample-session"))
-        .expect("the sample server binary (make guest)");
+    let sample_img = sample::embedded()
+        .expect("this build carries the guest (SESSIONS_EMULATOR_GUEST unset)")
+        .expect("build the sample image");
+    sample::put(&store, &sample_img, &Reference::parse(SAMPLE).expect("reference"))
+        .expect("store the sample image");
+    let server = sessions_guest::SAMPLE_SESSION
+        .expect("this build carries the sample session binary")
+        .to_vec();
     let busybox =
         std::fs::read("/bin/busybox").expect("busybox-static (scripts/setup installs it)");
     let mut entries = vec![
@@ -84,16 +68,8 @@ fn load_images(dir: &std::path::Path) {
         architecture: "amd64".into(),
     })
     .expect("build the tools image");
-    let layout = write::oci_layout(&img, Some(TOOLS)).expect("layout");
-    let tools_dir = dir.join("tools-oci");
-    write::write_dir(&layout, &tools_dir).expect("write the tools image");
-    sessions_runtime::image::load::load_path(
-        &store,
-        &tools_dir,
-        Some(&Reference::parse(TOOLS).expect("reference")),
-        &mut Progress::quiet(),
-    )
-    .expect("load the tools image");
+    sample::put(&store, &img, &Reference::parse(TOOLS).expect("reference"))
+        .expect("store the tools image");
 }
 
 async fn qemu_server() -> (TestServer, tempfile::TempDir) {
@@ -160,9 +136,6 @@ async fn get_json(srv: &TestServer, url: &str) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_two_container_session_is_one_vm_with_localhost_between_containers() {
-    if skip() {
-        return;
-    }
     let (srv, _dir) = qemu_server().await;
     let containers = json!([
         {"name": "app", "image": SAMPLE, "resources": {"cpu": 0.5, "memory": "0.5Gi"},
@@ -262,9 +235,6 @@ async fn real_two_container_session_is_one_vm_with_localhost_between_containers(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_session_code_gets_a_managed_identity_token_that_arm_accepts() {
-    if skip() {
-        return;
-    }
     let (srv, _dir) = qemu_server().await;
     let ua = format!(
         "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/worker",
@@ -369,9 +339,6 @@ async fn real_session_code_gets_a_managed_identity_token_that_arm_accepts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_mcp_server_runs_commands_in_a_session() {
-    if skip() {
-        return;
-    }
     let (srv, _dir) = qemu_server().await;
     let mut body = pool(
         json!([{"name": "app", "image": TOOLS, "resources": {"cpu": 0.5, "memory": "0.5Gi"}}]),
