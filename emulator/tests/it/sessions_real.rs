@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 use sessions_emulator::config::BackendKind;
 use sessions_emulator::defaults;
 use sessions_emulator::testing::TestServer;
+use sessions_runtime::image::sample;
 use sessions_runtime::image::spec::RuntimeConfig;
 use sessions_runtime::image::unpack::Compression;
-use sessions_runtime::image::sample;
 use sessions_runtime::image::write::{self, ImageSpec, LayerEntry, LayerSpec};
 use sessions_runtime::image::{ImageStore, Reference};
 
@@ -31,8 +31,12 @@ fn load_images(dir: &std::path::Path) {
     let sample_img = sample::embedded()
         .expect("this build carries the guest (SESSIONS_EMULATOR_GUEST unset)")
         .expect("build the sample image");
-    sample::put(&store, &sample_img, &Reference::parse(SAMPLE).expect("reference"))
-        .expect("store the sample image");
+    sample::put(
+        &store,
+        &sample_img,
+        &Reference::parse(SAMPLE).expect("reference"),
+    )
+    .expect("store the sample image");
     let server = sessions_guest::SAMPLE_SESSION
         .expect("this build carries the sample session binary")
         .to_vec();
