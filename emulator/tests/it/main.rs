@@ -10,7 +10,7 @@
 //! - data plane: [`dataplane_proxy`], [`origins`], [`mcp`].
 //! - real sessions through ARM (QEMU): [`sessions_real`] (two containers, managed identity,
 //!   MCP commands).
-//! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`],
+//! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`], [`sdk_js`],
 //!   [`image_pack`].
 //! - per-instance state: [`isolation`]; module layering: [`layers`].
 
@@ -29,6 +29,7 @@ mod layers;
 mod mcp;
 mod origins;
 mod pool_arm;
+mod sdk_js;
 mod sdk_python;
 mod session_pools;
 mod session_pools_props;
