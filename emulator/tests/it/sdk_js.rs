@@ -26,7 +26,11 @@ fn real_sdk_js() {
     let data = tempfile::tempdir().expect("temp data dir");
     let emu = EmulatorProcess::start(data.path(), false);
     let ca = emu.field("caFile");
-    assert!(!ca.is_empty(), "the HTTPS emulator reports its caFile: {}", emu.ready);
+    assert!(
+        !ca.is_empty(),
+        "the HTTPS emulator reports its caFile: {}",
+        emu.ready
+    );
     let out = Command::new("node")
         .arg("session_pool.mjs")
         .current_dir(&dir)
