@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .merge(crate::auth::routes::<AppState>())
         .merge(crate::arm::router(&state))
+        .merge(crate::monitor::routes())
         .merge(crate::dataplane::router(dataplane.clone()))
         .fallback(crate::arm::fallback)
         .method_not_allowed_fallback(crate::arm::method_not_allowed)
@@ -87,9 +88,13 @@ pub async fn run(
 ) -> Result<(), ServeError> {
     install_origins(&state, &listener, tls.clone());
     crate::wiring::start(&state).await;
+    let monitor = crate::monitor::start(&state).await;
     let pools = state.pools().clone();
     let app = router(state.clone());
     let served = serve_listener(listener, app, tls, shutdown).await;
+    if let Some(m) = monitor {
+        m.abort();
+    }
     state.origins().close_all();
     pools.shutdown().await;
     served

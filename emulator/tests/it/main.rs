@@ -10,6 +10,7 @@
 //! - data plane: [`dataplane_proxy`], [`origins`], [`mcp`].
 //! - real sessions through ARM (QEMU): [`sessions_real`] (two containers, managed identity,
 //!   MCP commands).
+//! - observability: [`monitor_logs`], [`monitor_query`], [`monitor_metrics`].
 //! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`], [`sdk_js`],
 //!   [`image_pack`].
 //! - per-instance state: [`isolation`]; module layering: [`layers`].
@@ -27,6 +28,9 @@ mod image_pack;
 mod isolation;
 mod layers;
 mod mcp;
+mod monitor_logs;
+mod monitor_metrics;
+mod monitor_query;
 mod origins;
 mod pool_arm;
 mod sdk_js;

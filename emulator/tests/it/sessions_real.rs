@@ -185,19 +185,31 @@ async fn real_two_container_session_is_one_vm_with_localhost_between_containers(
     assert_eq!(side_role["value"], "side");
 
     // Console lines carry their container's name.
-    let store = srv.state.store().clone();
+    let logs = srv.state.pools().logs().expect("log store").clone();
+    let key = srv
+        .state
+        .pools()
+        .pools()
+        .iter()
+        .map(|h| h.context().key().to_string())
+        .find(|k| k.ends_with("/twocontainers"))
+        .expect("the pool");
     let mut names: Vec<String> = Vec::new();
     for _ in 0..200 {
-        names = store
-            .call(|c| {
-                let mut stmt = c.prepare("SELECT DISTINCT container_name FROM session_console_logs WHERE log LIKE 'sample-session listening%'")?;
-                let rows = stmt
-                    .query_map([], |r| r.get::<_, String>(0))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
-            .await
-            .expect("query");
+        logs.flush().await;
+        let page = logs.console_lines(&sessions_runtime::logstore::tail::TailFilter {
+            pool_key: key.clone(),
+            limit: 1000,
+            ..Default::default()
+        });
+        names = page
+            .lines
+            .iter()
+            .filter(|l| l.log.starts_with("sample-session listening"))
+            .map(|l| l.container.clone())
+            .collect();
+        names.sort();
+        names.dedup();
         if names.contains(&"side".to_string()) && names.contains(&"app".to_string()) {
             break;
         }

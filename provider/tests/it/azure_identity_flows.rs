@@ -152,6 +152,79 @@ async fn workload_identity_token_file_wire_shape() {
     assert_eq!(token(&s, DATAPLANE_SCOPE).await.unwrap(), "wi-tok");
 }
 
+/// GitHub Actions: the federated token is requested from the job's OIDC endpoint (our
+/// request), then exchanged by `azure_identity`.
+#[tokio::test]
+async fn oidc_request_github_actions_wire_shape() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/_apis/idtoken"))
+        .and(query_param("api-version", "2.0"))
+        .and(query_param("audience", "api://AzureADTokenExchange"))
+        .and(header("authorization", "Bearer gh-request-token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"count": 1, "value": "gh.federated.jwt"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(TENANT_TOKEN_PATH))
+        .and(body_string_contains("client_assertion=gh.federated.jwt"))
+        .respond_with(entra_token("gh-tok"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut s = settings(&server);
+    s.use_oidc = Some(true);
+    s.oidc_request_url = Some(format!("{}/_apis/idtoken?api-version=2.0", server.uri()));
+    s.oidc_request_token = Some("gh-request-token".into());
+    assert_eq!(s.flow_name().unwrap(), "OIDC");
+    assert_eq!(token(&s, ARM_SCOPE).await.unwrap(), "gh-tok");
+}
+
+/// Azure Pipelines: `azure_identity`'s pipelines credential (its OIDC endpoint comes from
+/// `SYSTEM_OIDCREQUESTURI`, which the pipeline sets).
+#[tokio::test]
+async fn azure_pipelines_wire_shape() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oidc/request"))
+        .and(query_param("api-version", "7.1"))
+        .and(query_param("serviceConnectionId", "service-connection-1"))
+        .and(header("authorization", "Bearer system-access-token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"oidcToken": "ado.federated.jwt"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(TENANT_TOKEN_PATH))
+        .and(body_string_contains("client_assertion=ado.federated.jwt"))
+        .respond_with(entra_token("ado-tok"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let result = {
+        let _g = ENV.lock().await;
+        std::env::set_var(
+            "SYSTEM_OIDCREQUESTURI",
+            "https://dev.azure.example/oidc/request",
+        );
+        let mut s = settings(&server);
+        s.use_oidc = Some(true);
+        s.ado_service_connection_id = Some("service-connection-1".into());
+        s.oidc_request_token = Some("system-access-token".into());
+        let t = token(&s, ARM_SCOPE).await;
+        std::env::remove_var("SYSTEM_OIDCREQUESTURI");
+        t
+    };
+    assert_eq!(result.unwrap(), "ado-tok");
+}
+
 /// Managed identity reads its endpoint from the process environment (as `azure_identity`
 /// does): the tests that change it take turns.
 static ENV: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use super::failure::StartFailure;
@@ -370,30 +369,36 @@ async fn forward_logs(
     session_id: SessionId,
     identifier: Arc<Mutex<Option<String>>>,
 ) {
+    let main_origin = pool.origin(&template.container_name, &template.image);
+    let sidecar_origins: Vec<(String, _)> = template
+        .sidecars
+        .iter()
+        .map(|s| (s.name.clone(), pool.origin(&s.name, &s.image)))
+        .collect();
+    let session: Arc<str> = Arc::from(session_id);
+    let mut bound: Option<Arc<str>> = None;
     while let Some(line) = rx.recv().await {
-        let time = if line.time == OffsetDateTime::UNIX_EPOCH {
-            clock.now()
-        } else {
-            line.time
-        };
-        let (container_name, container_image) = match &line.container {
-            Some(name) => (
-                name.clone(),
-                template
-                    .sidecars
-                    .iter()
-                    .find(|s| &s.name == name)
-                    .map_or_else(String::new, |s| s.image.clone()),
-            ),
-            None => (template.container_name.clone(), template.image.clone()),
+        // The emulator's clock stamps every row (the backend's receive time is the host's
+        // wall clock, which an injected clock does not follow).
+        let time = clock.now();
+        {
+            let current = identifier.lock();
+            if current.as_deref() != bound.as_deref() {
+                bound = current.as_deref().map(Arc::from);
+            }
+        }
+        let origin = match &line.container {
+            Some(name) => sidecar_origins
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or_else(|| main_origin.clone(), |(_, o)| o.clone()),
+            None => main_origin.clone(),
         };
         sink.send(LogRow::Console {
-            pool: pool.clone(),
+            origin,
             time,
-            session_id: session_id.clone(),
-            identifier: identifier.lock().clone(),
-            container_name,
-            container_image,
+            session_id: session.clone(),
+            identifier: bound.clone(),
             stream: match line.stream {
                 LogStream::Stdout => "stdout",
                 LogStream::Stderr => "stderr",

@@ -19,6 +19,7 @@ pub mod resources;
 pub mod schema;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -64,6 +65,8 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// Bumped by every resource write or delete ([`Store::resource_changes`]).
+    changes: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -96,6 +99,7 @@ impl Store {
         schema::migrate(&conn)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
+            changes: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -122,6 +126,16 @@ impl Store {
     {
         let mut guard = self.conn.lock();
         f(&mut guard)
+    }
+
+    /// A counter that moves on every resource put or delete through this handle's async
+    /// methods (derived state, such as log routes, compares it to know when to rebuild).
+    pub fn resource_changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Reads a value of the `meta` key/value table.

@@ -273,7 +273,9 @@ pub fn descendants(conn: &Connection, id: &ResourceId) -> Result<Vec<ResourceRec
 impl Store {
     /// Upserts a resource; true when it was created. Durable when this returns.
     pub async fn put_resource(&self, rec: ResourceRecord) -> Result<bool, StoreError> {
-        self.call(move |c| put(c, &rec)).await
+        let r = self.call(move |c| put(c, &rec)).await;
+        self.changed();
+        r
     }
 
     /// The resource with this id.
@@ -300,13 +302,17 @@ impl Store {
     /// Deletes exactly this resource; true when it existed.
     pub async fn delete_resource(&self, id: &ResourceId) -> Result<bool, StoreError> {
         let id = id.clone();
-        self.call(move |c| delete(c, &id)).await
+        let r = self.call(move |c| delete(c, &id)).await;
+        self.changed();
+        r
     }
 
     /// Deletes this resource and all its descendants; returns how many rows went.
     pub async fn delete_tree(&self, id: &ResourceId) -> Result<usize, StoreError> {
         let id = id.clone();
-        self.call(move |c| delete_tree(c, &id)).await
+        let r = self.call(move |c| delete_tree(c, &id)).await;
+        self.changed();
+        r
     }
 
     /// The one way to read resources of a type: those matching `filter`, ordered by key,

@@ -1,11 +1,13 @@
 //! The one support module of the emulator's integration tests.
 //!
 //! - [`arm`]: ARM requests against an in-process emulator and snapshot redaction.
+//! - [`monitor`]: pools that print lines, diagnostic settings, Log Analytics queries.
 //! - [`pools`]: a valid session pool, pool paths, bounded polling, pool snapshot normalisation.
 //! - [`process`]: the built binary as a child process (ready line, token, requests).
 
 #![allow(dead_code)]
 
 pub mod arm;
+pub mod monitor;
 pub mod pools;
 pub mod process;

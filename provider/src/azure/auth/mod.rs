@@ -18,6 +18,14 @@
 //! - [`msi`]: `ARM_MSI_ENDPOINT`, an endpoint speaking the IMDS protocol somewhere else than
 //!   IMDS: `azure_identity`'s IMDS address is fixed, so that request is ours too.
 //!
+//! The request of a GitHub Actions OIDC token (to `ACTIONS_ID_TOKEN_REQUEST_URL`) is ours as
+//! well; its exchange for an Entra token is `azure_identity`'s `ClientAssertionCredential`.
+//!
+//! Client certificates (azurerm's `ARM_CLIENT_CERTIFICATE_PATH`) are not supported:
+//! `azure_identity`'s `ClientCertificateCredential` needs OpenSSL (its `client_certificate`
+//! feature), which this rustls-only provider does not link. Setting one is an error at configure
+//! (see [`settings`]) rather than a silent switch to another identity.
+//!
 //! Also here: [`cache`] (one token per scope until shortly before it expires) and [`settings`]
 //! (provider arguments and `ARM_*` environment variables, and the choice of flow).
 

@@ -21,15 +21,16 @@ use azure_core::credentials::Secret;
 use azure_core::http::HttpClient;
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, AzureDeveloperCliCredential,
-    AzureDeveloperCliCredentialOptions, ClientAssertionCredential,
-    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
-    Executor, ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
-    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+    AzureDeveloperCliCredentialOptions, AzurePipelinesCredential, AzurePipelinesCredentialOptions,
+    ClientAssertionCredential, ClientAssertionCredentialOptions, ClientSecretCredential,
+    ClientSecretCredentialOptions, Executor, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential,
+    WorkloadIdentityCredentialOptions,
 };
 
 use super::cache::CachedTokenSource;
 use super::client_credentials::{ClientCredential, ClientCredentials};
-use super::identity::{client_options, IdentityToken, StaticAssertion};
+use super::identity::{client_options, IdentityToken, RequestedAssertion, StaticAssertion};
 use super::msi::ManagedIdentity;
 use super::{AuthError, TokenSource};
 
@@ -59,10 +60,24 @@ pub struct AuthSettings {
     pub use_azd: Option<bool>,
     /// `ARM_OIDC_TOKEN`.
     pub oidc_token: Option<String>,
+    /// `oidc_request_url` / `ARM_OIDC_REQUEST_URL`, else `ACTIONS_ID_TOKEN_REQUEST_URL`
+    /// (GitHub Actions) or `SYSTEM_OIDCREQUESTURI` (Azure Pipelines).
+    pub oidc_request_url: Option<String>,
+    /// `oidc_request_token` / `ARM_OIDC_REQUEST_TOKEN`, else `ACTIONS_ID_TOKEN_REQUEST_TOKEN`
+    /// or `SYSTEM_ACCESSTOKEN`.
+    pub oidc_request_token: Option<String>,
+    /// `ado_pipeline_service_connection_id` / `ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID` (or
+    /// `ARM_OIDC_AZURE_SERVICE_CONNECTION_ID`): OIDC through an Azure Pipelines service
+    /// connection.
+    pub ado_service_connection_id: Option<String>,
     /// `ARM_OIDC_TOKEN_FILE_PATH`, else `AZURE_FEDERATED_TOKEN_FILE`.
     pub oidc_token_file: Option<PathBuf>,
     /// `ARM_MSI_ENDPOINT` (an endpoint speaking the IMDS protocol elsewhere than IMDS).
     pub msi_endpoint: Option<String>,
+    /// Which of azurerm's client-certificate variables is set (`ARM_CLIENT_CERTIFICATE_PATH`,
+    /// `ARM_CLIENT_CERTIFICATE`), if any. Client certificates are not supported: a pipeline
+    /// set up for them gets a clear error instead of silently another identity (the CLI's).
+    pub client_certificate_variable: Option<&'static str>,
     /// `authority_host` / `ARM_AUTHORITY_HOST`.
     pub authority_host: Option<String>,
     /// How the CLI credentials run `az` / `azd` (default: a child process). Tests and
@@ -91,8 +106,18 @@ impl std::fmt::Debug for AuthSettings {
                 "oidc_token",
                 &self.oidc_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("oidc_request_url", &self.oidc_request_url)
+            .field(
+                "oidc_request_token",
+                &self.oidc_request_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("ado_service_connection_id", &self.ado_service_connection_id)
             .field("oidc_token_file", &self.oidc_token_file)
             .field("msi_endpoint", &self.msi_endpoint)
+            .field(
+                "client_certificate_variable",
+                &self.client_certificate_variable,
+            )
             .field("authority_host", &self.authority_host)
             .finish_non_exhaustive()
     }
@@ -122,6 +147,10 @@ pub enum Flow {
     OidcToken,
     /// OIDC / workload identity federated token read from a file.
     OidcTokenFile(PathBuf),
+    /// OIDC token requested from a CI system's endpoint (GitHub Actions).
+    OidcRequest,
+    /// OIDC through an Azure Pipelines service connection.
+    AzurePipelines,
     /// Managed identity.
     Msi,
     /// Azure Developer CLI.
@@ -135,7 +164,8 @@ impl Flow {
     pub fn name(&self) -> &'static str {
         match self {
             Flow::Secret => "client secret",
-            Flow::OidcToken | Flow::OidcTokenFile(_) => "OIDC",
+            Flow::OidcToken | Flow::OidcTokenFile(_) | Flow::OidcRequest => "OIDC",
+            Flow::AzurePipelines => "Azure Pipelines OIDC",
             Flow::Msi => "managed identity",
             Flow::Azd => "Azure Developer CLI",
             Flow::Cli => "Azure CLI",
@@ -171,12 +201,29 @@ impl AuthSettings {
             }
         }
         self.oidc_token = non_empty(self.oidc_token).or_else(|| get("ARM_OIDC_TOKEN"));
+        self.oidc_request_url = non_empty(self.oidc_request_url)
+            .or_else(|| get("ARM_OIDC_REQUEST_URL"))
+            .or_else(|| get("ACTIONS_ID_TOKEN_REQUEST_URL"))
+            .or_else(|| get("SYSTEM_OIDCREQUESTURI"));
+        self.oidc_request_token = non_empty(self.oidc_request_token)
+            .or_else(|| get("ARM_OIDC_REQUEST_TOKEN"))
+            .or_else(|| get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+            .or_else(|| get("SYSTEM_ACCESSTOKEN"));
+        self.ado_service_connection_id = non_empty(self.ado_service_connection_id)
+            .or_else(|| get("ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID"))
+            .or_else(|| get("ARM_OIDC_AZURE_SERVICE_CONNECTION_ID"));
         if self.oidc_token_file.is_none() {
             self.oidc_token_file = get("ARM_OIDC_TOKEN_FILE_PATH")
                 .or_else(|| get("AZURE_FEDERATED_TOKEN_FILE"))
                 .map(PathBuf::from);
         }
         self.msi_endpoint = non_empty(self.msi_endpoint).or_else(|| get("ARM_MSI_ENDPOINT"));
+        if self.client_certificate_variable.is_none() {
+            self.client_certificate_variable =
+                ["ARM_CLIENT_CERTIFICATE_PATH", "ARM_CLIENT_CERTIFICATE"]
+                    .into_iter()
+                    .find(|k| get(k).is_some());
+        }
         self.authority_host = non_empty(self.authority_host)
             .or_else(|| get("ARM_AUTHORITY_HOST"))
             .or_else(|| get("AZURE_AUTHORITY_HOST"));
@@ -209,14 +256,21 @@ impl AuthSettings {
             return Ok(Flow::Secret);
         }
         if self.use_oidc == Some(true) || self.use_aks_workload_identity == Some(true) {
-            let flow = if let Some(_t) = &self.oidc_token {
+            let flow = if self.oidc_token.is_some() {
                 Flow::OidcToken
             } else if let Some(f) = &self.oidc_token_file {
                 Flow::OidcTokenFile(f.clone())
+            } else if self.ado_service_connection_id.is_some() && self.oidc_request_token.is_some()
+            {
+                Flow::AzurePipelines
+            } else if self.oidc_request_url.is_some() && self.oidc_request_token.is_some() {
+                Flow::OidcRequest
             } else {
                 return Err(AuthError::Misconfigured(
                     "`use_oidc` / `use_aks_workload_identity` is true but no token was given: \
-                     set ARM_OIDC_TOKEN, ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE"
+                     set ARM_OIDC_TOKEN, ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE, \
+                     or ARM_OIDC_REQUEST_URL + ARM_OIDC_REQUEST_TOKEN (GitHub Actions), or \
+                     ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID + SYSTEM_ACCESSTOKEN (Azure Pipelines)"
                         .into(),
                 ));
             };
@@ -228,6 +282,17 @@ impl AuthSettings {
                 ));
             }
             return Ok(flow);
+        }
+        if let Some(var) = self.client_certificate_variable {
+            // azurerm would authenticate with the certificate here (before managed identity
+            // and the CLIs); falling through to another flow would act as another identity.
+            return Err(AuthError::Misconfigured(format!(
+                "{var} is set, but this provider does not support client certificate \
+                 authentication (azure_identity's certificate credential needs OpenSSL, which \
+                 the provider does not link): use a client secret (ARM_CLIENT_SECRET), OIDC / \
+                 workload identity (ARM_USE_OIDC), managed identity (ARM_USE_MSI) or the Azure \
+                 CLI, and unset {var}"
+            )));
         }
         if self.use_msi == Some(true) {
             return Ok(Flow::Msi);
@@ -321,6 +386,38 @@ impl AuthSettings {
                     tenant_id: Some(tenant),
                     token_file_path: Some(path.clone()),
                 }))
+                .map_err(err)?,
+            ),
+            Flow::OidcRequest => wrap(
+                ClientAssertionCredential::new(
+                    tenant,
+                    client,
+                    RequestedAssertion {
+                        http: http.clone(),
+                        url: self.oidc_request_url.clone().unwrap_or_default(),
+                        token: self.oidc_request_token.clone().unwrap_or_default(),
+                    },
+                    Some(ClientAssertionCredentialOptions {
+                        client_options: options(),
+                    }),
+                )
+                .map_err(err)?,
+            ),
+            Flow::AzurePipelines => wrap(
+                // The OIDC endpoint comes from SYSTEM_OIDCREQUESTURI, which Azure Pipelines sets.
+                AzurePipelinesCredential::new(
+                    tenant,
+                    client,
+                    self.ado_service_connection_id
+                        .as_deref()
+                        .unwrap_or_default(),
+                    Secret::new(self.oidc_request_token.clone().unwrap_or_default()),
+                    Some(AzurePipelinesCredentialOptions {
+                        credential_options: ClientAssertionCredentialOptions {
+                            client_options: options(),
+                        },
+                    }),
+                )
                 .map_err(err)?,
             ),
             Flow::Msi => match &self.msi_endpoint {
@@ -457,5 +554,33 @@ mod tests {
             aks.choose().unwrap(),
             Flow::OidcTokenFile(PathBuf::from("/var/run/secrets/token"))
         );
+    }
+
+    /// azurerm's client-certificate variables are refused by name (not silently replaced by
+    /// the Azure CLI's identity); a client secret or OIDC configured beside them is used.
+    #[test]
+    fn client_certificate_is_refused_by_name() {
+        let cert = AuthSettings::default()
+            .merge_env(&env(&[
+                ("ARM_TENANT_ID", "t"),
+                ("ARM_CLIENT_ID", "c"),
+                ("ARM_CLIENT_CERTIFICATE_PATH", "/etc/sp.pfx"),
+                ("ARM_CLIENT_CERTIFICATE_PASSWORD", "pw"),
+            ]))
+            .unwrap();
+        let e = cert.flow_name().unwrap_err().to_string();
+        assert!(
+            e.contains("ARM_CLIENT_CERTIFICATE_PATH") && e.contains("not support"),
+            "{e}"
+        );
+        let with_secret = AuthSettings::default()
+            .merge_env(&env(&[
+                ("ARM_TENANT_ID", "t"),
+                ("ARM_CLIENT_ID", "c"),
+                ("ARM_CLIENT_SECRET", "s"),
+                ("ARM_CLIENT_CERTIFICATE", "MIIK..."),
+            ]))
+            .unwrap();
+        assert_eq!(with_secret.flow_name().unwrap(), "client secret");
     }
 }
