@@ -169,6 +169,7 @@ configured, in this order:
 
 | Flow | Configure with |
 |---|---|
+| Client certificate | `tenant_id`, `client_id`, `client_certificate_path` (a PKCS#12 `.pfx` with an RSA key) or `client_certificate` (the same, base64), `client_certificate_password` (`ARM_CLIENT_CERTIFICATE_PATH`, `ARM_CLIENT_CERTIFICATE`, `ARM_CLIENT_CERTIFICATE_PASSWORD`) |
 | Client secret | `tenant_id`, `client_id`, `client_secret` (`ARM_TENANT_ID`, `ARM_CLIENT_ID`, `ARM_CLIENT_SECRET`) |
 | OIDC token (e.g. from a CI system) | `use_oidc = true` with `oidc_token` or `oidc_token_file_path` (`ARM_USE_OIDC`, `ARM_OIDC_TOKEN`, `ARM_OIDC_TOKEN_FILE_PATH`), plus tenant and client |
 | AKS workload identity | `use_aks_workload_identity = true` (`ARM_USE_AKS_WORKLOAD_IDENTITY`); the token file, client and tenant come from `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_CLIENT_ID`, `AZURE_TENANT_ID` |
@@ -182,13 +183,10 @@ All flows use the maintained `azure_identity` crate, except what it cannot serve
 `http://` authority host (the emulator started with `--http`; `azure_identity` requires HTTPS),
 `ARM_MSI_ENDPOINT` (an IMDS-style endpoint elsewhere than IMDS) and the request of the GitHub
 Actions token (the exchange of that token is `azure_identity`'s). For those the provider sends
-the requests itself. A credential that does not work is reported once, when the
+the requests itself. A client certificate is read and its assertion signed by the provider (the
+certificate credential of `azure_identity` needs OpenSSL, which the provider does not link); the
+assertion is exchanged by `azure_identity`. A credential that does not work is reported once, when the
 provider is configured.
-
-Client certificates (azurerm's `ARM_CLIENT_CERTIFICATE_PATH` / `ARM_CLIENT_CERTIFICATE`) are not
-supported: `azure_identity`'s certificate credential needs OpenSSL, which the provider does not
-link. When one of them is set and no client secret or OIDC is configured, configuring the provider
-fails with an error naming the variable, rather than acting as another identity (the Azure CLI's).
 
 "#;
 

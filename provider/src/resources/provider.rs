@@ -78,6 +78,18 @@ pub struct ProviderConfig {
     /// Client secret of the service principal. Env `ARM_CLIENT_SECRET`.
     #[tf(optional, sensitive)]
     pub client_secret: Tf<String>,
+    /// Path of a PKCS#12 (`.pfx`) client certificate with an RSA key, for a service principal.
+    /// Env `ARM_CLIENT_CERTIFICATE_PATH`.
+    #[tf(optional)]
+    pub client_certificate_path: Tf<String>,
+    /// The PKCS#12 client certificate itself, base64-encoded (instead of
+    /// `client_certificate_path`). Env `ARM_CLIENT_CERTIFICATE`.
+    #[tf(optional, sensitive)]
+    pub client_certificate: Tf<String>,
+    /// Password of the client certificate (empty for none). Env
+    /// `ARM_CLIENT_CERTIFICATE_PASSWORD`.
+    #[tf(optional, sensitive)]
+    pub client_certificate_password: Tf<String>,
     /// Authenticate with the Azure CLI (`az login`) when nothing else is configured. Default
     /// `true`. Env `ARM_USE_CLI`.
     #[tf(optional)]
@@ -164,7 +176,9 @@ pub fn settings_from_config(config: &Value) -> TfResult<ProviderSettings> {
             ado_service_connection_id: known(&c.ado_pipeline_service_connection_id),
             oidc_token_file: known(&c.oidc_token_file_path).map(PathBuf::from),
             msi_endpoint: None,
-            client_certificate_variable: None,
+            client_certificate_path: known(&c.client_certificate_path).map(PathBuf::from),
+            client_certificate: known(&c.client_certificate),
+            client_certificate_password: known(&c.client_certificate_password),
             authority_host: known(&c.authority_host),
             executor: None,
             transport: None,
@@ -263,7 +277,7 @@ mod tests {
         /// decode(encode(config)) == config, and the encoded value has the schema's type.
         #[test]
         fn decode_encode_round_trips(
-            s in proptest::collection::vec(arb_tf("[a-zA-Z0-9:/._-]{0,12}"), 13),
+            s in proptest::collection::vec(arb_tf("[a-zA-Z0-9:/._-]{0,12}"), 15),
             b in proptest::collection::vec(arb_tf(proptest::bool::ANY), 5),
         ) {
             let c = ProviderConfig {
@@ -271,6 +285,9 @@ mod tests {
                 tenant_id: s[1].clone(),
                 client_id: s[2].clone(),
                 client_secret: s[3].clone(),
+                client_certificate_path: s[12].clone(),
+                client_certificate: s[13].clone(),
+                client_certificate_password: s[14].clone(),
                 use_cli: b[0].clone(),
                 use_msi: b[1].clone(),
                 use_oidc: b[2].clone(),

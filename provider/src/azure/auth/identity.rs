@@ -2,6 +2,7 @@
 //!
 //! | Flow | `azure_identity` credential |
 //! |---|---|
+//! | client certificate (`ARM_CLIENT_CERTIFICATE_PATH`) | `ClientAssertionCredential` with [`CertificateAssertion`](super::certificate::CertificateAssertion) (reading the certificate and signing are ours) |
 //! | client secret | `ClientSecretCredential` |
 //! | OIDC token given directly (`ARM_OIDC_TOKEN`) | `ClientAssertionCredential` with [`StaticAssertion`] |
 //! | OIDC / workload identity token file (`ARM_OIDC_TOKEN_FILE_PATH`, `AZURE_FEDERATED_TOKEN_FILE`) | `WorkloadIdentityCredential` |

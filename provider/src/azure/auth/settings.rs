@@ -1,8 +1,8 @@
 //! Credential settings: provider arguments merged with azurerm's `ARM_*` environment variables,
 //! and the choice of credential flow.
 //!
-//! Order (like azurerm): client secret, OIDC client assertion / workload identity, managed
-//! identity, Azure Developer CLI (when `use_azd`), Azure CLI. Explicit provider arguments win
+//! Order (like azurerm): client certificate, client secret, OIDC client assertion / workload
+//! identity, managed identity, Azure Developer CLI (when `use_azd`), Azure CLI. Explicit provider arguments win
 //! over environment variables.
 //!
 //! Which implementation serves a flow (see [`super`] for why):
@@ -29,6 +29,7 @@ use azure_identity::{
 };
 
 use super::cache::CachedTokenSource;
+use super::certificate::CertificateAssertion;
 use super::client_credentials::{ClientCredential, ClientCredentials};
 use super::identity::{client_options, IdentityToken, RequestedAssertion, StaticAssertion};
 use super::msi::ManagedIdentity;
@@ -74,10 +75,12 @@ pub struct AuthSettings {
     pub oidc_token_file: Option<PathBuf>,
     /// `ARM_MSI_ENDPOINT` (an endpoint speaking the IMDS protocol elsewhere than IMDS).
     pub msi_endpoint: Option<String>,
-    /// Which of azurerm's client-certificate variables is set (`ARM_CLIENT_CERTIFICATE_PATH`,
-    /// `ARM_CLIENT_CERTIFICATE`), if any. Client certificates are not supported: a pipeline
-    /// set up for them gets a clear error instead of silently another identity (the CLI's).
-    pub client_certificate_variable: Option<&'static str>,
+    /// `client_certificate_path` / `ARM_CLIENT_CERTIFICATE_PATH`: a PKCS#12 (`.pfx`) file.
+    pub client_certificate_path: Option<PathBuf>,
+    /// `client_certificate` / `ARM_CLIENT_CERTIFICATE`: the PKCS#12 bundle, base64.
+    pub client_certificate: Option<String>,
+    /// `client_certificate_password` / `ARM_CLIENT_CERTIFICATE_PASSWORD`.
+    pub client_certificate_password: Option<String>,
     /// `authority_host` / `ARM_AUTHORITY_HOST`.
     pub authority_host: Option<String>,
     /// How the CLI credentials run `az` / `azd` (default: a child process). Tests and
@@ -114,9 +117,17 @@ impl std::fmt::Debug for AuthSettings {
             .field("ado_service_connection_id", &self.ado_service_connection_id)
             .field("oidc_token_file", &self.oidc_token_file)
             .field("msi_endpoint", &self.msi_endpoint)
+            .field("client_certificate_path", &self.client_certificate_path)
             .field(
-                "client_certificate_variable",
-                &self.client_certificate_variable,
+                "client_certificate",
+                &self.client_certificate.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "client_certificate_password",
+                &self
+                    .client_certificate_password
+                    .as_ref()
+                    .map(|_| "<redacted>"),
             )
             .field("authority_host", &self.authority_host)
             .finish_non_exhaustive()
@@ -141,6 +152,8 @@ fn non_empty(v: Option<String>) -> Option<String> {
 /// The credential flow [`AuthSettings`] choose.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flow {
+    /// Client certificate (PKCS#12), as a signed client assertion.
+    Certificate,
     /// Client secret.
     Secret,
     /// OIDC federated token given as a value.
@@ -163,6 +176,7 @@ impl Flow {
     /// The flow's name in messages.
     pub fn name(&self) -> &'static str {
         match self {
+            Flow::Certificate => "client certificate",
             Flow::Secret => "client secret",
             Flow::OidcToken | Flow::OidcTokenFile(_) | Flow::OidcRequest => "OIDC",
             Flow::AzurePipelines => "Azure Pipelines OIDC",
@@ -218,12 +232,14 @@ impl AuthSettings {
                 .map(PathBuf::from);
         }
         self.msi_endpoint = non_empty(self.msi_endpoint).or_else(|| get("ARM_MSI_ENDPOINT"));
-        if self.client_certificate_variable.is_none() {
-            self.client_certificate_variable =
-                ["ARM_CLIENT_CERTIFICATE_PATH", "ARM_CLIENT_CERTIFICATE"]
-                    .into_iter()
-                    .find(|k| get(k).is_some());
+        if self.client_certificate_path.is_none() {
+            self.client_certificate_path = get("ARM_CLIENT_CERTIFICATE_PATH").map(PathBuf::from);
         }
+        self.client_certificate =
+            non_empty(self.client_certificate).or_else(|| get("ARM_CLIENT_CERTIFICATE"));
+        self.client_certificate_password = self
+            .client_certificate_password
+            .or_else(|| env("ARM_CLIENT_CERTIFICATE_PASSWORD"));
         self.authority_host = non_empty(self.authority_host)
             .or_else(|| get("ARM_AUTHORITY_HOST"))
             .or_else(|| get("AZURE_AUTHORITY_HOST"));
@@ -245,6 +261,17 @@ impl AuthSettings {
     /// The credential flow these settings choose.
     pub fn choose(&self) -> Result<Flow, AuthError> {
         let have_app = self.tenant_id.is_some() && self.client_id.is_some();
+        // As azurerm: a client certificate comes first.
+        if self.client_certificate_path.is_some() || self.client_certificate.is_some() {
+            if !have_app {
+                return Err(AuthError::Misconfigured(
+                    "a client certificate is set but `tenant_id` or `client_id` is missing \
+                     (set them or ARM_TENANT_ID / ARM_CLIENT_ID)"
+                        .into(),
+                ));
+            }
+            return Ok(Flow::Certificate);
+        }
         if self.client_secret.is_some() {
             if !have_app {
                 return Err(AuthError::Misconfigured(
@@ -282,17 +309,6 @@ impl AuthSettings {
                 ));
             }
             return Ok(flow);
-        }
-        if let Some(var) = self.client_certificate_variable {
-            // azurerm would authenticate with the certificate here (before managed identity
-            // and the CLIs); falling through to another flow would act as another identity.
-            return Err(AuthError::Misconfigured(format!(
-                "{var} is set, but this provider does not support client certificate \
-                 authentication (azure_identity's certificate credential needs OpenSSL, which \
-                 the provider does not link): use a client secret (ARM_CLIENT_SECRET), OIDC / \
-                 workload identity (ARM_USE_OIDC), managed identity (ARM_USE_MSI) or the Azure \
-                 CLI, and unset {var}"
-            )));
         }
         if self.use_msi == Some(true) {
             return Ok(Flow::Msi);
@@ -334,6 +350,40 @@ impl AuthSettings {
         };
         let err = |e: azure_core::Error| Self::azure_error(&flow, &e);
         let inner: Arc<dyn TokenSource> = match &flow {
+            Flow::Certificate => {
+                let token_url = format!(
+                    "{}/{tenant}/oauth2/v2.0/token",
+                    self.authority().trim_end_matches('/')
+                );
+                let assertion = CertificateAssertion::from_settings(
+                    self.client_certificate_path.as_deref(),
+                    self.client_certificate.as_deref(),
+                    self.client_certificate_password.as_deref().unwrap_or(""),
+                    &client,
+                    &token_url,
+                )?;
+                if plain_http {
+                    Arc::new(ClientCredentials::new(
+                        http,
+                        self.authority(),
+                        &tenant,
+                        &client,
+                        ClientCredential::Certificate(assertion),
+                    ))
+                } else {
+                    wrap(
+                        ClientAssertionCredential::new(
+                            tenant,
+                            client,
+                            assertion,
+                            Some(ClientAssertionCredentialOptions {
+                                client_options: options(),
+                            }),
+                        )
+                        .map_err(err)?,
+                    )
+                }
+            }
             Flow::Secret if plain_http => Arc::new(ClientCredentials::new(
                 http,
                 self.authority(),
@@ -556,31 +606,28 @@ mod tests {
         );
     }
 
-    /// azurerm's client-certificate variables are refused by name (not silently replaced by
-    /// the Azure CLI's identity); a client secret or OIDC configured beside them is used.
+    /// azurerm's client-certificate variables choose the certificate flow, before a client
+    /// secret (azurerm's order); without tenant or client the error names them.
     #[test]
-    fn client_certificate_is_refused_by_name() {
+    fn client_certificate_comes_first() {
         let cert = AuthSettings::default()
             .merge_env(&env(&[
                 ("ARM_TENANT_ID", "t"),
                 ("ARM_CLIENT_ID", "c"),
+                ("ARM_CLIENT_SECRET", "s"),
                 ("ARM_CLIENT_CERTIFICATE_PATH", "/etc/sp.pfx"),
                 ("ARM_CLIENT_CERTIFICATE_PASSWORD", "pw"),
             ]))
             .unwrap();
-        let e = cert.flow_name().unwrap_err().to_string();
-        assert!(
-            e.contains("ARM_CLIENT_CERTIFICATE_PATH") && e.contains("not support"),
-            "{e}"
-        );
-        let with_secret = AuthSettings::default()
-            .merge_env(&env(&[
-                ("ARM_TENANT_ID", "t"),
-                ("ARM_CLIENT_ID", "c"),
-                ("ARM_CLIENT_SECRET", "s"),
-                ("ARM_CLIENT_CERTIFICATE", "MIIK..."),
-            ]))
+        assert_eq!(cert.choose().unwrap(), Flow::Certificate);
+        assert_eq!(cert.client_certificate_password.as_deref(), Some("pw"));
+        let half = AuthSettings::default()
+            .merge_env(&env(&[("ARM_CLIENT_CERTIFICATE", "MIIK")]))
             .unwrap();
-        assert_eq!(with_secret.flow_name().unwrap(), "client secret");
+        assert!(half
+            .flow_name()
+            .unwrap_err()
+            .to_string()
+            .contains("tenant_id"));
     }
 }
