@@ -4,6 +4,7 @@
 //! image (the sample server plus busybox from the host), both built from the `sample-session`
 //! binary this build carries.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::Method;
@@ -17,6 +18,7 @@ use sessions_runtime::image::unpack::Compression;
 use sessions_runtime::image::write::{self, ImageSpec, LayerEntry, LayerSpec};
 use sessions_runtime::image::{ImageStore, Reference};
 
+use crate::support::acr::FakeAcr;
 use crate::support::pools::*;
 
 const SAMPLE: &str = "localhost/sample-session:latest";
@@ -183,6 +185,27 @@ async fn real_two_container_session_is_one_vm_with_localhost_between_containers(
     .await;
     let side_role: Value = serde_json::from_str(fetched["body"].as_str().unwrap()).expect("json");
     assert_eq!(side_role["value"], "side");
+    // Each container runs in a cgroup of its own with its resources as limits.
+    let file = |path: &str| {
+        let url = format!(
+            "{ep}/file?identifier=duo-1&path={}",
+            path.replace('/', "%2F")
+        );
+        let srv = &srv;
+        async move {
+            let (s, doc) = get_json(srv, &url).await;
+            assert_eq!(s, 200, "{doc}");
+            doc["content"]
+                .as_str()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        }
+    };
+    assert_eq!(file("/sys/fs/cgroup/side/memory.max").await, "268435456");
+    assert_eq!(file("/sys/fs/cgroup/side/cpu.max").await, "25000 100000");
+    assert_eq!(file("/sys/fs/cgroup/app/memory.max").await, "536870912");
+    assert_eq!(file("/proc/self/cgroup").await, "0::/app");
 
     // Console lines carry their container's name.
     let logs = srv.state.pools().logs().expect("log store").clone();
@@ -257,9 +280,32 @@ async fn real_session_code_gets_a_managed_identity_token_that_arm_accepts() {
         defaults::SUBSCRIPTION_ID,
         defaults::RESOURCE_GROUP
     );
+    // The image comes from an ACR-style registry that takes an access token as the password:
+    // the pool pulls with its registry identity's token.
+    let presented: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (state, seen) = (srv.state.clone(), presented.clone());
+    let check = Arc::new(move |token: &str| {
+        match state
+            .tokens()
+            .validate(token, defaults::ARM_AUDIENCE, state.now())
+        {
+            Ok(claims) => {
+                seen.lock().expect("lock").push(claims.oid);
+                true
+            }
+            Err(_) => false,
+        }
+    });
+    let image = sample::embedded()
+        .expect("this build carries the guest")
+        .expect("the sample image");
+    let acr = FakeAcr::start("team/sample", "v1", &image, check).await;
     let mut body = pool(
-        json!([{"name": "app", "image": SAMPLE, "resources": {"cpu": 0.5, "memory": "0.5Gi"}}]),
+        json!([{"name": "app", "image": format!("{}/team/sample:v1", acr.addr()),
+        "resources": {"cpu": 0.5, "memory": "0.5Gi"}}]),
     );
+    body["properties"]["customContainerTemplate"]["registryCredentials"] =
+        json!({"server": acr.addr(), "identity": ua});
     body["identity"] =
         json!({"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": {ua.clone(): {}}});
     body["properties"]["managedIdentitySettings"] =
@@ -281,6 +327,16 @@ async fn real_session_code_gets_a_managed_identity_token_that_arm_accepts() {
         .as_str()
         .unwrap()
         .to_string();
+    assert!(acr.logins() >= 1, "the pool logged in to the registry");
+    assert_eq!(acr.refused(), 0);
+    assert!(
+        presented
+            .lock()
+            .expect("lock")
+            .iter()
+            .all(|oid| oid == &ua_principal),
+        "the pull presented the registry identity's token"
+    );
 
     let (_, env) = get_json(
         &srv,

@@ -14,6 +14,7 @@
 //! | `POST /echo` | streams the request body back |
 //! | `GET /fetch?url=http://localhost:PORT/PATH` | GETs that URL (another container of the session over `localhost`) and answers `{"status", "body"}` |
 //! | `GET /env?name=NAME` | `{"name", "value"}` (`value` null when unset) |
+//! | `GET /file?path=PATH` | `{"path", "content"}` of a text file (at most 64 KiB), 404 when it cannot be read |
 //! | `GET /identity/token?resource=R[&client_id=C]` | asks `IDENTITY_ENDPOINT` (with `IDENTITY_HEADER`) for a token and answers `{"status", "body"}` of that call; 404 without `IDENTITY_ENDPOINT` |
 //! | anything else | JSON: method, path, query, headers, body_bytes, kernel, hostname, random |
 
@@ -32,6 +33,9 @@ use json::Json;
 
 /// Longest `/sleep` accepted, in milliseconds (10 minutes).
 const MAX_SLEEP_MS: u64 = 600_000;
+
+/// Most bytes `/file` returns.
+const MAX_FILE_BYTES: u64 = 64 * 1024;
 
 /// State shared by all connections.
 struct App {
@@ -284,6 +288,28 @@ fn route(
             };
             respond(w, 200, "application/json", doc.as_bytes(), keep)?;
         }
+        ("GET", "/file") => {
+            body.discard()?;
+            let path = query_param(&req.query, "path").unwrap_or_default();
+            let mut content = Vec::new();
+            let read = std::fs::File::open(&path)
+                .and_then(|f| f.take(MAX_FILE_BYTES).read_to_end(&mut content));
+            match read {
+                Ok(_) => {
+                    let doc = Json::object()
+                        .str("path", &path)
+                        .str("content", &String::from_utf8_lossy(&content))
+                        .finish();
+                    respond(w, 200, "application/json", doc.as_bytes(), keep)?;
+                }
+                Err(e) => {
+                    let msg = Json::object()
+                        .str("error", &format!("path `{path}` cannot be read: {e}"))
+                        .finish();
+                    respond(w, 404, "application/json", msg.as_bytes(), keep)?;
+                }
+            }
+        }
         ("GET", "/identity/token") => {
             body.discard()?;
             match (
@@ -415,7 +441,9 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         400 => "Bad Request",
+        404 => "Not Found",
         500 => "Internal Server Error",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
         _ => "",
     }

@@ -14,8 +14,16 @@ use crate::vm::{ContainerSpec, Resources, TokenSource};
 /// `terminationGracePeriodSeconds`).
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(5);
 
+/// The user name Azure Container Registry takes with a token as the password (`docker login`
+/// with an Entra token); pulls with a managed identity use it.
+pub const TOKEN_USERNAME: &str = "00000000-0000-0000-0000-000000000000";
+
+/// The audience of the token a pull with a managed identity presents (the one ACR exchanges
+/// for a registry token).
+pub const REGISTRY_TOKEN_RESOURCE: &str = "https://management.azure.com/";
+
 /// Registry credentials with the password secret resolved.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq)]
 pub struct RegistryAuth {
     /// Registry host, e.g. `myregistry.azurecr.io`.
     pub server: String,
@@ -23,6 +31,10 @@ pub struct RegistryAuth {
     pub username: String,
     /// Password (the value of `passwordSecretRef`).
     pub password: String,
+    /// `registryCredentials.identity`: when set, every pull asks this identity for a fresh
+    /// token ([`REGISTRY_TOKEN_RESOURCE`]) and logs in as [`TOKEN_USERNAME`] with it;
+    /// `username` and `password` are not used.
+    pub identity: Option<SessionIdentity>,
 }
 
 impl std::fmt::Debug for RegistryAuth {
@@ -31,6 +43,7 @@ impl std::fmt::Debug for RegistryAuth {
             .field("server", &self.server)
             .field("username", &self.username)
             .field("password", &"<redacted>")
+            .field("identity", &self.identity)
             .finish()
     }
 }

@@ -110,6 +110,57 @@ pub fn session_identity(
     })
 }
 
+/// The identity `registryCredentials.identity` names, as a token source for image pulls
+/// (whatever the `managedIdentitySettings`: pulls are the platform's, not the session's).
+/// `None` without one, or when the pool does not have that identity.
+pub fn registry_identity(
+    state: &AppState,
+    pool_id: &ResourceId,
+    pool: &SessionPool,
+) -> Option<SessionIdentity> {
+    let name = pool
+        .properties
+        .custom_container_template
+        .as_ref()?
+        .registry_credentials
+        .as_ref()?
+        .identity
+        .as_deref()?;
+    let identity = pool.identity.as_ref()?;
+    let one = if name.eq_ignore_ascii_case("system") {
+        let principal = identity
+            .principal_id
+            .as_deref()
+            .filter(|_| identity.kind.has_system())?;
+        Exposed {
+            resource_id: pool_id.as_str().to_string(),
+            principal_id: principal.to_string(),
+            client_id: system_client_id(principal),
+        }
+    } else {
+        let u = identity
+            .user_assigned
+            .iter()
+            .find(|u| u.id.eq_ignore_ascii_case(name))?;
+        Exposed {
+            resource_id: u.id.clone(),
+            principal_id: u.principal_id.clone(),
+            client_id: u.client_id.clone(),
+        }
+    };
+    Some(SessionIdentity {
+        fingerprint: format!(
+            "registry|{}|{}|{}",
+            one.resource_id, one.principal_id, one.client_id
+        ),
+        source: std::sync::Arc::new(PoolTokens {
+            state: state.clone(),
+            exposed: vec![one.clone()],
+            system: Some(one),
+        }),
+    })
+}
+
 /// Issues tokens for the identities one pool exposes.
 #[derive(Debug)]
 pub struct PoolTokens {

@@ -140,16 +140,18 @@ fn probe_spec(pr: &Probe, f: &str) -> Result<(ProbeSpec, Option<Duration>), Spec
     ))
 }
 
-/// The manager's view of `pool`; `identity` issues tokens for its sessions when the pool
-/// exposes managed identities to them ([`super::identity`]).
+/// The manager's view of `pool`, without identities.
 pub fn pool_spec(pool: &SessionPool) -> Result<PoolSpec, SpecError> {
-    pool_spec_with(pool, None)
+    pool_spec_with(pool, None, None)
 }
 
-/// [`pool_spec`] with the sessions' identity source.
+/// [`pool_spec`] with the token sources of the pool's identities ([`super::identity`]):
+/// `identity` for its sessions' `IDENTITY_ENDPOINT`, `registry_identity` for image pulls with
+/// `registryCredentials.identity`.
 pub fn pool_spec_with(
     pool: &SessionPool,
     identity: Option<SessionIdentity>,
+    registry_identity: Option<SessionIdentity>,
 ) -> Result<PoolSpec, SpecError> {
     let p = &pool.properties;
     let secrets: Vec<(String, String)> = p
@@ -255,6 +257,20 @@ pub fn pool_spec_with(
         .collect();
     let registry = match &tpl.registry_credentials {
         Some(r) => match (&r.server, &r.username, &r.password_secret_ref) {
+            (Some(server), _, _) if r.identity.is_some() => {
+                let identity = registry_identity.ok_or_else(|| {
+                    err(
+                        &format!("{TEMPLATE}.registryCredentials.identity"),
+                        "names an identity the pool does not have; list it in identity.userAssignedIdentities (or use 'system' with a system-assigned identity)",
+                    )
+                })?;
+                Some(RegistryAuth {
+                    server: server.clone(),
+                    username: String::new(),
+                    password: String::new(),
+                    identity: Some(identity),
+                })
+            }
             (Some(server), Some(username), Some(secret_ref)) => Some(RegistryAuth {
                 server: server.clone(),
                 username: username.clone(),
@@ -262,6 +278,7 @@ pub fn pool_spec_with(
                     secret_ref,
                     &format!("{TEMPLATE}.registryCredentials.passwordSecretRef"),
                 )?,
+                identity: None,
             }),
             _ => None,
         },

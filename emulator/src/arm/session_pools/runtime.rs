@@ -84,7 +84,8 @@ pub fn failure_error(failure: &StartFailure) -> ArmError {
 /// Starts or updates the pool and waits for the outcome.
 pub async fn provision(state: &AppState, resource_id: &ResourceId, pool: &SessionPool) -> Outcome {
     let identity = super::identity::session_identity(state, resource_id, pool);
-    let spec = match pool_spec_with(pool, identity) {
+    let registry_identity = super::identity::registry_identity(state, resource_id, pool);
+    let spec = match pool_spec_with(pool, identity, registry_identity) {
         Ok(s) => s,
         Err(e) => {
             return Outcome::Failed(ArmError::Validation {
@@ -224,7 +225,8 @@ pub async fn restore_all(state: &AppState) -> Result<usize, StoreError> {
         state.origins().open(&id, stored.status.origin_port);
         super::mcp::publish(state, &id, &stored);
         let identity = super::identity::session_identity(state, &id, &stored.pool);
-        match pool_spec_with(&stored.pool, identity) {
+        let registry_identity = super::identity::registry_identity(state, &id, &stored.pool);
+        match pool_spec_with(&stored.pool, identity, registry_identity) {
             Ok(spec) => {
                 state.pools().apply(context(&id, &stored.pool), spec);
                 n += 1;
