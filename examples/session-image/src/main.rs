@@ -585,6 +585,23 @@ mod tests {
     }
 
     #[test]
+    fn file_reads_a_file_or_answers_404() {
+        let path = std::env::temp_dir().join(format!("sample-file-{}", std::process::id()));
+        std::fs::write(&path, "limit 42\n").unwrap();
+        let port = start();
+        let raw = format!(
+            "GET /file?path={} HTTP/1.1\r\nHost: t\r\n\r\nGET /file?path=/no/such HTTP/1.1\r\nHost: t\r\n\r\n",
+            path.display()
+        );
+        let r = exchange(port, &raw, 2);
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(r[0].0, 200);
+        assert!(r[0].1.contains(r#""content":"limit 42\n""#), "{}", r[0].1);
+        assert_eq!(r[1].0, 404);
+        assert!(r[1].1.contains("/no/such"), "{}", r[1].1);
+    }
+
+    #[test]
     fn malformed_request_gets_400() {
         let port = start();
         let r = exchange(port, "garbage\r\n\r\n", 1);
