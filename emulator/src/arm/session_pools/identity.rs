@@ -248,3 +248,171 @@ impl TokenSource for PoolTokens {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arm::session_pools::model::{
+        CustomContainerTemplate, Identity, IdentityLifecycle, IdentityType, ManagedIdentitySetting,
+        Properties, RegistryCredentials, UserAssignedIdentity,
+    };
+    use crate::config::Config;
+
+    const UA: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/w";
+
+    fn pool_id() -> ResourceId {
+        ResourceId::parse(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.App/sessionPools/p",
+        )
+        .expect("id")
+    }
+
+    fn pool(kind: IdentityType, settings: &[(&str, IdentityLifecycle)]) -> SessionPool {
+        SessionPool {
+            location: "eastus".into(),
+            tags: None,
+            identity: Some(Identity {
+                kind,
+                principal_id: kind.has_system().then(|| "p-sys".to_string()),
+                tenant_id: None,
+                user_assigned: vec![UserAssignedIdentity {
+                    id: UA.into(),
+                    principal_id: "p-ua".into(),
+                    client_id: "c-ua".into(),
+                }],
+            }),
+            properties: Properties {
+                managed_identity_settings: Some(
+                    settings
+                        .iter()
+                        .map(|(identity, lifecycle)| ManagedIdentitySetting {
+                            identity: Some(identity.to_string()),
+                            lifecycle: Some(*lifecycle),
+                        })
+                        .collect(),
+                ),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn principals(pool: &SessionPool) -> Vec<String> {
+        exposed(&pool_id(), pool)
+            .into_iter()
+            .map(|e| e.principal_id)
+            .collect()
+    }
+
+    #[test]
+    fn main_and_all_expose_none_and_init_do_not() {
+        use IdentityLifecycle::*;
+        let both = IdentityType::SystemAndUserAssigned;
+        assert_eq!(
+            principals(&pool(both, &[("system", Main), (UA, All)])),
+            ["p-sys", "p-ua"]
+        );
+        assert!(principals(&pool(both, &[("system", None), (UA, Init)])).is_empty());
+        // `system` needs a system-assigned identity; ids match case-insensitively.
+        let user_only = IdentityType::UserAssigned;
+        assert_eq!(
+            principals(&pool(
+                user_only,
+                &[("System", Main), (&UA.to_uppercase(), Main)]
+            )),
+            ["p-ua"]
+        );
+        let mut no_identity = pool(both, &[("system", Main)]);
+        no_identity.identity = Option::None;
+        assert!(principals(&no_identity).is_empty());
+    }
+
+    fn state() -> AppState {
+        AppState::with_clock(
+            Config::in_memory("http://127.0.0.1:1"),
+            std::sync::Arc::new(crate::clock::SystemClock),
+        )
+        .expect("state")
+    }
+
+    async fn ask(
+        source: &SessionIdentity,
+        resource: &str,
+        client_id: Option<&str>,
+    ) -> IdentityAnswer {
+        source
+            .source
+            .token(IdentityQuery {
+                resource: resource.into(),
+                client_id: client_id.map(str::to_string),
+                ..IdentityQuery::default()
+            })
+            .await
+    }
+
+    #[tokio::test]
+    async fn session_tokens_pick_the_identity_and_refuse_unknown_audiences() {
+        use IdentityLifecycle::*;
+        let state = state();
+        let p = pool(
+            IdentityType::SystemAndUserAssigned,
+            &[("system", Main), (UA, All)],
+        );
+        let source = session_identity(&state, &pool_id(), &p).expect("exposed");
+        let sys = ask(&source, "https://management.azure.com/", Option::None).await;
+        assert_eq!(sys.status, 200, "{}", sys.body);
+        let claims = state
+            .tokens()
+            .validate(
+                sys.body["access_token"].as_str().expect("token"),
+                "https://management.azure.com/",
+                state.now(),
+            )
+            .expect("valid");
+        assert_eq!(claims.oid, "p-sys");
+        let ua = ask(&source, "https://dynamicsessions.io/.default", Some("c-ua")).await;
+        assert_eq!(
+            (ua.status, ua.body["client_id"].as_str()),
+            (200, Some("c-ua"))
+        );
+        let unknown = ask(&source, "https://management.azure.com/", Some("nope")).await;
+        assert_eq!(unknown.status, 400);
+        assert!(unknown.body["error_description"]
+            .as_str()
+            .unwrap_or("")
+            .contains("nope"));
+        let vault = ask(&source, "https://vault.azure.net", Option::None).await;
+        assert_eq!(
+            (vault.status, vault.body["error"].as_str()),
+            (400, Some("invalid_resource"))
+        );
+        // Nothing exposed: no identity endpoint at all.
+        let hidden = pool(IdentityType::SystemAndUserAssigned, &[("system", None)]);
+        assert!(session_identity(&state, &pool_id(), &hidden).is_none());
+    }
+
+    #[tokio::test]
+    async fn registry_identity_is_the_one_named_whatever_the_lifecycles() {
+        let state = state();
+        let mut p = pool(IdentityType::SystemAndUserAssigned, &[]);
+        assert!(registry_identity(&state, &pool_id(), &p).is_none());
+        p.properties.custom_container_template = Some(CustomContainerTemplate {
+            registry_credentials: Some(RegistryCredentials {
+                server: Some("r.example".into()),
+                identity: Some(UA.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let source = registry_identity(&state, &pool_id(), &p).expect("registry identity");
+        let answer = ask(&source, "https://management.azure.com/", None).await;
+        assert_eq!(
+            answer.body["client_id"].as_str(),
+            Some("c-ua"),
+            "{}",
+            answer.body
+        );
+        // An identity the pool does not have gives none.
+        p.identity = Option::None;
+        assert!(registry_identity(&state, &pool_id(), &p).is_none());
+    }
+}
