@@ -7,9 +7,11 @@
 //! - ARM and identity: [`foundation_arm`], [`foundation_auth`], [`foundation_diagnostics`],
 //!   [`foundation_props`], [`session_pools`], [`session_pools_props`],
 //!   [`session_pools_versions`], [`pool_arm`], [`deletes`].
-//! - data plane: [`dataplane_proxy`], [`origins`].
+//! - data plane: [`dataplane_proxy`], [`origins`], [`mcp`].
+//! - real sessions through ARM (QEMU): [`sessions_real`] (two containers, managed identity,
+//!   MCP commands).
 //! - observability: [`monitor_logs`], [`monitor_query`], [`monitor_metrics`].
-//! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`],
+//! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`], [`sdk_js`],
 //!   [`image_pack`].
 //! - per-instance state: [`isolation`]; module layering: [`layers`].
 
@@ -25,6 +27,7 @@ mod foundation_props;
 mod image_pack;
 mod isolation;
 mod layers;
+mod mcp;
 mod monitor_cli;
 mod monitor_console;
 mod monitor_logs;
@@ -32,8 +35,10 @@ mod monitor_metrics;
 mod monitor_query;
 mod origins;
 mod pool_arm;
+mod sdk_js;
 mod sdk_python;
 mod session_pools;
 mod session_pools_props;
 mod session_pools_restart;
 mod session_pools_versions;
+mod sessions_real;
