@@ -12,6 +12,7 @@ use tower::ServiceExt;
 use sessions_runtime::id::ResourceId;
 
 use crate::dataplane::DataPlane;
+use crate::edge::Edge;
 use crate::state::AppState;
 
 /// Errors serving HTTP.
@@ -40,7 +41,8 @@ async fn log_request(
 }
 
 /// The whole emulator as one router: `/health`, the token endpoint and discovery, ARM, the
-/// pool data plane (`/pools/...`).
+/// pool data plane (`/pools/...`). Every request but the data plane's has its body limited
+/// first ([`crate::bodies`]).
 /// ARM paths are canonicalised (case-insensitive keywords) before routing.
 ///
 /// Data-plane fast path: a path of a pool endpoint
@@ -50,24 +52,31 @@ async fn log_request(
 /// (auth, errors, streaming, headers) is identical.
 pub fn router(state: AppState) -> Router {
     let dataplane = DataPlane::new(state.clone());
+    let state_limits = state.config().limits.clone();
     let inner: Router = Router::new()
         .route("/health", get(health))
         .merge(crate::auth::routes::<AppState>())
         .merge(crate::arm::router(&state))
         .merge(crate::dataplane::router(dataplane.clone()))
         .fallback(crate::arm::fallback)
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .method_not_allowed_fallback(crate::arm::method_not_allowed)
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state);
     let canonical = inner.map_request(crate::arm::path::canonicalize_request::<axum::body::Body>);
+    let limits = Arc::new(state_limits);
     let svc = tower::service_fn(move |req: axum::extract::Request| {
         let fast = crate::dataplane::routes::is_dataplane_path(req.uri().path())
             .then(|| dataplane.clone());
         let canonical = canonical.clone();
+        let limits = limits.clone();
         async move {
             match fast {
                 Some(dp) => Ok(crate::dataplane::routes::serve_request(&dp, req).await),
-                None => canonical.oneshot(req).await,
+                None => match crate::bodies::limit(req, &limits).await {
+                    Ok(req) => canonical.oneshot(req).await,
+                    Err(refused) => Ok(refused),
+                },
             }
         }
     });
@@ -76,50 +85,40 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves `state` on `listener` until `shutdown` resolves. First brings the state to life
 /// ([`crate::wiring::start`]: stored pools get their sessions again); with `tls` every
-/// connection is a TLS handshake first (failed handshakes are logged and dropped). Every
-/// session pool's own origin ([`crate::origins`]) is served on a listener of its own, through
-/// the same serve loop ([`serve_listener`]). On the way out every session is stopped.
+/// connection is a TLS handshake first. Every session pool's own origin ([`crate::origins`])
+/// is served on a listener of its own, through the same serve loop ([`serve_listener`]) and
+/// under the same limits and connection cap ([`crate::edge::Edge`]). On the way out every
+/// session is stopped.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    install_origins(&state, &listener, tls.clone());
+    let edge = Edge::new(state.config().limits.clone());
+    install_origins(&state, &listener, tls.clone(), edge.clone());
     crate::wiring::start(&state).await;
     let pools = state.pools().clone();
     let app = router(state.clone());
-    let served = serve_listener(listener, app, tls, shutdown).await;
+    let served = serve_listener(listener, app, tls, edge, shutdown).await;
     state.origins().close_all();
     pools.shutdown().await;
     served
 }
 
 /// The one serve loop of every listener (the main one and each pool's origin): plain HTTP or
-/// TLS, until `shutdown` resolves, then drains open connections.
+/// TLS under `edge`'s limits ([`crate::edge`]), until `shutdown` resolves, then drains open
+/// connections (for at most the drain timeout).
 pub async fn serve_listener(
     listener: TcpListener,
     app: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
+    edge: Edge,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    match tls {
-        None => {
-            // TCP_NODELAY as on the TLS path: a streamed response writes its head and its body
-            // separately, and with Nagle's algorithm the body would wait for the caller's
-            // delayed ACK (up to 40 ms).
-            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-                .map_err(ServeError::from)
-        }
-        Some(cfg) => crate::tls::serve_tls(listener, app, cfg, shutdown)
-            .await
-            .map_err(ServeError::from),
-    }
+    crate::edge::serve(listener, app, tls, edge, shutdown)
+        .await
+        .map_err(ServeError::from)
 }
 
 /// The router of one pool's origin: every path is the pool's data plane.
@@ -141,6 +140,7 @@ fn install_origins(
     state: &AppState,
     listener: &TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
+    edge: Edge,
 ) {
     let ip = listener
         .local_addr()
@@ -149,9 +149,9 @@ fn install_origins(
     let dp = DataPlane::new(state.clone());
     let spawner: crate::origins::Spawner = Arc::new(move |l, pool: ResourceId, stop| {
         let app = origin_router(dp.clone(), pool.clone());
-        let tls = tls.clone();
+        let (tls, edge) = (tls.clone(), edge.clone());
         tokio::spawn(async move {
-            if let Err(e) = serve_listener(l, app, tls, crate::origins::stopped(stop)).await {
+            if let Err(e) = serve_listener(l, app, tls, edge, crate::origins::stopped(stop)).await {
                 tracing::warn!(pool = %pool, error = %e, "serving the pool's origin failed");
             }
         });

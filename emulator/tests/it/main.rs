@@ -10,12 +10,17 @@
 //! - data plane: [`dataplane_proxy`], [`origins`].
 //! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`],
 //!   [`image_pack`].
-//! - per-instance state: [`isolation`]; module layering: [`layers`].
+//! - limits at the edge: [`edge`]; churn and crashes: [`leaks`], [`crash`]; secrets at rest
+//!   and in logs, a full disk: [`secrets`].
+//! - per-instance state: [`isolation`]; microVM sessions isolated from the host and each
+//!   other: [`isolation_vm`]; module layering: [`layers`].
 
 mod support;
 
 mod dataplane_proxy;
+mod crash;
 mod deletes;
+mod edge;
 mod foundation_arm;
 mod foundation_auth;
 mod foundation_diagnostics;
@@ -23,9 +28,12 @@ mod foundation_process;
 mod foundation_props;
 mod image_pack;
 mod isolation;
+mod isolation_vm;
 mod layers;
+mod leaks;
 mod origins;
 mod pool_arm;
+mod secrets;
 mod sdk_python;
 mod session_pools;
 mod session_pools_props;

@@ -3,9 +3,11 @@
 //! - [`arm`]: ARM requests against an in-process emulator and snapshot redaction.
 //! - [`pools`]: a valid session pool, pool paths, bounded polling, pool snapshot normalisation.
 //! - [`process`]: the built binary as a child process (ready line, token, requests).
+//! - [`host`]: what a process holds (descriptors, memory, QEMU processes, run dirs).
 
 #![allow(dead_code)]
 
 pub mod arm;
+pub mod host;
 pub mod pools;
 pub mod process;
