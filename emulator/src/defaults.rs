@@ -1,6 +1,8 @@
 //! Well-known names every fresh emulator is seeded with, so examples work with zero set-up.
 //! They are printed in the ready line and documented in the README; keep them stable.
 
+use sessions_runtime::id::ResourceId;
+
 /// Entra tenant the token endpoint issues tokens for.
 pub const TENANT_ID: &str = "00000000-0000-4000-8000-0000000000a1";
 /// The seeded development client (service principal) allowed to get tokens.
@@ -33,21 +35,27 @@ pub const DATAPLANE_AUDIENCE: &str = "https://dynamicsessions.io";
 
 /// ARM id of the seeded resource group.
 pub fn resource_group_id() -> String {
-    format!("/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RESOURCE_GROUP}")
+    ResourceId::resource_group(SUBSCRIPTION_ID, RESOURCE_GROUP).to_string()
 }
 
 /// ARM id of the seeded managed environment.
 pub fn environment_id() -> String {
-    format!(
-        "{}/providers/Microsoft.App/managedEnvironments/{ENVIRONMENT}",
-        resource_group_id()
+    ResourceId::resource(
+        SUBSCRIPTION_ID,
+        RESOURCE_GROUP,
+        "Microsoft.App/managedEnvironments",
+        ENVIRONMENT,
     )
+    .to_string()
 }
 
 /// ARM id of the seeded Log Analytics workspace.
 pub fn workspace_id() -> String {
-    format!(
-        "{}/providers/Microsoft.OperationalInsights/workspaces/{WORKSPACE}",
-        resource_group_id()
+    ResourceId::resource(
+        SUBSCRIPTION_ID,
+        RESOURCE_GROUP,
+        "Microsoft.OperationalInsights/workspaces",
+        WORKSPACE,
     )
+    .to_string()
 }
