@@ -103,8 +103,8 @@ fn check_ca(path: &Path, ca_pem: &str, key: &KeyPair) -> Result<(), TlsError> {
             "it holds more than one certificate"
         }));
     };
-    let spki = key.public_key_der();
-    if !cert.as_ref().windows(spki.len()).any(|w| w == spki.as_slice()) {
+    let raw = key.public_key_raw();
+    if !cert.as_ref().windows(raw.len()).any(|w| w == raw) {
         return Err(bad("it does not belong to ca-key.pem"));
     }
     Ok(())
