@@ -236,12 +236,8 @@ impl Connection {
     }
 
     /// Serves HTTP on `io`: the app within the cap, the `503` answer beyond it.
-    async fn serve_io<I>(
-        self,
-        io: I,
-        slot: Option<Slot>,
-        overflow: Option<OwnedSemaphorePermit>,
-    ) where
+    async fn serve_io<I>(self, io: I, slot: Option<Slot>, overflow: Option<OwnedSemaphorePermit>)
+    where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let limits = self.edge.limits().clone();
@@ -325,7 +321,10 @@ fn busy_response(max: usize) -> http::Response<axum::body::Body> {
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json; charset=utf-8"),
     );
-    h.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+    h.insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("1"),
+    );
     h.insert(
         http::header::CONNECTION,
         http::HeaderValue::from_static("close"),
@@ -367,7 +366,12 @@ impl tower::Service<http::Request<hyper::body::Incoming>> for Counted {
         Box::pin(async move {
             let resp = tower::ServiceExt::oneshot(app, req.map(axum::body::Body::new)).await?;
             // The request stays in flight until its response body has been sent.
-            Ok(resp.map(|b| axum::body::Body::new(GuardedBody { body: b, _guard: guard })))
+            Ok(resp.map(|b| {
+                axum::body::Body::new(GuardedBody {
+                    body: b,
+                    _guard: guard,
+                })
+            }))
         })
     }
 }

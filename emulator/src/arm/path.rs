@@ -210,11 +210,27 @@ mod tests {
 
     #[test]
     fn locations_are_checked() {
-        for ok in ["eastus", "East US", "eastus2euap", "west-europe", "centraluseuap"] {
+        for ok in [
+            "eastus",
+            "East US",
+            "eastus2euap",
+            "west-europe",
+            "centraluseuap",
+        ] {
             assert_eq!(check_location(ok), Ok(()), "{ok}");
         }
         let long = "a".repeat(70_000);
-        for bad in ["", "   ", "east/us", "east?us", "east#us", "..", "east\r\nus", "日本", long.as_str()] {
+        for bad in [
+            "",
+            "   ",
+            "east/us",
+            "east?us",
+            "east#us",
+            "..",
+            "east\r\nus",
+            "日本",
+            long.as_str(),
+        ] {
             let e = check_location(bad).expect_err(bad);
             assert!(e.len() < 300, "{e}");
         }

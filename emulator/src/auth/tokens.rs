@@ -444,7 +444,10 @@ mod tests {
             defaults::DATAPLANE_AUDIENCE
         ));
         for bad in ["https://dynamicsessions.io/", "https://DynamicSessions.io"] {
-            assert!(!audience_matches(bad, defaults::DATAPLANE_AUDIENCE), "{bad}");
+            assert!(
+                !audience_matches(bad, defaults::DATAPLANE_AUDIENCE),
+                "{bad}"
+            );
         }
     }
 
@@ -461,18 +464,29 @@ mod tests {
         assert!(s.validate(&good, defaults::ARM_AUDIENCE, now).is_ok());
         let other_tenant = "11111111-1111-4111-8111-111111111111";
         let cases = [
-            claims("https://login.microsoftonline.com/x/v2.0", defaults::TENANT_ID),
+            claims(
+                "https://login.microsoftonline.com/x/v2.0",
+                defaults::TENANT_ID,
+            ),
             claims(&format!("{}/", s.issuer()), defaults::TENANT_ID),
-            claims(&format!("http://127.0.0.1:1/{other_tenant}/v2.0"), defaults::TENANT_ID),
+            claims(
+                &format!("http://127.0.0.1:1/{other_tenant}/v2.0"),
+                defaults::TENANT_ID,
+            ),
             claims(&s.issuer(), other_tenant),
         ];
         for c in cases {
             let t = s.sign_claims(&c);
             for _ in 0..2 {
                 // Twice: a refused token must not be served from the verified cache.
-                let e = s.validate(&t, defaults::ARM_AUDIENCE, now).expect_err("refused");
+                let e = s
+                    .validate(&t, defaults::ARM_AUDIENCE, now)
+                    .expect_err("refused");
                 assert!(
-                    matches!(e, TokenError::WrongIssuer { .. } | TokenError::WrongTenant { .. }),
+                    matches!(
+                        e,
+                        TokenError::WrongIssuer { .. } | TokenError::WrongTenant { .. }
+                    ),
                     "{e:?}"
                 );
                 assert!(s.check(&t, defaults::ARM_AUDIENCE, now).is_err());

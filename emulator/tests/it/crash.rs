@@ -102,7 +102,10 @@ async fn writer(
             e.pending = Some(outcome.clone());
         }
         let mut req = client
-            .request(method.clone(), format!("{emu_endpoint}{}", path(kind, &name)))
+            .request(
+                method.clone(),
+                format!("{emu_endpoint}{}", path(kind, &name)),
+            )
             .bearer_auth(&token);
         if let Some(b) = &body {
             req = req.json(b);
@@ -159,11 +162,15 @@ async fn verify(emu: &EmulatorProcess, client: &reqwest::Client, ledger: &Ledger
     let mut checked = 0;
     for (key, e) in entries {
         let (kind, name) = key.split_once('/').expect("key");
-        let allowed: Vec<Known> = std::iter::once(e.known.clone()).chain(e.pending.clone()).collect();
+        let allowed: Vec<Known> = std::iter::once(e.known.clone())
+            .chain(e.pending.clone())
+            .collect();
         // A delete acknowledged with 202 finishes in the background: wait for it.
         let deadline = Instant::now() + Duration::from_secs(20);
         let state = loop {
-            let (s, b) = emu.arm(client, &token, Method::GET, &path(kind, name), None).await;
+            let (s, b) = emu
+                .arm(client, &token, Method::GET, &path(kind, name), None)
+                .await;
             let state = match s.as_u16() {
                 404 => Known::Deleted,
                 200 if b["properties"]["provisioningState"] == "Deleting" => {
@@ -206,7 +213,13 @@ fn pool_body(image: &str, ready: u32) -> Value {
 }
 
 /// Waits until the pool reports `nodeCount >= want` (its ready set is back).
-async fn wait_refilled(emu: &EmulatorProcess, client: &reqwest::Client, pool: &str, want: u64, limit: Duration) {
+async fn wait_refilled(
+    emu: &EmulatorProcess,
+    client: &reqwest::Client,
+    pool: &str,
+    want: u64,
+    limit: Duration,
+) {
     let token = emu.token(client).await;
     let path = format!(
         "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.App/sessionPools/{pool}?api-version=2026-07-01",
@@ -254,7 +267,12 @@ async fn real_sigkill_during_writes_and_allocations_loses_nothing_acknowledged()
             wait_refilled(&emu, &client, "crashpool", 2, Duration::from_secs(30)).await;
         }
         let ep = emu
-            .create_pool(&client, "crashpool", &pool_body("img:1", 2), Duration::from_secs(30))
+            .create_pool(
+                &client,
+                "crashpool",
+                &pool_body("img:1", 2),
+                Duration::from_secs(30),
+            )
             .await;
         let token = emu.token(&client).await;
         let dp = emu
@@ -364,7 +382,11 @@ fn damaged_database_stops_the_start_with_a_clear_error() {
     for (name, bytes, says) in [
         ("empty", Vec::new(), "0 bytes"),
         ("garbage", vec![0x42u8; 16384], "damaged"),
-        ("truncated", good[..good.len().min(4096) / 2].to_vec(), "damaged"),
+        (
+            "truncated",
+            good[..good.len().min(4096) / 2].to_vec(),
+            "damaged",
+        ),
     ] {
         std::fs::write(&db, &bytes).expect("write");
         let _ = std::fs::remove_file(dir.path().join("emulator.db-wal"));
@@ -377,7 +399,10 @@ fn damaged_database_stops_the_start_with_a_clear_error() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
         assert!(out.stdout.is_empty(), "{name}: a ready line was printed");
-        assert!(stderr.contains(says) && stderr.contains("emulator.db"), "{name}: {stderr}");
+        assert!(
+            stderr.contains(says) && stderr.contains("emulator.db"),
+            "{name}: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     }
 }

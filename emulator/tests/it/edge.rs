@@ -98,7 +98,10 @@ async fn arm_and_token_bodies_are_limited_but_the_data_plane_streams_any_size() 
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "InvalidRequestContent");
     assert!(
-        body["error"]["message"].as_str().unwrap_or_default().contains("nested deeper than 64"),
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nested deeper than 64"),
         "{body}"
     );
     // Within the limits all is well.
@@ -114,7 +117,10 @@ async fn arm_and_token_bodies_are_limited_but_the_data_plane_streams_any_size() 
         .client
         .post(srv.url(&format!("/{}/oauth2/v2.0/token", defaults::TENANT_ID)))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("grant_type=client_credentials&pad={}", "a".repeat(100 << 10)))
+        .body(format!(
+            "grant_type=client_credentials&pad={}",
+            "a".repeat(100 << 10)
+        ))
         .send()
         .await
         .expect("send");
@@ -173,11 +179,23 @@ async fn silent_and_idle_connections_are_closed() {
     let mut idle = TcpStream::connect(&addr).expect("connect");
     idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         .expect("write");
-    for (name, s) in [("half", &mut half), ("silent", &mut silent), ("idle", &mut idle)] {
-        assert!(closed_within(s, Duration::from_secs(10)), "{name} stayed open");
+    for (name, s) in [
+        ("half", &mut half),
+        ("silent", &mut silent),
+        ("idle", &mut idle),
+    ] {
+        assert!(
+            closed_within(s, Duration::from_secs(10)),
+            "{name} stayed open"
+        );
     }
     // The server still serves.
-    let r = srv.client.get(srv.url("/health")).send().await.expect("send");
+    let r = srv
+        .client
+        .get(srv.url("/health"))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 200);
 }
 
@@ -200,7 +218,10 @@ async fn connections_beyond_the_cap_get_a_clear_503() {
     let mut answer = String::new();
     let _ = extra.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("retry-after: 1"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
     assert!(answer.contains("ServerBusy"), "{answer}");
     drop(held);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -238,9 +259,14 @@ async fn tls_handshakes_that_never_finish_are_dropped() {
     let mut silent = TcpStream::connect(addr).expect("connect");
     let mut partial = TcpStream::connect(addr).expect("connect");
     // The first bytes of a ClientHello record, then nothing.
-    partial.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]).expect("write");
+    partial
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+        .expect("write");
     for (name, s) in [("silent", &mut silent), ("partial", &mut partial)] {
-        assert!(closed_within(s, Duration::from_secs(10)), "{name} stayed open");
+        assert!(
+            closed_within(s, Duration::from_secs(10)),
+            "{name} stayed open"
+        );
     }
     let _ = tx.send(());
     let _ = server.await;
@@ -279,7 +305,9 @@ async fn real_sigterm_completes_whatever_clients_do() {
         "dynamicPoolConfiguration": {"lifecycleConfiguration": {"lifecycleType": "Timed", "cooldownPeriodInSeconds": 300}},
         "customContainerTemplate": {"containers": [{"image": "img:1", "name": "app",
             "resources": {"cpu": 0.25, "memory": "0.5Gi"}}], "ingress": {"targetPort": 8080}}}});
-    let (s, created) = emu.arm(&client, &token, Method::PUT, &pool, Some(&body)).await;
+    let (s, created) = emu
+        .arm(&client, &token, Method::PUT, &pool, Some(&body))
+        .await;
     assert_eq!(s, 201, "{created}");
     let ep = loop {
         let (_, b) = emu.arm(&client, &token, Method::GET, &pool, None).await;
@@ -293,7 +321,10 @@ async fn real_sigterm_completes_whatever_clients_do() {
     };
     let dp_token = {
         let r = client
-            .post(format!("{endpoint}/{}/oauth2/v2.0/token", defaults::TENANT_ID))
+            .post(format!(
+                "{endpoint}/{}/oauth2/v2.0/token",
+                defaults::TENANT_ID
+            ))
             .form(&[
                 ("grant_type", "client_credentials"),
                 ("client_id", defaults::CLIENT_ID),
@@ -322,7 +353,9 @@ async fn real_sigterm_completes_whatever_clients_do() {
         .map(|_| TcpStream::connect(&addr).expect("connect"))
         .collect();
     let mut partial = TcpStream::connect(&addr).expect("connect");
-    partial.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).expect("write");
+    partial
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00])
+        .expect("write");
     held.push(partial);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -392,17 +425,31 @@ async fn real_running_out_of_descriptors_backs_off() {
         .collect();
     assert!(held.len() > 100, "only {} connections", held.len());
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (t0, log0) = (cpu_ticks(pid), std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0));
+    let (t0, log0) = (
+        cpu_ticks(pid),
+        std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0),
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let (t1, log1) = (cpu_ticks(pid), std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0));
+    let (t1, log1) = (
+        cpu_ticks(pid),
+        std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0),
+    );
     let ticks_per_s = 100; // USER_HZ
     eprintln!(
         "out of descriptors for 3 s: {} ms of CPU, {} bytes of log",
         (t1 - t0) * 1000 / ticks_per_s,
         log1 - log0
     );
-    assert!(t1 - t0 < 60, "the accept loop spins: {} ticks in 3 s", t1 - t0);
-    assert!(log1 - log0 < 16 * 1024, "the log grew by {} bytes in 3 s", log1 - log0);
+    assert!(
+        t1 - t0 < 60,
+        "the accept loop spins: {} ticks in 3 s",
+        t1 - t0
+    );
+    assert!(
+        log1 - log0 < 16 * 1024,
+        "the log grew by {} bytes in 3 s",
+        log1 - log0
+    );
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(text.contains("out of file descriptors"), "{text}");
     drop(held);
@@ -447,7 +494,9 @@ async fn real_idle_connections_and_half_handshakes_do_not_stop_service() {
     let connector = tokio_rustls::TlsConnector::from(cfg);
     let mut idle = Vec::new();
     for _ in 0..1000 {
-        let tcp = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+        let tcp = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
         let name = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("name");
         idle.push(connector.connect(name, tcp).await.expect("handshake"));
     }
@@ -461,7 +510,11 @@ async fn real_idle_connections_and_half_handshakes_do_not_stop_service() {
     let mut worst = Duration::ZERO;
     for _ in 0..20 {
         let t = Instant::now();
-        let r = client.get(format!("{endpoint}/health")).send().await.expect("send");
+        let r = client
+            .get(format!("{endpoint}/health"))
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status(), 200);
         worst = worst.max(t.elapsed());
     }

@@ -297,11 +297,26 @@ async fn issuer_tenant_and_exact_audience_are_checked() {
         &iss,
         defaults::TENANT_ID,
     ));
-    assert_eq!(arm_get(&srv, Some(&no_slash)).await.status(), StatusCode::OK);
+    assert_eq!(
+        arm_get(&srv, Some(&no_slash)).await.status(),
+        StatusCode::OK
+    );
     for (aud, iss, tid) in [
-        (defaults::ARM_AUDIENCE, "https://sts.windows.net/x/".to_string(), defaults::TENANT_ID),
-        (defaults::ARM_AUDIENCE, format!("{iss}/"), defaults::TENANT_ID),
-        (defaults::ARM_AUDIENCE, iss.clone(), "11111111-1111-4111-8111-111111111111"),
+        (
+            defaults::ARM_AUDIENCE,
+            "https://sts.windows.net/x/".to_string(),
+            defaults::TENANT_ID,
+        ),
+        (
+            defaults::ARM_AUDIENCE,
+            format!("{iss}/"),
+            defaults::TENANT_ID,
+        ),
+        (
+            defaults::ARM_AUDIENCE,
+            iss.clone(),
+            "11111111-1111-4111-8111-111111111111",
+        ),
     ] {
         let t = tokens.sign_claims(&claims(aud, &iss, tid));
         let resp = arm_get(&srv, Some(&t)).await;
@@ -309,7 +324,10 @@ async fn issuer_tenant_and_exact_audience_are_checked() {
         let body: Value = resp.json().await.expect("json");
         assert_eq!(body["error"]["code"], "InvalidAuthenticationTokenTenant");
     }
-    for aud in ["https://management.azure.com//", "HTTPS://MANAGEMENT.AZURE.COM/"] {
+    for aud in [
+        "https://management.azure.com//",
+        "HTTPS://MANAGEMENT.AZURE.COM/",
+    ] {
         let t = tokens.sign_claims(&claims(aud, &iss, defaults::TENANT_ID));
         let resp = arm_get(&srv, Some(&t)).await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{aud}");

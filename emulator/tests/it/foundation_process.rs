@@ -207,7 +207,10 @@ fn garbage_ca_file_is_refused() {
         (String::new(), "no certificate"),
         (foreign.ca_pem.clone(), "does not belong"),
         (format!("{}{}", first.ca_pem, first.ca_pem), "more than one"),
-        ("-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n".to_string(), "PEM"),
+        (
+            "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n".to_string(),
+            "PEM",
+        ),
     ] {
         std::fs::write(&ca, &content).expect("write");
         let err = match sessions_emulator::tls::setup(dir.path(), None) {

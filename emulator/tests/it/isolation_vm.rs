@@ -61,7 +61,10 @@ fn forward_ports(pid: u32) -> Vec<u16> {
 }
 
 fn port_of(url: &str) -> u16 {
-    url.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).expect("port")
+    url.rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .expect("port")
 }
 
 /// Asks the session bound to `identifier` to connect; returns the `result`.
@@ -78,7 +81,12 @@ async fn connect(
         "{ep}/connect?identifier={identifier}&host={host}&port={port}&mode={mode}&timeout_ms=2000"
     );
     for _ in 0..100 {
-        let r = client.get(&url).bearer_auth(token).send().await.expect("connect");
+        let r = client
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("connect");
         if r.status() == 429 {
             tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
@@ -99,19 +107,36 @@ async fn real_sessions_reach_neither_the_host_nor_each_other() {
     let pid = emu.child.id();
     let client = emu.client();
     let limit = Duration::from_secs(300);
-    let open_ep = emu.create_pool(&client, "isoopen", &pool_body("EgressEnabled"), limit).await;
-    let closed_ep = emu.create_pool(&client, "isoclosed", &pool_body("EgressDisabled"), limit).await;
-    let token = emu.token_for(&client, "https://dynamicsessions.io/.default").await;
+    let open_ep = emu
+        .create_pool(&client, "isoopen", &pool_body("EgressEnabled"), limit)
+        .await;
+    let closed_ep = emu
+        .create_pool(&client, "isoclosed", &pool_body("EgressDisabled"), limit)
+        .await;
+    let token = emu
+        .token_for(&client, "https://dynamicsessions.io/.default")
+        .await;
 
     // A service of the test on every address of the host.
     let service = TcpListener::bind("0.0.0.0:0").expect("bind");
     let sport = service.local_addr().expect("addr").port();
-    std::thread::spawn(move || for c in service.incoming() { drop(c) });
+    std::thread::spawn(move || {
+        for c in service.incoming() {
+            drop(c)
+        }
+    });
 
     // Wake one session in each pool, and a second one in the open pool (another session).
-    for (ep, id) in [(&open_ep, "iso-open"), (&closed_ep, "iso-closed"), (&open_ep, "iso-other")] {
-        assert_eq!(connect(&client, ep, &token, id, "127.0.0.1", 8080, "tcp").await, "open",
-                   "a session reaches its own app on its loopback");
+    for (ep, id) in [
+        (&open_ep, "iso-open"),
+        (&closed_ep, "iso-closed"),
+        (&open_ep, "iso-other"),
+    ] {
+        assert_eq!(
+            connect(&client, ep, &token, id, "127.0.0.1", 8080, "tcp").await,
+            "open",
+            "a session reaches its own app on its loopback"
+        );
     }
     let emu_port = port_of(&emu.endpoint());
     let mut targets: Vec<(String, u16, &str)> = Vec::new();
@@ -125,7 +150,10 @@ async fn real_sessions_reach_neither_the_host_nor_each_other() {
         targets.push((ip.to_string(), sport, "raw"));
     }
     let forwards = forward_ports(pid);
-    assert!(forwards.len() >= 3, "forwards of the sessions: {forwards:?}");
+    assert!(
+        forwards.len() >= 3,
+        "forwards of the sessions: {forwards:?}"
+    );
     for port in &forwards {
         targets.push(("127.0.0.2".into(), *port, "raw"));
         targets.push(("10.0.2.2".into(), *port, "tcp"));
@@ -134,16 +162,30 @@ async fn real_sessions_reach_neither_the_host_nor_each_other() {
     targets.push(("255.255.255.255".into(), emu_port, "raw"));
 
     let mut figures = Vec::new();
-    for (ep, id, egress) in [(&open_ep, "iso-open", "enabled"), (&closed_ep, "iso-closed", "disabled")] {
+    for (ep, id, egress) in [
+        (&open_ep, "iso-open", "enabled"),
+        (&closed_ep, "iso-closed", "disabled"),
+    ] {
         let asks = targets.iter().map(|(h, p, m)| {
             let (client, token) = (client.clone(), token.clone());
-            async move { ((h.clone(), *p, *m), connect(&client, ep, &token, id, h, *p, m).await) }
+            async move {
+                (
+                    (h.clone(), *p, *m),
+                    connect(&client, ep, &token, id, h, *p, m).await,
+                )
+            }
         });
         let answers = futures::future::join_all(asks).await;
         let reached: Vec<_> = answers.iter().filter(|(_, r)| r == "open").collect();
         let errors: Vec<_> = answers.iter().filter(|(_, r)| r == "error").collect();
-        assert!(errors.is_empty(), "egress {egress}: attempts that could not be made: {errors:?}");
-        assert!(reached.is_empty(), "egress {egress}: a session reached {reached:?}");
+        assert!(
+            errors.is_empty(),
+            "egress {egress}: attempts that could not be made: {errors:?}"
+        );
+        assert!(
+            reached.is_empty(),
+            "egress {egress}: a session reached {reached:?}"
+        );
         figures.push((egress, answers.len(), reached.len()));
     }
     // The internet: exactly where the host has it (here, a package registry).
@@ -153,9 +195,31 @@ async fn real_sessions_reach_neither_the_host_nor_each_other() {
     )
     .await
     .is_ok_and(|r| r.is_ok());
-    let open = connect(&client, &open_ep, &token, "iso-open", "index.crates.io", 443, "tcp").await;
-    let closed = connect(&client, &closed_ep, &token, "iso-closed", "index.crates.io", 443, "tcp").await;
-    assert_eq!(open == "open", host_has, "egress enabled: the session reaches the internet exactly where the host does ({open})");
+    let open = connect(
+        &client,
+        &open_ep,
+        &token,
+        "iso-open",
+        "index.crates.io",
+        443,
+        "tcp",
+    )
+    .await;
+    let closed = connect(
+        &client,
+        &closed_ep,
+        &token,
+        "iso-closed",
+        "index.crates.io",
+        443,
+        "tcp",
+    )
+    .await;
+    assert_eq!(
+        open == "open",
+        host_has,
+        "egress enabled: the session reaches the internet exactly where the host does ({open})"
+    );
     assert_ne!(closed, "open", "egress disabled: no internet");
     for (egress, tried, reached) in &figures {
         eprintln!("egress {egress}: {tried} host and session targets tried from inside a session, {reached} reached");

@@ -42,7 +42,10 @@ async fn cycle(client: &reqwest::Client, ep: &str, token: &str, identifier: &str
             break;
         }
         assert_eq!(status, 429, "allocating {identifier}");
-        assert!(Instant::now() < deadline, "no session for {identifier} within a minute");
+        assert!(
+            Instant::now() < deadline,
+            "no session for {identifier} within a minute"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let r = client
@@ -90,7 +93,11 @@ async fn churn(emu: &EmulatorProcess, ep: &str, warm: usize, n: usize) -> Figure
         cycle(&client, ep, &token, &format!("cycle-{i:05}")).await;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(live_sessions(&client, ep, &token).await, 0, "sessions left allocated");
+    assert_eq!(
+        live_sessions(&client, ep, &token).await,
+        0,
+        "sessions left allocated"
+    );
     let after = (fd_count(pid), rss_kib(pid));
     Figures {
         fds: (before.0, after.0),
@@ -104,7 +111,12 @@ async fn real_thousand_fake_cycles_leak_nothing() {
     let emu = EmulatorProcess::start(dir.path(), true);
     let client = emu.client();
     let ep = emu
-        .create_pool(&client, "churn", &pool_body("img:1", 2, "EgressDisabled"), Duration::from_secs(30))
+        .create_pool(
+            &client,
+            "churn",
+            &pool_body("img:1", 2, "EgressDisabled"),
+            Duration::from_secs(30),
+        )
         .await;
     let started = Instant::now();
     let f = churn(&emu, &ep, 100, 1000).await;
@@ -162,7 +174,10 @@ async fn real_hundred_qemu_cycles_leak_nothing() {
         f.fds.0, f.fds.1, f.rss_kib.0, f.rss_kib.1
     );
     assert!(settled, "{qemu} QEMU processes for {ready} ready sessions");
-    assert!(dirs <= qemu + 1, "{dirs} run dirs for {qemu} QEMU processes");
+    assert!(
+        dirs <= qemu + 1,
+        "{dirs} run dirs for {qemu} QEMU processes"
+    );
     assert!(
         f.fds.1 <= f.fds.0 + 16,
         "descriptors grew from {} to {}",

@@ -17,8 +17,8 @@
 
 mod support;
 
-mod dataplane_proxy;
 mod crash;
+mod dataplane_proxy;
 mod deletes;
 mod edge;
 mod foundation_arm;
@@ -33,8 +33,8 @@ mod layers;
 mod leaks;
 mod origins;
 mod pool_arm;
-mod secrets;
 mod sdk_python;
+mod secrets;
 mod session_pools;
 mod session_pools_props;
 mod session_pools_restart;

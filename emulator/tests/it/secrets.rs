@@ -16,7 +16,11 @@ use sessions_emulator::defaults;
 use crate::support::process::{serve_args, BIN};
 
 /// Starts the binary with `RUST_LOG=trace`, stderr into `log`; returns it and its ready line.
-fn start_logged(data: &std::path::Path, log: &std::path::Path, http: bool) -> (std::process::Child, Value) {
+fn start_logged(
+    data: &std::path::Path,
+    log: &std::path::Path,
+    http: bool,
+) -> (std::process::Child, Value) {
     let mut child = Command::new(BIN)
         .args(serve_args(data, http))
         .env("RUST_LOG", "trace")
@@ -28,7 +32,10 @@ fn start_logged(data: &std::path::Path, log: &std::path::Path, http: bool) -> (s
     BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut line)
         .expect("ready line");
-    (child, serde_json::from_str(line.trim()).expect("ready JSON"))
+    (
+        child,
+        serde_json::from_str(line.trim()).expect("ready JSON"),
+    )
 }
 
 fn contains(hay: &[u8], needle: &str) -> bool {
@@ -51,7 +58,10 @@ async fn real_secrets_never_reach_logs_or_disk_in_plain_text() {
         let (client, endpoint) = (client.clone(), endpoint.clone());
         async move {
             let r = client
-                .post(format!("{endpoint}/{}/oauth2/v2.0/token", defaults::TENANT_ID))
+                .post(format!(
+                    "{endpoint}/{}/oauth2/v2.0/token",
+                    defaults::TENANT_ID
+                ))
                 .form(&[
                     ("grant_type", "client_credentials"),
                     ("client_id", defaults::CLIENT_ID),
@@ -68,7 +78,11 @@ async fn real_secrets_never_reach_logs_or_disk_in_plain_text() {
         }
     };
     let arm = token("https://management.azure.com/.default").await;
-    let secrets = ["Secret-Value-4f1c9a", "Registry-Password-77e2b0", "Env-Secret-90ad3c"];
+    let secrets = [
+        "Secret-Value-4f1c9a",
+        "Registry-Password-77e2b0",
+        "Env-Secret-90ad3c",
+    ];
     let pool = format!(
         "{endpoint}/subscriptions/{}/resourceGroups/{}/providers/Microsoft.App/sessionPools/secretive?api-version=2025-10-02-preview",
         defaults::SUBSCRIPTION_ID,
@@ -87,8 +101,18 @@ async fn real_secrets_never_reach_logs_or_disk_in_plain_text() {
             "containers": [{"image": "img:1", "name": "app", "resources": {"cpu": 0.25, "memory": "0.5Gi"},
                 "env": [{"name": "TOKEN", "secretRef": "env"}]}],
             "ingress": {"targetPort": 8080}}}});
-    let r = client.put(&pool).bearer_auth(&arm).json(&body).send().await.expect("put");
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
+    let r = client
+        .put(&pool)
+        .bearer_auth(&arm)
+        .json(&body)
+        .send()
+        .await
+        .expect("put");
+    assert!(
+        r.status().is_success(),
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
     let mut mcp_key = String::new();
     for _ in 0..200 {
         let r = client
@@ -109,8 +133,19 @@ async fn real_secrets_never_reach_logs_or_disk_in_plain_text() {
     assert!(mcp_key.len() >= 16, "an MCP API key: {mcp_key:?}");
     let dp = token("https://dynamicsessions.io/.default").await;
     let ep = {
-        let v: Value = client.get(&pool).bearer_auth(&arm).send().await.expect("get").json().await.expect("json");
-        v["properties"]["poolManagementEndpoint"].as_str().unwrap_or_default().to_string()
+        let v: Value = client
+            .get(&pool)
+            .bearer_auth(&arm)
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        v["properties"]["poolManagementEndpoint"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     };
     for _ in 0..100 {
         let r = client
@@ -129,7 +164,11 @@ async fn real_secrets_never_reach_logs_or_disk_in_plain_text() {
     let _ = child.wait();
 
     let text = std::fs::read(&log).expect("log");
-    assert!(text.len() > 10_000, "a trace log was written ({} bytes)", text.len());
+    assert!(
+        text.len() > 10_000,
+        "a trace log was written ({} bytes)",
+        text.len()
+    );
     let mut all: Vec<&str> = secrets.to_vec();
     all.push(&mcp_key);
     all.push(defaults::CLIENT_SECRET);
@@ -142,11 +181,20 @@ async fn real_secrets_never_reach_logs_or_disk_in_plain_text() {
     }
     assert!(db.len() > 4096);
     for s in &all[..4] {
-        assert!(!contains(&db, s), "the database holds a secret value in plain text");
+        assert!(
+            !contains(&db, s),
+            "the database holds a secret value in plain text"
+        );
     }
-    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
     assert_eq!(mode(&data), 0o700, "data dir");
-    for f in ["emulator.db", "secrets.key", "signing-key.pem", "ca-key.pem"] {
+    for f in [
+        "emulator.db",
+        "secrets.key",
+        "signing-key.pem",
+        "ca-key.pem",
+    ] {
         assert_eq!(mode(&data.join(f)), 0o600, "{f}");
     }
 }
@@ -164,7 +212,10 @@ async fn real_disk_full_is_reported_and_reads_keep_working() {
         .arg(&mnt)
         .status()
         .expect("mount");
-    assert!(st.success(), "mounting a tmpfs needs root (run the tests as root, as CI does)");
+    assert!(
+        st.success(),
+        "mounting a tmpfs needs root (run the tests as root, as CI does)"
+    );
     struct Unmount(std::path::PathBuf);
     impl Drop for Unmount {
         fn drop(&mut self) {
@@ -183,7 +234,13 @@ async fn real_disk_full_is_reported_and_reads_keep_working() {
         )
     };
     let (s, _) = emu
-        .arm(&client, &token, Method::PUT, &rg("before"), Some(&json!({"location": "eastus"})))
+        .arm(
+            &client,
+            &token,
+            Method::PUT,
+            &rg("before"),
+            Some(&json!({"location": "eastus"})),
+        )
         .await;
     assert!(s.is_success(), "{s}");
     // Fill the file system.
@@ -196,7 +253,15 @@ async fn real_disk_full_is_reported_and_reads_keep_working() {
     let big = json!({"location": "eastus", "tags": {"pad": "x".repeat(200_000)}});
     let mut refused = None;
     for i in 0..20 {
-        let (s, b) = emu.arm(&client, &token, Method::PUT, &rg(&format!("full{i}")), Some(&big)).await;
+        let (s, b) = emu
+            .arm(
+                &client,
+                &token,
+                Method::PUT,
+                &rg(&format!("full{i}")),
+                Some(&big),
+            )
+            .await;
         if !s.is_success() {
             refused = Some((s, b));
             break;
@@ -205,14 +270,32 @@ async fn real_disk_full_is_reported_and_reads_keep_working() {
     let (s, b) = refused.expect("a write on a full disk was refused");
     assert_eq!(s.as_u16(), 507, "{b}");
     assert_eq!(b["error"]["code"], "InsufficientStorage", "{b}");
-    assert!(b["error"]["message"].as_str().unwrap_or_default().contains("full"), "{b}");
-    let (s, b) = emu.arm(&client, &token, Method::GET, &rg("before"), None).await;
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("full"),
+        "{b}"
+    );
+    let (s, b) = emu
+        .arm(&client, &token, Method::GET, &rg("before"), None)
+        .await;
     assert_eq!(s.as_u16(), 200, "reads keep working: {b}");
-    let h = client.get(format!("{}/health", emu.endpoint())).send().await.expect("health");
+    let h = client
+        .get(format!("{}/health", emu.endpoint()))
+        .send()
+        .await
+        .expect("health");
     assert_eq!(h.status(), 200);
     std::fs::remove_file(&filler).expect("free space");
     let (s, b) = emu
-        .arm(&client, &token, Method::PUT, &rg("after"), Some(&json!({"location": "eastus"})))
+        .arm(
+            &client,
+            &token,
+            Method::PUT,
+            &rg("after"),
+            Some(&json!({"location": "eastus"})),
+        )
         .await;
     assert!(s.is_success(), "writes work again: {s} {b}");
     drop(emu);

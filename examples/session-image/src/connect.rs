@@ -33,7 +33,12 @@ pub fn tcp(host: &str, port: u16, timeout: Duration) -> Outcome {
             }
         }
     };
-    let Some(addr) = addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()).copied() else {
+    let Some(addr) = addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+    else {
         return Outcome {
             result: "error",
             detail: format!("{host} has no address"),
@@ -173,7 +178,9 @@ fn link() -> io::Result<Link> {
         let arp = std::fs::read_to_string("/proc/net/arp").unwrap_or_default();
         gateway_mac = arp.lines().skip(1).find_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            (f.first() == Some(&"10.0.2.2")).then(|| parse_mac(f.get(3)?)).flatten()
+            (f.first() == Some(&"10.0.2.2"))
+                .then(|| parse_mac(f.get(3)?))
+                .flatten()
         });
         if gateway_mac.is_some_and(|m| m != [0; 6]) {
             break;
@@ -340,7 +347,10 @@ mod tests {
     #[test]
     fn checksums_and_frames() {
         // RFC 1071 example words.
-        assert_eq!(checksum(&[&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]]), !0xddf2);
+        assert_eq!(
+            checksum(&[&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]]),
+            !0xddf2
+        );
         let link = Link {
             ifname: "eth0".into(),
             mac: [2, 0, 0, 0, 0, 1],
@@ -359,8 +369,14 @@ mod tests {
     fn tcp_reports_open_and_refused() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        assert_eq!(tcp("127.0.0.1", port, Duration::from_secs(2)).result, "open");
+        assert_eq!(
+            tcp("127.0.0.1", port, Duration::from_secs(2)).result,
+            "open"
+        );
         drop(l);
-        assert_eq!(tcp("127.0.0.1", port, Duration::from_secs(2)).result, "refused");
+        assert_eq!(
+            tcp("127.0.0.1", port, Duration::from_secs(2)).result,
+            "refused"
+        );
     }
 }

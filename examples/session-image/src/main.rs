@@ -353,7 +353,11 @@ fn connect_route(query: &str) -> (u16, String) {
         "tcp" => connect::tcp(&host, port, timeout),
         "raw" => match host.parse() {
             Ok(ip) => connect::raw(ip, port, timeout),
-            Err(_) => return bad(format!("mode=raw needs an IPv4 address as host, not `{host}`")),
+            Err(_) => {
+                return bad(format!(
+                    "mode=raw needs an IPv4 address as host, not `{host}`"
+                ))
+            }
         },
         other => return bad(format!("mode must be tcp or raw, not `{other}`")),
     };

@@ -467,7 +467,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("a/b/data");
         ImageStore::open(&data).unwrap();
-        for p in [data.clone(), data.join("images"), data.join("images/blobs/sha256")] {
+        for p in [
+            data.clone(),
+            data.join("images"),
+            data.join("images/blobs/sha256"),
+        ] {
             let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o700, "{}", p.display());
         }

@@ -327,7 +327,8 @@ pub fn validate_host(host: &str) -> Result<(), ProbeRequestError> {
     let dns_label = |l: &str| {
         !l.is_empty()
             && l.len() <= 63
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             && !l.starts_with('-')
             && !l.ends_with('-')
     };
@@ -645,7 +646,13 @@ mod tests {
         for p in ["/", "health", "/a/b?x=1&y=%20", "/~user/x.y"] {
             assert_eq!(validate_path(p), Ok(()), "{p}");
         }
-        for h in ["localhost", "app.internal", "10.0.0.1", "::1", "a-b.c_d.example."] {
+        for h in [
+            "localhost",
+            "app.internal",
+            "10.0.0.1",
+            "::1",
+            "a-b.c_d.example.",
+        ] {
             assert_eq!(validate_host(h), Ok(()), "{h}");
         }
         assert_eq!(validate_header("X-Probe", "a value\twith tab"), Ok(()));

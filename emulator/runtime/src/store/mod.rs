@@ -177,7 +177,11 @@ impl Store {
         }
         // The key: the data dir's; a new one only where no secret was sealed yet.
         let recorded: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'secrets_key'", [], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'secrets_key'",
+                [],
+                |r| r.get(0),
+            )
             .ok();
         let sealer = match (seal::Sealer::load(dir, false)?, &recorded) {
             (Some(s), _) => s,
@@ -218,7 +222,7 @@ impl Store {
         let fp = self.sealer.fingerprint().to_string();
         match self.meta_get(META)? {
             Some(recorded) if recorded != fp => {
-                return Err(StoreError::Key(format!(
+                Err(StoreError::Key(format!(
                     "{} is not the key this database was written with (fingerprint {fp}, expected {recorded}); restore the original key file",
                     seal::KEY_FILE
                 )))
@@ -345,24 +349,50 @@ mod tests {
     async fn secrets_are_sealed_on_disk_and_plain_to_callers() {
         use crate::id::ResourceId;
         let dir = tempfile::tempdir().expect("tempdir");
-        let id = ResourceId::parse("/subscriptions/s/resourceGroups/rg/providers/Microsoft.App/sessionPools/p")
-            .expect("id");
+        let id = ResourceId::parse(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.App/sessionPools/p",
+        )
+        .expect("id");
         let body = serde_json::json!({"pool": {"properties": {"secrets": [{"name": "pw", "value": "hunter2-at-rest"}]}}});
         {
             let store = Store::open(dir.path()).expect("open");
-            let rec = ResourceRecord::new(id.clone(), "Microsoft.App/sessionPools", body.clone(), time::OffsetDateTime::now_utc());
+            let rec = ResourceRecord::new(
+                id.clone(),
+                "Microsoft.App/sessionPools",
+                body.clone(),
+                time::OffsetDateTime::now_utc(),
+            );
             store.put_resource(rec).await.expect("put");
-            assert_eq!(store.get_resource(&id).await.expect("get").expect("row").body, body);
+            assert_eq!(
+                store
+                    .get_resource(&id)
+                    .await
+                    .expect("get")
+                    .expect("row")
+                    .body,
+                body
+            );
         }
         assert!(!contains(&db_bytes(dir.path()), "hunter2-at-rest"));
         for f in ["emulator.db", seal::KEY_FILE] {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(f)).expect("meta").permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(f))
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "{f}");
         }
         // Reopened with its key: plain again. With another key: refused, naming the key file.
         let store = Store::open(dir.path()).expect("reopen");
-        assert_eq!(store.get_resource(&id).await.expect("get").expect("row").body, body);
+        assert_eq!(
+            store
+                .get_resource(&id)
+                .await
+                .expect("get")
+                .expect("row")
+                .body,
+            body
+        );
         drop(store);
         std::fs::remove_file(dir.path().join(seal::KEY_FILE)).expect("rm key");
         let err = Store::open(dir.path()).expect_err("a new key does not fit");
@@ -389,7 +419,10 @@ mod tests {
         }
         std::fs::remove_file(dir.path().join(seal::KEY_FILE)).expect("an old data dir has no key");
         let bytes = db_bytes(dir.path());
-        assert!(contains(&bytes, "plain-old-secret"), "the legacy row is in plain text first");
+        assert!(
+            contains(&bytes, "plain-old-secret"),
+            "the legacy row is in plain text first"
+        );
         let store = Store::open(dir.path()).expect("open seals");
         drop(store);
         let bytes = db_bytes(dir.path());
@@ -430,7 +463,10 @@ mod tests {
         for b in &mut scribbled[4096 * 3..4096 * 3 + 2048] {
             *b = 0xa5;
         }
-        for (name, bytes) in [("half", full[..full.len() / 2].to_vec()), ("scribbled", scribbled)] {
+        for (name, bytes) in [
+            ("half", full[..full.len() / 2].to_vec()),
+            ("scribbled", scribbled),
+        ] {
             std::fs::write(&path, &bytes).expect("write");
             let _ = std::fs::remove_file(dir.path().join("emulator.db-wal"));
             let _ = std::fs::remove_file(dir.path().join("emulator.db-shm"));

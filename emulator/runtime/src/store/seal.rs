@@ -90,12 +90,18 @@ impl Sealer {
         let path = dir.join(KEY_FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let raw = STANDARD
-                    .decode(text.trim())
-                    .map_err(|_| key_error(&path, "not a base64 key; restore the key file this data dir was created with"))?;
-                let bytes: [u8; 32] = raw
-                    .try_into()
-                    .map_err(|_| key_error(&path, "not a 32-byte key; restore the key file this data dir was created with"))?;
+                let raw = STANDARD.decode(text.trim()).map_err(|_| {
+                    key_error(
+                        &path,
+                        "not a base64 key; restore the key file this data dir was created with",
+                    )
+                })?;
+                let bytes: [u8; 32] = raw.try_into().map_err(|_| {
+                    key_error(
+                        &path,
+                        "not a 32-byte key; restore the key file this data dir was created with",
+                    )
+                })?;
                 let meta = std::fs::metadata(&path).map_err(|e| key_error(&path, e))?;
                 if meta.permissions().mode() & 0o077 != 0 {
                     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
@@ -229,7 +235,9 @@ fn walk(
                         for item in items.iter_mut() {
                             if let Some(Value::String(s)) = item
                                 .as_object_mut()
-                                .and_then(|o| o.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case("value")))
+                                .and_then(|o| {
+                                    o.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case("value"))
+                                })
                                 .map(|(_, v)| v)
                             {
                                 f(s)?;
@@ -295,7 +303,9 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("tempdir");
         assert!(Sealer::load(dir.path(), false).expect("load").is_none());
-        let a = Sealer::load(dir.path(), true).expect("create").expect("key");
+        let a = Sealer::load(dir.path(), true)
+            .expect("create")
+            .expect("key");
         let mode = std::fs::metadata(dir.path().join(KEY_FILE))
             .expect("meta")
             .permissions()

@@ -197,8 +197,13 @@ impl EmulatorProcess {
             self.field("resourceGroup")
         );
         let token = self.token(client).await;
-        let (s, b) = self.arm(client, &token, Method::PUT, &path, Some(body)).await;
-        assert!(s == StatusCode::CREATED || s == StatusCode::OK, "PUT pool {name}: {s} {b}");
+        let (s, b) = self
+            .arm(client, &token, Method::PUT, &path, Some(body))
+            .await;
+        assert!(
+            s == StatusCode::CREATED || s == StatusCode::OK,
+            "PUT pool {name}: {s} {b}"
+        );
         let deadline = std::time::Instant::now() + limit;
         loop {
             let (_, b) = self.arm(client, &token, Method::GET, &path, None).await;

@@ -293,7 +293,10 @@ mod tests {
         l.net_filter = Some(("/r/net-out".into(), "/r/net-in".into()));
         let args = l.args().join(" ");
         assert!(!args.contains("restrict=on"), "{args}");
-        assert!(args.contains(",ipv6=off -device virtio-net-device,netdev=n0"), "{args}");
+        assert!(
+            args.contains(",ipv6=off -device virtio-net-device,netdev=n0"),
+            "{args}"
+        );
         assert!(
             args.contains(
                 "-chardev socket,id=nf-out,path=/r/net-out -chardev socket,id=nf-in,path=/r/net-in \

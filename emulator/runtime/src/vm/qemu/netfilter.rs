@@ -92,7 +92,11 @@ pub fn host_addresses() -> HostAddrs {
 }
 
 fn in_net(ip: Ipv4Addr, (net, bits): (Ipv4Addr, u32)) -> bool {
-    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
     u32::from(ip) & mask == u32::from(net) & mask
 }
 
@@ -193,13 +197,13 @@ pub async fn run(from_guest: UnixStream, to_slirp: UnixStream, host: HostAddrs) 
     let mut reader = BufReader::with_capacity(256 * 1024, from_guest);
     let mut writer = BufWriter::with_capacity(256 * 1024, to_slirp);
     let mut frame = vec![0u8; MAX_FRAME];
-    loop {
-        let len = match reader.read_u32().await {
-            Ok(n) => n as usize,
-            Err(_) => break,
-        };
+    while let Ok(len) = reader.read_u32().await {
+        let len = len as usize;
         if len > MAX_FRAME {
-            tracing::warn!(len, "oversized frame from QEMU's network filter; closing it");
+            tracing::warn!(
+                len,
+                "oversized frame from QEMU's network filter; closing it"
+            );
             break;
         }
         if reader.read_exact(&mut frame[..len]).await.is_err() {
@@ -275,10 +279,22 @@ mod tests {
             [0, 0, 0, 0],
             [192, 0, 2, 2],
         ] {
-            assert_eq!(verdict(&frame(dst, PROTO_TCP, &tcp(7443, TCP_SYN), 0), &h), Verdict::Drop, "{dst:?}");
-            assert_eq!(verdict(&frame(dst, PROTO_UDP, &udp(5000), 0), &h), Verdict::Drop, "{dst:?}");
+            assert_eq!(
+                verdict(&frame(dst, PROTO_TCP, &tcp(7443, TCP_SYN), 0), &h),
+                Verdict::Drop,
+                "{dst:?}"
+            );
+            assert_eq!(
+                verdict(&frame(dst, PROTO_UDP, &udp(5000), 0), &h),
+                Verdict::Drop,
+                "{dst:?}"
+            );
             // A fragment could hide the TCP flags.
-            assert_eq!(verdict(&frame(dst, PROTO_TCP, &tcp(7443, TCP_ACK), 0x2000), &h), Verdict::Drop, "{dst:?}");
+            assert_eq!(
+                verdict(&frame(dst, PROTO_TCP, &tcp(7443, TCP_ACK), 0x2000), &h),
+                Verdict::Drop,
+                "{dst:?}"
+            );
         }
     }
 
@@ -286,17 +302,53 @@ mod tests {
     fn replies_dns_dhcp_and_the_internet_pass() {
         let h = host();
         // Replies on connections the host opened (the data plane, probes).
-        assert_eq!(verdict(&frame([10, 0, 2, 2], PROTO_TCP, &tcp(50000, TCP_SYN | TCP_ACK), 0), &h), Verdict::Pass);
-        assert_eq!(verdict(&frame([10, 0, 2, 2], PROTO_TCP, &tcp(50000, TCP_ACK), 0), &h), Verdict::Pass);
-        assert_eq!(verdict(&frame([10, 0, 2, 3], PROTO_UDP, &udp(53), 0), &h), Verdict::Pass);
-        assert_eq!(verdict(&frame([10, 0, 2, 3], PROTO_TCP, &tcp(53, TCP_SYN), 0), &h), Verdict::Pass);
-        assert_eq!(verdict(&frame([10, 0, 2, 2], PROTO_UDP, &udp(53), 0), &h), Verdict::Drop);
-        assert_eq!(verdict(&frame([255, 255, 255, 255], PROTO_UDP, &udp(67), 0), &h), Verdict::Pass);
-        assert_eq!(verdict(&frame([10, 0, 2, 2], PROTO_ICMP, &[8, 0, 0, 0], 0), &h), Verdict::Pass);
-        assert_eq!(verdict(&frame([127, 0, 0, 1], PROTO_ICMP, &[8, 0, 0, 0], 0), &h), Verdict::Drop);
+        assert_eq!(
+            verdict(
+                &frame([10, 0, 2, 2], PROTO_TCP, &tcp(50000, TCP_SYN | TCP_ACK), 0),
+                &h
+            ),
+            Verdict::Pass
+        );
+        assert_eq!(
+            verdict(
+                &frame([10, 0, 2, 2], PROTO_TCP, &tcp(50000, TCP_ACK), 0),
+                &h
+            ),
+            Verdict::Pass
+        );
+        assert_eq!(
+            verdict(&frame([10, 0, 2, 3], PROTO_UDP, &udp(53), 0), &h),
+            Verdict::Pass
+        );
+        assert_eq!(
+            verdict(&frame([10, 0, 2, 3], PROTO_TCP, &tcp(53, TCP_SYN), 0), &h),
+            Verdict::Pass
+        );
+        assert_eq!(
+            verdict(&frame([10, 0, 2, 2], PROTO_UDP, &udp(53), 0), &h),
+            Verdict::Drop
+        );
+        assert_eq!(
+            verdict(&frame([255, 255, 255, 255], PROTO_UDP, &udp(67), 0), &h),
+            Verdict::Pass
+        );
+        assert_eq!(
+            verdict(&frame([10, 0, 2, 2], PROTO_ICMP, &[8, 0, 0, 0], 0), &h),
+            Verdict::Pass
+        );
+        assert_eq!(
+            verdict(&frame([127, 0, 0, 1], PROTO_ICMP, &[8, 0, 0, 0], 0), &h),
+            Verdict::Drop
+        );
         for dst in [[93, 184, 216, 34], [192, 0, 2, 1], [8, 8, 8, 8]] {
-            assert_eq!(verdict(&frame(dst, PROTO_TCP, &tcp(443, TCP_SYN), 0), &h), Verdict::Pass);
-            assert_eq!(verdict(&frame(dst, PROTO_UDP, &udp(443), 0x2000), &h), Verdict::Pass);
+            assert_eq!(
+                verdict(&frame(dst, PROTO_TCP, &tcp(443, TCP_SYN), 0), &h),
+                Verdict::Pass
+            );
+            assert_eq!(
+                verdict(&frame(dst, PROTO_UDP, &udp(443), 0x2000), &h),
+                Verdict::Pass
+            );
         }
     }
 
@@ -345,7 +397,13 @@ mod tests {
             got.push(f);
         }
         assert_eq!(got, vec![frames[0].clone(), frames[2].clone()]);
-        assert_eq!(task.await.expect("task"), Counts { seen: 3, dropped: 1 });
+        assert_eq!(
+            task.await.expect("task"),
+            Counts {
+                seen: 3,
+                dropped: 1
+            }
+        );
     }
 
     proptest! {
