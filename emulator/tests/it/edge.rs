@@ -158,7 +158,8 @@ async fn arm_and_token_bodies_are_limited_but_the_data_plane_streams_any_size() 
     assert_eq!(r.bytes().await.expect("body").len(), payload.len());
 }
 
-#[tokio::test]
+// Multi-threaded: the test blocks on std sockets while the server runs in-process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_and_idle_connections_are_closed() {
     let srv = TestServer::start_with(
         |c: &mut Config| {
@@ -199,7 +200,8 @@ async fn silent_and_idle_connections_are_closed() {
     assert_eq!(r.status(), 200);
 }
 
-#[tokio::test]
+// Multi-threaded: the test blocks on std sockets while the server runs in-process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_cap_get_a_clear_503() {
     let srv = TestServer::start_with(|c: &mut Config| c.limits.max_connections = 4, None).await;
     let addr = srv.endpoint.trim_start_matches("http://").to_string();
@@ -235,7 +237,8 @@ async fn connections_beyond_the_cap_get_a_clear_503() {
     }
 }
 
-#[tokio::test]
+// Multi-threaded: the test blocks on std sockets while the server runs in-process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_handshakes_that_never_finish_are_dropped() {
     let dir = tempfile::tempdir().expect("tempdir");
     let tls = sessions_emulator::tls::setup(dir.path(), None).expect("tls");

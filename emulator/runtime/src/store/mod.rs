@@ -110,6 +110,46 @@ fn full(e: StoreError) -> StoreError {
     }
 }
 
+/// Checks the 100-byte header of an existing database file of `len` bytes before SQLite
+/// opens it: SQLite reads a file cut short as a smaller (even empty) database without a word,
+/// so a truncation is caught here. The file must start with SQLite's magic string, be a whole
+/// number of pages, and (when no WAL could still complete it) hold every page its header
+/// counts. `Err` says what is wrong.
+fn check_header(path: &Path, len: u64, has_wal: bool) -> Result<(), String> {
+    use std::io::Read;
+    let mut header = [0u8; 100];
+    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    if len < 100 || f.read_exact(&mut header).is_err() {
+        return Err(format!("{len} bytes is shorter than an SQLite header"));
+    }
+    if &header[..16] != b"SQLite format 3\0" {
+        return Err("it is not an SQLite database".into());
+    }
+    let page = match u32::from(u16::from_be_bytes([header[16], header[17]])) {
+        1 => 65_536,
+        p if p >= 512 && p.is_power_of_two() => p,
+        p => return Err(format!("its header names an impossible page size {p}")),
+    };
+    let page = u64::from(page);
+    if len % page != 0 {
+        return Err(format!(
+            "{len} bytes is not a whole number of {page}-byte pages: the file was cut short"
+        ));
+    }
+    let counted = u64::from(u32::from_be_bytes([
+        header[28], header[29], header[30], header[31],
+    ]));
+    // The header's page count is valid when its change counter matches "version-valid-for".
+    let valid = header[24..28] == header[92..96] && counted > 0;
+    if valid && !has_wal && len < counted * page {
+        return Err(format!(
+            "its header counts {counted} pages but the file holds {}: the file was cut short",
+            len / page
+        ));
+    }
+    Ok(())
+}
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -132,7 +172,14 @@ impl Store {
         let shown = path.display().to_string();
         let existed = match std::fs::metadata(&path) {
             Ok(m) if m.len() == 0 => return Err(StoreError::Empty(shown)),
-            Ok(_) => true,
+            Ok(m) => {
+                let wal = std::fs::metadata(dir.join("emulator.db-wal")).map_or(0, |w| w.len());
+                check_header(&path, m.len(), wal > 0).map_err(|detail| StoreError::Damaged {
+                    path: shown.clone(),
+                    detail,
+                })?;
+                true
+            }
             Err(_) => false,
         };
         if !existed {
@@ -463,10 +510,14 @@ mod tests {
         for b in &mut scribbled[4096 * 3..4096 * 3 + 2048] {
             *b = 0xa5;
         }
-        for (name, bytes) in [
+        let cases = [
             ("half", full[..full.len() / 2].to_vec()),
+            ("half a page", full[..2048].to_vec()),
+            ("the last page off", full[..full.len() - 4096].to_vec()),
+            ("the header only", full[..100].to_vec()),
             ("scribbled", scribbled),
-        ] {
+        ];
+        for (name, bytes) in cases {
             std::fs::write(&path, &bytes).expect("write");
             let _ = std::fs::remove_file(dir.path().join("emulator.db-wal"));
             let _ = std::fs::remove_file(dir.path().join("emulator.db-shm"));
