@@ -197,6 +197,13 @@ async fn verify(emu: &EmulatorProcess, client: &reqwest::Client, ledger: &Ledger
             "{key}: acknowledged {:?} (unanswered: {:?}), found {state:?} after restart",
             e.known, e.pending
         );
+        // What the restart found is now what is known: an unanswered request either happened
+        // or did not, and later requests build on the state found.
+        let mut l = ledger.lock().expect("ledger");
+        if let Some(entry) = l.get_mut(&key) {
+            entry.known = state;
+            entry.pending = None;
+        }
         checked += 1;
     }
     checked
