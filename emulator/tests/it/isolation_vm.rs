@@ -12,6 +12,7 @@
 use std::net::{Ipv4Addr, TcpListener};
 use std::time::Duration;
 
+use futures::StreamExt;
 use serde_json::{json, Value};
 use sessions_emulator::defaults;
 
@@ -81,9 +82,11 @@ async fn connect(
         "{ep}/connect?identifier={identifier}&host={host}&port={port}&mode={mode}&timeout_ms=2000"
     );
     for _ in 0..100 {
+        // A generous bound: TCG guests on a loaded 2-core runner answer slowly.
         let r = client
             .get(&url)
             .bearer_auth(token)
+            .timeout(Duration::from_secs(120))
             .send()
             .await
             .expect("connect");
@@ -175,7 +178,11 @@ async fn real_sessions_reach_neither_the_host_nor_each_other() {
                 )
             }
         });
-        let answers = futures::future::join_all(asks).await;
+        // A few at a time: each is a thread in a 1-vCPU TCG guest.
+        let answers: Vec<_> = futures::stream::iter(asks)
+            .buffer_unordered(6)
+            .collect()
+            .await;
         let reached: Vec<_> = answers.iter().filter(|(_, r)| r == "open").collect();
         let errors: Vec<_> = answers.iter().filter(|(_, r)| r == "error").collect();
         assert!(
