@@ -37,11 +37,11 @@ async fn cycle(client: &reqwest::Client, ep: &str, token: &str, identifier: &str
             .await
             .expect("request");
         let status = r.status().as_u16();
-        let _ = r.bytes().await;
+        let body = r.text().await.unwrap_or_default();
         if status == 200 {
             break;
         }
-        assert_eq!(status, 429, "allocating {identifier}");
+        assert_eq!(status, 429, "allocating {identifier}: {body}");
         assert!(
             Instant::now() < deadline,
             "no session for {identifier} within a minute"

@@ -10,13 +10,15 @@
 //! - data plane: [`dataplane_proxy`], [`origins`].
 //! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`],
 //!   [`image_pack`].
-//! - limits at the edge: [`edge`]; churn and crashes: [`leaks`], [`crash`]; secrets at rest
+//! - limits at the edge: [`edge`]; hostile input on every route and forged tokens:
+//!   [`attack_props`]; churn and crashes: [`leaks`], [`crash`]; secrets at rest
 //!   and in logs, a full disk: [`secrets`].
 //! - per-instance state: [`isolation`]; microVM sessions isolated from the host and each
 //!   other: [`isolation_vm`]; module layering: [`layers`].
 
 mod support;
 
+mod attack_props;
 mod crash;
 mod dataplane_proxy;
 mod deletes;

@@ -73,21 +73,49 @@ pub async fn tcp_accepts(addr: SocketAddr) -> Result<(), String> {
 /// Bound for the warm-up exchange.
 pub const WARM_UP_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// What the warm-up exchange saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarmUp {
+    /// The container answered (any bytes), closed the connection in order, or did not answer
+    /// within [`WARM_UP_TIMEOUT`]: it is there.
+    Done,
+    /// The connection was reset (or could not be opened) before a single byte came back:
+    /// nothing listens in the guest yet. Under TCG on a busy host QEMU's user-mode network can
+    /// keep a forwarded connection open longer than [`TCP_SETTLE`] before the guest's reset
+    /// reaches it, so [`tcp_accepts`] alone can pass too early.
+    Refused,
+}
+
 /// Sends `OPTIONS * HTTP/1.1` to `addr` and reads the answer to its end (see the module docs);
-/// the outcome is ignored.
-pub async fn warm_up(addr: SocketAddr) {
+/// the answer itself is ignored, only whether there was one ([`WarmUp`]).
+pub async fn warm_up(addr: SocketAddr) -> WarmUp {
     let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.ok()?;
+        let Ok(mut stream) = TcpStream::connect(addr).await else {
+            return WarmUp::Refused;
+        };
         let _ = stream.set_nodelay(true);
         let req = format!(
             "OPTIONS * HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: sessions-emulator-warm-up\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         );
-        stream.write_all(req.as_bytes()).await.ok()?;
+        if stream.write_all(req.as_bytes()).await.is_err() {
+            return WarmUp::Refused;
+        }
         let mut buf = [0u8; 4096];
-        while stream.read(&mut buf).await.ok()? > 0 {}
-        Some(())
+        let mut got = 0usize;
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) => return WarmUp::Done,
+                Ok(n) => got += n,
+                Err(e) if got == 0 && e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    return WarmUp::Refused
+                }
+                Err(_) => return WarmUp::Done,
+            }
+        }
     };
-    let _ = tokio::time::timeout(WARM_UP_TIMEOUT, exchange).await;
+    tokio::time::timeout(WARM_UP_TIMEOUT, exchange)
+        .await
+        .unwrap_or(WarmUp::Done)
 }
 
 /// Which probe.
