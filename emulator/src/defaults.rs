@@ -32,6 +32,8 @@ pub const READY_FILE: &str = "ready.json";
 pub const ARM_AUDIENCE: &str = "https://management.azure.com/";
 /// Audience of pool data-plane tokens.
 pub const DATAPLANE_AUDIENCE: &str = "https://dynamicsessions.io";
+/// Audience of Log Analytics query tokens.
+pub const LOG_ANALYTICS_AUDIENCE: &str = "https://api.loganalytics.io";
 
 /// ARM id of the seeded resource group.
 pub fn resource_group_id() -> String {

@@ -20,9 +20,10 @@
 //! - [`state`]: [`state::AppState`], what every route gets (config, store, tokens, clock,
 //!   pools); per instance, never process-wide.
 //! - [`dataplane`]: each pool's management endpoint: proxy to sessions, `.management/*`.
+//! - [`monitor`]: log routes from diagnostic settings, the Log Analytics query API, Azure
+//!   Monitor metrics (ARM reaches the metrics through its extension dispatch).
 //! - [`arm`]: Azure Resource Manager routes, the one ARM error table, and the ARM <-> runtime
 //!   bridge (`arm::session_pools::runtime`).
-//! - [`monitor`]: Azure Monitor metrics and the Log Analytics query API.
 //! - [`bodies`]: request-body size and JSON-depth limits of every route but the data plane.
 //! - [`wiring`]: start-up in one place: builds a state from a config, brings it to life.
 //! - [`tls`]: the local CA and the HTTPS configuration; [`edge`]: the serve loop of every

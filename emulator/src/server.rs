@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .merge(crate::auth::routes::<AppState>())
         .merge(crate::arm::router(&state))
+        .merge(crate::monitor::routes())
         .merge(crate::dataplane::router(dataplane.clone()))
         .fallback(crate::arm::fallback)
         .layer(axum::extract::DefaultBodyLimit::disable())
@@ -98,9 +99,13 @@ pub async fn run(
     let edge = Edge::new(state.config().limits.clone());
     install_origins(&state, &listener, tls.clone(), edge.clone());
     crate::wiring::start(&state).await;
+    let monitor = crate::monitor::start(&state).await;
     let pools = state.pools().clone();
     let app = router(state.clone());
     let served = serve_listener(listener, app, tls, edge, shutdown).await;
+    if let Some(m) = monitor {
+        m.abort();
+    }
     state.origins().close_all();
     pools.shutdown().await;
     served

@@ -185,6 +185,28 @@ impl CompiledPredicate {
         }
     }
 
+    /// For `has`/`contains`/... predicates on one column: the column, whether the test is
+    /// negated, and the test, so a source can run it on its own string storage.
+    pub fn text_test(&self) -> Option<(usize, bool, &TextMatcher)> {
+        match &self.0 {
+            Compiled::Text {
+                column,
+                negated,
+                matcher,
+            } => Some((*column, *negated, matcher)),
+            _ => None,
+        }
+    }
+
+    /// The column the predicate reads (`None` for `search` predicates).
+    pub fn column(&self) -> Option<usize> {
+        match &self.0 {
+            Compiled::Text { column, .. } => Some(*column),
+            Compiled::AnyText { .. } => None,
+            Compiled::Plain(p) => p.column(),
+        }
+    }
+
     /// Does the row pass? `cell(i)` gives column `i`'s value.
     pub fn matches<'a>(&self, cell: impl Fn(usize) -> &'a Value) -> bool {
         match &self.0 {

@@ -14,12 +14,15 @@
 //! - [`store`]: SQLite persistence: migrations (every table), resources, operations.
 //! - [`image`]: OCI layout / docker-save / registry pull into a content-addressed cache.
 //! - [`vm`]: `trait Backend` plus the `qemu` (microVM) and `fake` (in-process) backends.
+//! - [`logstore`]: the Log Analytics side: console lines, lifecycle and pool events, metric
+//!   samples; routing to workspaces, retention and caps, the KQL data source of a workspace.
 //! - [`pool`]: the pool manager: ready set, allocation, lifecycle, probes, the log sink.
 //! - [`testing`]: image-building helpers for tests of this crate and the crates above it.
 
 pub mod clock;
 pub mod id;
 pub mod image;
+pub mod logstore;
 pub mod pool;
 pub mod store;
 pub mod testing;

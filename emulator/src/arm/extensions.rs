@@ -24,6 +24,13 @@ pub async fn dispatch(state: AppState, req: Request, path: &str) -> Option<Respo
         "diagnosticSettingsCategories" => {
             Some(diagnostic_settings::categories(state, req, ext).await)
         }
+        k if crate::monitor::metrics::KINDS
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(k)) =>
+        {
+            let kind = ext.kind.clone();
+            Some(crate::monitor::metrics::handle(state, req, &ext.resource_id, &kind).await)
+        }
         _ => Some(ArmError::InvalidResourceType(path.to_string()).into_response()),
     }
 }

@@ -63,8 +63,26 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(tracked::routes(&workspaces::TYPE))
         .merge(operations::routes())
         .merge(session_pools::routes())
+        .route_layer(from_fn_with_state(state.clone(), refresh_log_routes))
         .route_layer(from_fn_with_state(state.clone(), auth::require_arm_token))
         .route_layer(from_fn(headers::arm_headers))
+}
+
+/// After a successful write, log routes follow the resources before the answer leaves (a
+/// diagnostic setting, an environment's `appLogsConfiguration`, a workspace, a deletion).
+async fn refresh_log_routes(
+    State(state): State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let write = req.method() != http::Method::GET && req.method() != http::Method::HEAD;
+    let resp = next.run(req).await;
+    if write && resp.status().as_u16() < 400 {
+        if let Err(e) = crate::monitor::routing::ensure_fresh(&state).await {
+            tracing::warn!(error = %e, "could not rebuild log routes");
+        }
+    }
+    resp
 }
 
 /// Fallback for paths no route matched. ARM paths (`/subscriptions/...`) get the token check,
@@ -78,10 +96,16 @@ pub async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     }
     let correlation = req.headers().get("x-ms-correlation-request-id").cloned();
     let client_request = req.headers().get("x-ms-client-request-id").cloned();
+    let write = req.method() != http::Method::GET && req.method() != http::Method::HEAD;
     let mut resp = match auth::check_arm_token(&state, req.headers()) {
         Err(e) => e.into_response(),
-        Ok(_) => extension_or_404(state, req, &path).await,
+        Ok(_) => extension_or_404(state.clone(), req, &path).await,
     };
+    if write && resp.status().as_u16() < 400 {
+        if let Err(e) = crate::monitor::routing::ensure_fresh(&state).await {
+            tracing::warn!(error = %e, "could not rebuild log routes");
+        }
+    }
     headers::decorate(correlation, client_request, &mut resp);
     resp
 }

@@ -42,7 +42,7 @@ pub enum TokenEndpointError {
     #[error("AADSTS9002313: Invalid request. The request body is larger than the {0} bytes the token endpoint accepts.")]
     BodyTooLarge(usize),
     /// Scope or resource the emulator does not issue tokens for.
-    #[error("AADSTS70011: The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid: '{0}'. Use 'https://management.azure.com/.default' or 'https://dynamicsessions.io/.default'.")]
+    #[error("AADSTS70011: The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid: '{0}'. Use 'https://management.azure.com/.default', 'https://dynamicsessions.io/.default', 'https://api.loganalytics.io/.default' or the emulator's own endpoint followed by '/.default'.")]
     InvalidScope(String),
 }
 
@@ -86,17 +86,25 @@ fn audience_for(resource: &str) -> Option<&'static str> {
             Some(defaults::ARM_AUDIENCE)
         }
         "https://dynamicsessions.io" => Some(defaults::DATAPLANE_AUDIENCE),
-        "https://api.loganalytics.io" => Some("https://api.loganalytics.io"),
+        "https://api.loganalytics.io" => Some(defaults::LOG_ANALYTICS_AUDIENCE),
         _ => None,
     }
 }
 
 /// Picks the audience from `scope` (v2, space-separated, `{resource}/.default`) or
-/// `resource` (v1).
+/// `resource` (v1). A resource that is the emulator's own endpoint (`is_self`: the scope an
+/// SDK derives from a custom endpoint) gets the audience `own`.
 pub fn audience_from(
     scope: Option<&str>,
     resource: Option<&str>,
-) -> Result<&'static str, TokenEndpointError> {
+    is_self: &dyn Fn(&str) -> bool,
+    own: &str,
+) -> Result<String, TokenEndpointError> {
+    let lookup = |r: &str| -> Option<String> {
+        audience_for(r)
+            .map(str::to_string)
+            .or_else(|| is_self(r).then(|| own.to_string()))
+    };
     if let Some(scope) = scope {
         let mut chosen = None;
         for s in scope.split_whitespace() {
@@ -104,7 +112,7 @@ pub fn audience_from(
                 continue;
             }
             let resource = s.strip_suffix(".default").unwrap_or(s);
-            match audience_for(resource) {
+            match lookup(resource) {
                 Some(a) if s.ends_with("/.default") => chosen = Some(a),
                 _ => return Err(TokenEndpointError::InvalidScope(s.to_string())),
             }
@@ -112,7 +120,7 @@ pub fn audience_from(
         return chosen.ok_or_else(|| TokenEndpointError::InvalidScope(scope.to_string()));
     }
     match resource {
-        Some(r) => audience_for(r).ok_or_else(|| TokenEndpointError::InvalidScope(r.to_string())),
+        Some(r) => lookup(r).ok_or_else(|| TokenEndpointError::InvalidScope(r.to_string())),
         None => Err(TokenEndpointError::MissingParameter("scope")),
     }
 }
@@ -173,12 +181,15 @@ pub async fn token<S: AuthContext>(
     if secret != client.client_secret {
         return Err(TokenEndpointError::BadSecret(client_id));
     }
+    let tokens = state.tokens();
     let audience = audience_from(
         form.get("scope").map(String::as_str),
         form.get("resource").map(String::as_str),
+        &|r| tokens.is_self(r),
+        tokens.self_audience(),
     )?;
     let now = state.now();
-    let access_token = state.tokens().issue(&client, audience, now);
+    let access_token = state.tokens().issue(&client, &audience, now);
     let exp = now.unix_timestamp() + TOKEN_LIFETIME_SECS;
     let mut body = json!({
         "token_type": "Bearer",
@@ -210,36 +221,50 @@ pub async fn token<S: AuthContext>(
 mod tests {
     use super::*;
 
+    fn aud(scope: Option<&str>, resource: Option<&str>) -> Result<String, TokenEndpointError> {
+        let own = "https://127.0.0.1:8443";
+        audience_from(scope, resource, &|r| r.trim_end_matches('/') == own, own)
+    }
+
     #[test]
     fn scopes_map_to_audiences() {
         assert_eq!(
-            audience_from(Some("https://management.azure.com/.default"), None),
+            aud(Some("https://management.azure.com/.default"), None).as_deref(),
             Ok(defaults::ARM_AUDIENCE)
         );
         assert_eq!(
-            audience_from(
+            aud(
                 Some("https://dynamicsessions.io/.default offline_access"),
                 None
-            ),
+            )
+            .as_deref(),
             Ok(defaults::DATAPLANE_AUDIENCE)
         );
         assert_eq!(
-            audience_from(None, Some("https://management.core.windows.net/")),
+            aud(None, Some("https://management.core.windows.net/")).as_deref(),
             Ok(defaults::ARM_AUDIENCE)
         );
+        assert_eq!(
+            aud(Some("https://api.loganalytics.io/.default"), None).as_deref(),
+            Ok(defaults::LOG_ANALYTICS_AUDIENCE)
+        );
+        assert_eq!(
+            aud(Some("https://127.0.0.1:8443/.default"), None).as_deref(),
+            Ok("https://127.0.0.1:8443")
+        );
         assert!(matches!(
-            audience_from(Some("https://graph.microsoft.com/.default"), None),
+            aud(Some("https://graph.microsoft.com/.default"), None),
             Err(TokenEndpointError::InvalidScope(_))
         ));
         assert!(matches!(
-            audience_from(
+            aud(
                 Some("https://management.azure.com/user_impersonation"),
                 None
             ),
             Err(TokenEndpointError::InvalidScope(_))
         ));
         assert_eq!(
-            audience_from(None, None),
+            aud(None, None),
             Err(TokenEndpointError::MissingParameter("scope"))
         );
     }

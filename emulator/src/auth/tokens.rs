@@ -161,6 +161,29 @@ fn audience_matches(got: &str, expected: &str) -> bool {
     accepted_audiences(expected).contains(&got)
 }
 
+/// Surfaces that also take a token whose audience is the emulator's own endpoint: the scope
+/// SDKs derive from a custom endpoint (`{endpoint}/.default`) when pointed at the emulator for
+/// ARM (Azure Monitor metrics) or the Log Analytics query API.
+const SELF_AUDIENCE_SURFACES: [&str; 2] =
+    [defaults::ARM_AUDIENCE, defaults::LOG_ANALYTICS_AUDIENCE];
+
+/// `(scheme, host, port)` of an `http(s)` URL, host lower-cased, port defaulted.
+fn origin_of(url: &str) -> Option<(String, String, u16)> {
+    let u = url::Url::parse(url.trim_end_matches('/')).ok()?;
+    if !matches!(u.scheme(), "http" | "https") || !u.path().trim_matches('/').is_empty() {
+        return None;
+    }
+    let host = u.host_str()?.trim_matches(['[', ']']).to_ascii_lowercase();
+    Some((u.scheme().to_string(), host, u.port_or_known_default()?))
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl TokenService {
     /// A service signing with `key`, issuing for the seeded client only.
     pub fn new(key: SigningKey, endpoint: &str) -> Self {
@@ -174,6 +197,32 @@ impl TokenService {
             }],
             verified: parking_lot::Mutex::new(std::collections::HashMap::new()),
         }
+    }
+
+    /// True when `resource` (a URL) is this emulator's own endpoint: same scheme and port,
+    /// and the same host or both loopback (`localhost`, `127.0.0.1`, `::1`).
+    pub fn is_self(&self, resource: &str) -> bool {
+        match (origin_of(resource), origin_of(&self.endpoint)) {
+            (Some((s1, h1, p1)), Some((s2, h2, p2))) => {
+                s1 == s2 && p1 == p2 && (h1 == h2 || (is_loopback(&h1) && is_loopback(&h2)))
+            }
+            _ => false,
+        }
+    }
+
+    /// The audience of tokens issued for the emulator's own endpoint.
+    pub fn self_audience(&self) -> &str {
+        &self.endpoint
+    }
+
+    fn audience_ok(&self, got: &str, expected: &str) -> bool {
+        audience_matches(got, expected)
+            || (got
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case(&self.endpoint)
+                && SELF_AUDIENCE_SURFACES
+                    .iter()
+                    .any(|s| audience_matches(s, expected)))
     }
 
     /// The signing key (JWKS).
@@ -248,7 +297,7 @@ impl TokenService {
                 c
             }
         };
-        Self::check_claims(claims, expected_audience, now)
+        self.check_claims(claims, expected_audience, now)
     }
 
     /// Like [`Self::validate`] without returning the claims. A token whose signature already
@@ -265,7 +314,7 @@ impl TokenService {
                 let t = now.unix_timestamp();
                 if c.exp > t
                     && c.nbf <= t + SKEW_SECS
-                    && audience_matches(&c.aud, expected_audience)
+                    && self.audience_ok(&c.aud, expected_audience)
                 {
                     return Ok(());
                 }
@@ -321,6 +370,7 @@ impl TokenService {
 
     /// Checks the time window and audience of verified claims.
     fn check_claims(
+        &self,
         claims: Claims,
         expected_audience: &str,
         now: OffsetDateTime,
@@ -332,7 +382,7 @@ impl TokenService {
         if claims.nbf > now + SKEW_SECS {
             return Err(TokenError::NotYetValid(ts(claims.nbf)));
         }
-        if !audience_matches(&claims.aud, expected_audience) {
+        if !self.audience_ok(&claims.aud, expected_audience) {
             return Err(TokenError::WrongAudience {
                 got: claims.aud,
                 expected: expected_audience.to_string(),

@@ -353,19 +353,35 @@ async fn dataplane_console_lines_and_lifecycle_rows_are_persisted() {
         .expect("send");
     assert_eq!(r.status(), 200);
     let store = p.srv.state.store().clone();
+    let logs = p.srv.state.pools().logs().expect("log store").clone();
+    let key = p
+        .srv
+        .state
+        .pools()
+        .pools()
+        .iter()
+        .map(|h| h.context().key().to_string())
+        .find(|k| k.ends_with("/consolelogs"))
+        .expect("the pool");
     let mut found = None;
     for _ in 0..200 {
-        let row: Option<(String, Option<String>, String)> = store
-            .call(|c| {
-                Ok(c.query_row(
-                    "SELECT stream, identifier, container_name FROM session_console_logs WHERE log = 'hello-from-container'",
-                    [],
-                    |r| Ok(Some((r.get(0)?, r.get(1)?, r.get(2)?))),
+        logs.flush().await;
+        let page = logs.console_lines(&sessions_runtime::logstore::tail::TailFilter {
+            pool_key: key.clone(),
+            limit: 1000,
+            ..Default::default()
+        });
+        let row = page
+            .lines
+            .iter()
+            .find(|l| l.log == "hello-from-container")
+            .map(|l| {
+                (
+                    l.stream.clone(),
+                    Some(l.identifier.clone()).filter(|i| !i.is_empty()),
+                    l.container.clone(),
                 )
-                .unwrap_or(None))
-            })
-            .await
-            .expect("query");
+            });
         if row.is_some() {
             found = row;
             break;
@@ -383,7 +399,7 @@ async fn dataplane_console_lines_and_lifecycle_rows_are_persisted() {
     let allocated: i64 = store
         .call(|c| {
             Ok(c.query_row(
-                "SELECT count(*) FROM session_lifecycle_logs WHERE operation_name = 'SessionAllocated' AND identifier = 'logger-1'",
+                "SELECT count(*) FROM log_lifecycle WHERE tag = 'SessionAllocated' AND identifier = 'logger-1'",
                 [],
                 |r| r.get(0),
             )?)

@@ -8,6 +8,7 @@
 //!   [`foundation_props`], [`session_pools`], [`session_pools_props`],
 //!   [`session_pools_versions`], [`pool_arm`], [`deletes`].
 //! - data plane: [`dataplane_proxy`], [`origins`].
+//! - observability: [`monitor_logs`], [`monitor_query`], [`monitor_metrics`].
 //! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`],
 //!   [`image_pack`].
 //! - limits at the edge: [`edge`]; hostile input on every route and forged tokens:
@@ -33,6 +34,9 @@ mod isolation;
 mod isolation_vm;
 mod layers;
 mod leaks;
+mod monitor_logs;
+mod monitor_metrics;
+mod monitor_query;
 mod origins;
 mod pool_arm;
 mod sdk_python;

@@ -186,7 +186,7 @@ async fn pool_arm_never_ready_fails_the_operation_with_an_error_and_events() {
         .store()
         .call(|c| {
             Ok(c.query_row(
-                "SELECT count(*) FROM session_pool_event_logs WHERE operation_name IN ('ProbeFailed','ProvisioningFailed')",
+                "SELECT count(*) FROM log_pool_events WHERE tag IN ('ProbeFailed','ProvisioningFailed')",
                 [],
                 |r| r.get(0),
             )?)
@@ -264,7 +264,7 @@ async fn pool_arm_restart_reconciles_sessions_and_rebuilds_ready_set() {
         .store()
         .call(|c| {
             Ok(c.query_row(
-                "SELECT count(*) FROM session_pool_event_logs WHERE log LIKE '%EmulatorRestart%'",
+                "SELECT count(*) FROM log_pool_events WHERE log LIKE '%EmulatorRestart%'",
                 [],
                 |r| r.get(0),
             )?)

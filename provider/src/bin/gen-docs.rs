@@ -169,17 +169,23 @@ configured, in this order:
 
 | Flow | Configure with |
 |---|---|
+| Client certificate | `tenant_id`, `client_id`, `client_certificate_path` (a PKCS#12 `.pfx` with an RSA key) or `client_certificate` (the same, base64), `client_certificate_password` (`ARM_CLIENT_CERTIFICATE_PATH`, `ARM_CLIENT_CERTIFICATE`, `ARM_CLIENT_CERTIFICATE_PASSWORD`) |
 | Client secret | `tenant_id`, `client_id`, `client_secret` (`ARM_TENANT_ID`, `ARM_CLIENT_ID`, `ARM_CLIENT_SECRET`) |
 | OIDC token (e.g. from a CI system) | `use_oidc = true` with `oidc_token` or `oidc_token_file_path` (`ARM_USE_OIDC`, `ARM_OIDC_TOKEN`, `ARM_OIDC_TOKEN_FILE_PATH`), plus tenant and client |
 | AKS workload identity | `use_aks_workload_identity = true` (`ARM_USE_AKS_WORKLOAD_IDENTITY`); the token file, client and tenant come from `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_CLIENT_ID`, `AZURE_TENANT_ID` |
+| GitHub Actions OIDC | `use_oidc = true` with tenant and client; the request URL and token come from `ACTIONS_ID_TOKEN_REQUEST_URL` / `ACTIONS_ID_TOKEN_REQUEST_TOKEN` (or `oidc_request_url` / `oidc_request_token`, `ARM_OIDC_REQUEST_*`); the job needs `permissions: id-token: write` |
+| Azure Pipelines OIDC | `use_oidc = true`, `ado_pipeline_service_connection_id` (`ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID`) and `SYSTEM_ACCESSTOKEN` (or `oidc_request_token`), with tenant and client |
 | Managed identity | `use_msi = true` (`ARM_USE_MSI`): App Service, Container Apps and Functions (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`), else the VM's (IMDS); `client_id` picks a user-assigned identity |
 | Azure Developer CLI | `use_azd = true` (`ARM_USE_AZD`) after `azd auth login` |
 | Azure CLI | the default (`use_cli`, `ARM_USE_CLI`) after `az login` |
 
-All flows use the maintained `azure_identity` crate, except two it cannot serve: an
-`http://` authority host (the emulator started with `--http`; `azure_identity` requires HTTPS)
-and `ARM_MSI_ENDPOINT` (an IMDS-style endpoint elsewhere than IMDS). For those the provider
-sends the same requests itself. A credential that does not work is reported once, when the
+All flows use the maintained `azure_identity` crate, except what it cannot serve: an
+`http://` authority host (the emulator started with `--http`; `azure_identity` requires HTTPS),
+`ARM_MSI_ENDPOINT` (an IMDS-style endpoint elsewhere than IMDS) and the request of the GitHub
+Actions token (the exchange of that token is `azure_identity`'s). For those the provider sends
+the requests itself. A client certificate is read and its assertion signed by the provider (the
+certificate credential of `azure_identity` needs OpenSSL, which the provider does not link); the
+assertion is exchanged by `azure_identity`. A credential that does not work is reported once, when the
 provider is configured.
 
 "#;

@@ -8,13 +8,12 @@
 pub mod parse_session_pool_id;
 pub mod session_pool_id;
 
+use crate::plugin::model::Model;
 use crate::plugin::Type;
+use crate::resources::session_pool::model::SessionPoolIdentity;
 
-/// The object type of a parsed session pool id.
+/// The object type of a parsed session pool id: the pool's resource identity
+/// (`subscription_id`, `resource_group_name`, `name`).
 pub fn parts_type() -> Type {
-    Type::object([
-        ("subscription_id", Type::String),
-        ("resource_group_name", Type::String),
-        ("name", Type::String),
-    ])
+    SessionPoolIdentity::block().implied_type()
 }

@@ -4,7 +4,9 @@
 
 use crate::azure::ids::SessionPoolId;
 use crate::plugin::function::{Function, FunctionError, Parameter, Signature};
+use crate::plugin::model::{Model, Tf};
 use crate::plugin::{Type, Value};
+use crate::resources::session_pool::model::SessionPoolIdentity;
 
 /// The function.
 #[derive(Debug, Default, Clone, Copy)]
@@ -42,11 +44,12 @@ impl Function for ParseSessionPoolId {
             .and_then(Value::as_str)
             .ok_or_else(|| FunctionError::argument(0, "`id` must be a string."))?;
         let p = SessionPoolId::parse(id).map_err(|e| FunctionError::argument(0, e))?;
-        Ok(Value::object([
-            ("subscription_id", Value::from(p.subscription_id)),
-            ("resource_group_name", Value::from(p.resource_group)),
-            ("name", Value::from(p.name)),
-        ]))
+        Ok(SessionPoolIdentity {
+            subscription_id: Tf::Known(p.subscription_id),
+            resource_group_name: Tf::Known(p.resource_group),
+            name: Tf::Known(p.name),
+        }
+        .encode())
     }
 }
 

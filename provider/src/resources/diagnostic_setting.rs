@@ -586,6 +586,46 @@ mod tests {
         );
     }
 
+    fn arb_tf<T: std::fmt::Debug + Clone + 'static>(
+        known: impl proptest::strategy::Strategy<Value = T> + 'static,
+    ) -> impl proptest::strategy::Strategy<Value = Tf<T>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(Tf::Null),
+            Just(Tf::unknown()),
+            known.prop_map(Tf::Known)
+        ]
+    }
+
+    proptest::proptest! {
+        /// decode(encode(model)) == model, and the encoded value has the schema's type.
+        #[test]
+        fn decode_encode_round_trips(
+            strings in proptest::collection::vec(arb_tf("[a-zA-Z0-9/|._-]{0,16}"), 5),
+            logs in arb_tf(proptest::collection::vec(
+                (arb_tf("[A-Za-z]{1,8}"), arb_tf("[a-z]{1,8}")), 0..3)),
+            metrics in arb_tf(proptest::collection::vec(arb_tf("[A-Za-z]{1,8}"), 0..3)),
+        ) {
+            let model = DiagnosticSetting {
+                id: strings[0].clone(),
+                name: strings[1].clone(),
+                target_resource_id: strings[2].clone(),
+                log_analytics_workspace_id: strings[3].clone(),
+                log_analytics_destination_type: strings[4].clone(),
+                enabled_log: logs.map(|v| v.into_iter().map(|(category, category_group)| {
+                    EnabledLog { category, category_group }
+                }).collect()),
+                enabled_metric: metrics
+                    .map(|v| v.into_iter().map(|category| EnabledMetric { category }).collect()),
+                timeouts: Timeouts::state_value(),
+            };
+            let v = model.encode();
+            proptest::prop_assert_eq!(DiagnosticSetting::from_value(&v).unwrap(), model);
+            let ty = DiagnosticSetting::block().implied_type();
+            proptest::prop_assert!(crate::plugin::codec::encode_dynamic(&v, &ty).is_ok());
+        }
+    }
+
     #[test]
     fn expand_flatten_round_trip() {
         let model = DiagnosticSetting::from_value(&cfg()).unwrap();

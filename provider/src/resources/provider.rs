@@ -78,6 +78,18 @@ pub struct ProviderConfig {
     /// Client secret of the service principal. Env `ARM_CLIENT_SECRET`.
     #[tf(optional, sensitive)]
     pub client_secret: Tf<String>,
+    /// Path of a PKCS#12 (`.pfx`) client certificate with an RSA key, for a service principal.
+    /// Env `ARM_CLIENT_CERTIFICATE_PATH`.
+    #[tf(optional)]
+    pub client_certificate_path: Tf<String>,
+    /// The PKCS#12 client certificate itself, base64-encoded (instead of
+    /// `client_certificate_path`). Env `ARM_CLIENT_CERTIFICATE`.
+    #[tf(optional, sensitive)]
+    pub client_certificate: Tf<String>,
+    /// Password of the client certificate (empty for none). Env
+    /// `ARM_CLIENT_CERTIFICATE_PASSWORD`.
+    #[tf(optional, sensitive)]
+    pub client_certificate_password: Tf<String>,
     /// Authenticate with the Azure CLI (`az login`) when nothing else is configured. Default
     /// `true`. Env `ARM_USE_CLI`.
     #[tf(optional)]
@@ -104,6 +116,18 @@ pub struct ProviderConfig {
     /// OIDC federated token. Env `ARM_OIDC_TOKEN`.
     #[tf(optional, sensitive)]
     pub oidc_token: Tf<String>,
+    /// URL to request an OIDC token from (GitHub Actions sets `ACTIONS_ID_TOKEN_REQUEST_URL`).
+    /// Env `ARM_OIDC_REQUEST_URL`.
+    #[tf(optional)]
+    pub oidc_request_url: Tf<String>,
+    /// Bearer token for `oidc_request_url` (GitHub Actions: `ACTIONS_ID_TOKEN_REQUEST_TOKEN`;
+    /// Azure Pipelines: `SYSTEM_ACCESSTOKEN`). Env `ARM_OIDC_REQUEST_TOKEN`.
+    #[tf(optional, sensitive)]
+    pub oidc_request_token: Tf<String>,
+    /// Azure Pipelines service connection to get the OIDC token through (with
+    /// `use_oidc = true`). Env `ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID`.
+    #[tf(optional)]
+    pub ado_pipeline_service_connection_id: Tf<String>,
     /// File holding the OIDC token. Env `ARM_OIDC_TOKEN_FILE_PATH`.
     #[tf(optional)]
     pub oidc_token_file_path: Tf<String>,
@@ -147,8 +171,14 @@ pub fn settings_from_config(config: &Value) -> TfResult<ProviderSettings> {
             use_aks_workload_identity: c.use_aks_workload_identity.known().copied(),
             use_azd: c.use_azd.known().copied(),
             oidc_token: known(&c.oidc_token),
+            oidc_request_url: known(&c.oidc_request_url),
+            oidc_request_token: known(&c.oidc_request_token),
+            ado_service_connection_id: known(&c.ado_pipeline_service_connection_id),
             oidc_token_file: known(&c.oidc_token_file_path).map(PathBuf::from),
             msi_endpoint: None,
+            client_certificate_path: known(&c.client_certificate_path).map(PathBuf::from),
+            client_certificate: known(&c.client_certificate),
+            client_certificate_password: known(&c.client_certificate_password),
             authority_host: known(&c.authority_host),
             executor: None,
             transport: None,
@@ -231,6 +261,53 @@ impl Provider for AzureSessionsProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn arb_tf<T: std::fmt::Debug + Clone + 'static>(
+        known: impl proptest::strategy::Strategy<Value = T> + 'static,
+    ) -> impl proptest::strategy::Strategy<Value = Tf<T>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(Tf::Null),
+            Just(Tf::unknown()),
+            known.prop_map(Tf::Known)
+        ]
+    }
+
+    proptest::proptest! {
+        /// decode(encode(config)) == config, and the encoded value has the schema's type.
+        #[test]
+        fn decode_encode_round_trips(
+            s in proptest::collection::vec(arb_tf("[a-zA-Z0-9:/._-]{0,12}"), 15),
+            b in proptest::collection::vec(arb_tf(proptest::bool::ANY), 5),
+        ) {
+            let c = ProviderConfig {
+                subscription_id: s[0].clone(),
+                tenant_id: s[1].clone(),
+                client_id: s[2].clone(),
+                client_secret: s[3].clone(),
+                client_certificate_path: s[12].clone(),
+                client_certificate: s[13].clone(),
+                client_certificate_password: s[14].clone(),
+                use_cli: b[0].clone(),
+                use_msi: b[1].clone(),
+                use_oidc: b[2].clone(),
+                use_aks_workload_identity: b[3].clone(),
+                use_azd: b[4].clone(),
+                oidc_token: s[4].clone(),
+                oidc_request_url: s[5].clone(),
+                oidc_request_token: s[6].clone(),
+                ado_pipeline_service_connection_id: s[7].clone(),
+                oidc_token_file_path: s[8].clone(),
+                arm_endpoint: s[9].clone(),
+                authority_host: s[10].clone(),
+                ca_certificate_file: s[11].clone(),
+            };
+            let v = c.encode();
+            proptest::prop_assert_eq!(ProviderConfig::from_value(&v).unwrap(), c);
+            let ty = ProviderConfig::block().implied_type();
+            proptest::prop_assert!(crate::plugin::codec::encode_dynamic(&v, &ty).is_ok());
+        }
+    }
 
     #[test]
     fn schema_valid() {

@@ -171,21 +171,48 @@ async fn real_acc_timeouts_never_plan_a_change() {
     let acc = Acc::reattach().await;
     let work = acc.work();
     let base = pool("timeoutpool", "", "", "");
+    let with_timeouts = |timeouts: &str| {
+        base.replace(
+            "  max_concurrent_sessions      = 5\n",
+            &format!("  max_concurrent_sessions      = 5\n{timeouts}"),
+        )
+    };
     acc.write_config(&work, &base);
     acc.apply(&work).await;
+    let modified = |pool: &Json| pool["systemData"]["lastModifiedAt"].clone();
+    let before = modified(&acc.arm_get(&pool_path("timeoutpool")).await);
+    assert!(before.is_string(), "the emulator records writes: {before}");
     for timeouts in [
         "  timeouts {\n    create = \"45m\"\n    delete = \"1h\"\n  }\n",
         "  timeouts {\n    read = \"2m\"\n  }\n",
         "",
     ] {
-        let config = base.replace(
-            "  max_concurrent_sessions      = 5\n",
-            &format!("  max_concurrent_sessions      = 5\n{timeouts}"),
-        );
-        acc.write_config(&work, &config);
+        acc.write_config(&work, &with_timeouts(timeouts));
         let (code, out) = acc.plan_exit(&work, &[]).await;
         assert_eq!(code, 0, "timeouts planned a change:\n{out}");
+        // Applying a timeouts-only change sends nothing to the service.
+        let out = acc
+            .ok(
+                &work,
+                &["apply", "-input=false", "-no-color", "-auto-approve"],
+            )
+            .await;
+        assert!(out.contains("No changes."), "{out}");
     }
+    assert_eq!(
+        modified(&acc.arm_get(&pool_path("timeoutpool")).await),
+        before,
+        "a timeouts-only change wrote the pool"
+    );
+
+    // Imported into a configuration with a `timeouts` block: no diff either.
+    let imported = acc.fresh_dir("imported");
+    acc.write_config(
+        &imported,
+        &with_timeouts("  timeouts {\n    create = \"2h\"\n    read = \"1m\"\n  }\n"),
+    );
+    acc.import(&imported, ADDR, &pool_path("timeoutpool")).await;
+    acc.expect_empty_plans(&imported).await;
     // A bad duration is refused at plan, naming the attribute.
     acc.write_config(
         &work,

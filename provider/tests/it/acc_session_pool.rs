@@ -287,6 +287,35 @@ async fn real_acc_write_only_secret_and_plan_validation() {
     assert!(!out.status.success());
     assert!(text.contains("ready_session_instances"), "{text}");
 
+    // What the service refuses is refused at plan, each error at its attribute (Terraform
+    // shows the configuration line): a bad secret name, a bad container name, an empty image
+    // and an environment variable set twice. Nothing reaches the service.
+    let bad = pool_config("badpool", "eastus", 10)
+        .replace("name  = \"token\"", "name  = \"Token_1\"")
+        .replace("secret_name = \"token\"", "secret_name = \"Token_1\"")
+        .replace("name   = \"main\"", "name   = \"Main_Container\"")
+        .replace(
+            "image  = \"localhost/sample-session:latest\"",
+            "image  = \"\"",
+        )
+        .replace(
+            "      env {\n",
+            "      env {\n        name  = \"TOKEN\"\n        value = \"twice\"\n      }\n      env {\n",
+        );
+    acc.write_config(&work, &bad);
+    let (code, text) = acc.plan_exit(&work, &[]).await;
+    assert_eq!(code, 1, "{text}");
+    for (detail, line) in [
+        ("A secret `name` must be", "name  = \"Token_1\""),
+        ("A container `name` must be", "name   = \"Main_Container\""),
+        ("`image` must not be empty", "image  = \"\""),
+        ("\"TOKEN\" is set more than once", "name        = \"TOKEN\""),
+    ] {
+        assert!(text.contains(detail), "missing {detail:?}:\n{text}");
+        assert!(text.contains(line), "error not at {line:?}:\n{text}");
+    }
+    assert!(!acc.arm_exists(&pool_path("badpool"), API).await);
+
     // A write-only secret (Terraform 1.11+) is sent but never stored in state.
     let wo = pool_config("wopool", "eastus", 10).replace(
         "value = \"not-so-secret\"",

@@ -130,6 +130,87 @@ async fn oidc_token_wire_shape() {
     assert_eq!(token(&s, ARM_SCOPE).await.unwrap(), "oidc-tok");
 }
 
+/// The client assertion of the last token request `server` received, decoded (header, claims).
+async fn last_assertion(server: &MockServer) -> (serde_json::Value, serde_json::Value) {
+    use base64::Engine as _;
+    let reqs = server.received_requests().await.expect("recorded requests");
+    let body = String::from_utf8(reqs.last().expect("a token request").body.clone()).unwrap();
+    let jwt = url::form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "client_assertion")
+        .map(|(_, v)| v.into_owned())
+        .expect("client_assertion in the form");
+    let part = |i: usize| -> serde_json::Value {
+        let b = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(jwt.split('.').nth(i).unwrap())
+            .unwrap();
+        serde_json::from_slice(&b).unwrap()
+    };
+    (part(0), part(1))
+}
+
+/// azurerm's client certificate (PKCS#12 file + password): a signed assertion naming the
+/// certificate by thumbprint, for the token endpoint, through `azure_identity` (HTTPS
+/// authority) and through our own request (plain-HTTP authority).
+#[tokio::test]
+async fn client_certificate_wire_shape() {
+    let pfx = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sp.pfx");
+    for https in [true, false] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(TENANT_TOKEN_PATH))
+            .and(body_string_contains(
+                "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer",
+            ))
+            .and(body_string_contains("client_id=client-1"))
+            .and(body_string_contains("grant_type=client_credentials"))
+            .respond_with(entra_token("cert-tok"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let mut s = if https {
+            settings(&server)
+        } else {
+            AuthSettings {
+                tenant_id: Some("00000000-0000-0000-0000-0000000000aa".into()),
+                client_id: Some("client-1".into()),
+                authority_host: Some(server.uri()),
+                ..Default::default()
+            }
+        };
+        s.client_certificate_path = Some(pfx.into());
+        s.client_certificate_password = Some("test-password".into());
+        s.client_secret = None;
+        assert_eq!(s.flow_name().unwrap(), "client certificate");
+        assert_eq!(
+            token(&s, ARM_SCOPE).await.unwrap(),
+            "cert-tok",
+            "https={https}"
+        );
+        let (header, claims) = last_assertion(&server).await;
+        assert_eq!(header["alg"], "RS256");
+        assert_eq!(header["x5t"], "-n-IuIbYO02xaqfHo_DeMlOkFZ4");
+        let authority = if https {
+            "https://login.example".to_string()
+        } else {
+            server.uri()
+        };
+        assert_eq!(
+            claims["aud"],
+            format!("{authority}{TENANT_TOKEN_PATH}"),
+            "https={https}"
+        );
+        assert_eq!(claims["iss"], "client-1");
+        assert_eq!(claims["sub"], "client-1");
+    }
+    // A wrong password is an error naming the setting, before any request.
+    let server = MockServer::start().await;
+    let mut s = settings(&server);
+    s.client_certificate_path = Some(pfx.into());
+    s.client_certificate_password = Some("wrong".into());
+    let e = token(&s, ARM_SCOPE).await.unwrap_err();
+    assert!(e.contains("client_certificate_password"), "{e}");
+}
+
 #[tokio::test]
 async fn workload_identity_token_file_wire_shape() {
     let server = MockServer::start().await;
@@ -150,6 +231,79 @@ async fn workload_identity_token_file_wire_shape() {
     s.use_aks_workload_identity = Some(true);
     s.oidc_token_file = Some(file);
     assert_eq!(token(&s, DATAPLANE_SCOPE).await.unwrap(), "wi-tok");
+}
+
+/// GitHub Actions: the federated token is requested from the job's OIDC endpoint (our
+/// request), then exchanged by `azure_identity`.
+#[tokio::test]
+async fn oidc_request_github_actions_wire_shape() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/_apis/idtoken"))
+        .and(query_param("api-version", "2.0"))
+        .and(query_param("audience", "api://AzureADTokenExchange"))
+        .and(header("authorization", "Bearer gh-request-token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"count": 1, "value": "gh.federated.jwt"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(TENANT_TOKEN_PATH))
+        .and(body_string_contains("client_assertion=gh.federated.jwt"))
+        .respond_with(entra_token("gh-tok"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut s = settings(&server);
+    s.use_oidc = Some(true);
+    s.oidc_request_url = Some(format!("{}/_apis/idtoken?api-version=2.0", server.uri()));
+    s.oidc_request_token = Some("gh-request-token".into());
+    assert_eq!(s.flow_name().unwrap(), "OIDC");
+    assert_eq!(token(&s, ARM_SCOPE).await.unwrap(), "gh-tok");
+}
+
+/// Azure Pipelines: `azure_identity`'s pipelines credential (its OIDC endpoint comes from
+/// `SYSTEM_OIDCREQUESTURI`, which the pipeline sets).
+#[tokio::test]
+async fn azure_pipelines_wire_shape() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oidc/request"))
+        .and(query_param("api-version", "7.1"))
+        .and(query_param("serviceConnectionId", "service-connection-1"))
+        .and(header("authorization", "Bearer system-access-token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"oidcToken": "ado.federated.jwt"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(TENANT_TOKEN_PATH))
+        .and(body_string_contains("client_assertion=ado.federated.jwt"))
+        .respond_with(entra_token("ado-tok"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let result = {
+        let _g = ENV.lock().await;
+        std::env::set_var(
+            "SYSTEM_OIDCREQUESTURI",
+            "https://dev.azure.example/oidc/request",
+        );
+        let mut s = settings(&server);
+        s.use_oidc = Some(true);
+        s.ado_service_connection_id = Some("service-connection-1".into());
+        s.oidc_request_token = Some("system-access-token".into());
+        let t = token(&s, ARM_SCOPE).await;
+        std::env::remove_var("SYSTEM_OIDCREQUESTURI");
+        t
+    };
+    assert_eq!(result.unwrap(), "ado-tok");
 }
 
 /// Managed identity reads its endpoint from the process environment (as `azure_identity`

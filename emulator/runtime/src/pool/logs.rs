@@ -1,40 +1,31 @@
-//! Persistence of the pool's event stream for the observability issue: lifecycle log rows
-//! (`AppEnvSessionLifecycleLogs`), pool event rows (`AppEnvSessionPoolEventLogs`), console rows
-//! (`AppEnvSessionConsoleLogs`) and the live-session table used to reconcile after a restart.
+//! The pool's event stream, as rows: lifecycle events (`AppEnvSessionLifecycleLogs`), pool
+//! events (`AppEnvSessionPoolEventLogs`) and console lines (`AppEnvSessionConsoleLogs`) go to
+//! the [`LogStore`] (which routes them to workspaces by diagnostic settings and keeps them);
+//! the live-session table used to reconcile after a restart is written here.
 //!
-//! Writes never block the pool actor: rows go over an unbounded channel to one writer thread
-//! that inserts them in batches (one transaction per batch); it ends when every sink is dropped.
-//! [`LogSink::flush`] waits until everything sent so far is on disk (tests, shutdown).
+//! Sending never blocks the pool actor: rows go over unbounded channels to the log store's
+//! writer thread and to this module's live-session writer thread, each writing in batches (one
+//! transaction per batch). [`LogSink::flush`] waits until everything sent so far is on disk.
 //!
 //! # Guarantee (what an allocation waits for)
 //!
 //! Binding an identifier waits for no disk write: the pool actor binds in memory and answers
 //! the data plane at once; the `SessionAllocated` rows (lifecycle and pool event) and the
 //! session's `pool_live_sessions` row are queued in that same actor step, in order, and the
-//! writer commits them in its next batch, usually within milliseconds. Every queued row is
-//! written before the writer ends, and emulator shutdown ([`crate::pool::PoolManager::shutdown`])
+//! writers commit them in their next batch, usually within milliseconds. Every queued row is
+//! written before the writers end, and emulator shutdown ([`crate::pool::PoolManager::shutdown`])
 //! flushes before it returns, so nothing is lost on a normal stop (SIGINT/SIGTERM). Only a hard
 //! kill can lose the rows still queued at that instant (the batch being committed is atomic);
 //! the sessions themselves die with the emulator either way.
 //!
-//! # Tables (created by the store's migrations, [`crate::store::schema`])
+//! # Tables
 //!
-//! `session_lifecycle_logs` and `session_pool_event_logs` have the same columns:
-//! `seq` (INTEGER PRIMARY KEY), `time_generated` (RFC 3339), `subscription_id`,
-//! `resource_group`, `session_pool_name`, `pool_resource_id` (ARM id of the pool, lower-case),
-//! `environment_id` (ARM id of the environment; `_ResourceId` of the Azure tables),
-//! `location`, `tenant_id`, `operation_name`, `log`, `level` (`Informational`/`Warning`/`Error`),
-//! `node_name`, `pod_name` (= session id), `session_id`, `identifier`.
-//!
-//! `session_console_logs`: `seq`, `time_generated`, `subscription_id`, `resource_group`,
-//! `session_pool_name`, `pool_resource_id`, `environment_id`, `location`, `tenant_id`,
-//! `session_id`, `identifier`, `container_name`, `container_image`, `stream`
-//! (`stdout`/`stderr`), `log`.
-//!
-//! `pool_live_sessions`: `session_id` (PK), `pool_resource_id`, `state`, `identifier`,
-//! `created_at`, `updated_at`: sessions not yet ended; rows left at start-up were running when
-//! the emulator stopped.
+//! Log rows: see [`crate::logstore::persist`]. `pool_live_sessions` (created by the store's
+//! migrations): `session_id` (PK), `pool_resource_id`, `state`, `identifier`, `created_at`,
+//! `updated_at`: sessions not yet ended; rows left at start-up were running when the emulator
+//! stopped.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rusqlite::params;
@@ -43,10 +34,13 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::id::ResourceId;
+use crate::logstore::origin::Origin;
+use crate::logstore::routes::StreamKind;
+use crate::logstore::{LogStore, Record};
 use crate::store::{Store, StoreError};
 
 /// Name reported in the `NodeName` column.
-pub const NODE_NAME: &str = "sessions-emulator-node-0";
+pub const NODE_NAME: &str = crate::logstore::project::NODE_NAME;
 
 /// Who a pool is, for the common log columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +85,18 @@ impl PoolContext {
     pub fn resource_group(&self) -> &str {
         self.resource_id.resource_group_name().unwrap_or_default()
     }
+
+    /// The log rows' origin for this pool and a container (empty for pool-level events).
+    pub fn origin(&self, container_name: &str, container_image: &str) -> Arc<Origin> {
+        Arc::new(Origin {
+            pool_id: self.resource_id.as_str().to_string(),
+            environment_id: self.environment_id.clone(),
+            location: self.location.clone(),
+            tenant_id: self.tenant_id.clone(),
+            container_name: container_name.to_string(),
+            container_image: container_image.to_string(),
+        })
+    }
 }
 
 /// Severity column.
@@ -105,7 +111,8 @@ pub enum Level {
 }
 
 impl Level {
-    fn as_str(self) -> &'static str {
+    /// The `Level` column's text.
+    pub fn as_str(self) -> &'static str {
         match self {
             Level::Info => "Informational",
             Level::Warning => "Warning",
@@ -147,18 +154,14 @@ pub enum LogRow {
     },
     /// One console line.
     Console {
-        /// Pool.
-        pool: Arc<PoolContext>,
+        /// Pool and container ([`PoolContext::origin`]).
+        origin: Arc<Origin>,
         /// When.
         time: OffsetDateTime,
         /// Session.
-        session_id: String,
+        session_id: Arc<str>,
         /// Identifier bound at the time, if any.
-        identifier: Option<String>,
-        /// Container name.
-        container_name: String,
-        /// Container image reference.
-        container_image: String,
+        identifier: Option<Arc<str>>,
         /// `stdout` or `stderr`.
         stream: &'static str,
         /// The line.
@@ -189,10 +192,11 @@ enum Msg {
     Flush(oneshot::Sender<()>),
 }
 
-/// Sends rows to the writer task. Cheap to clone.
+/// Sends rows to the log store and the live-session writer. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct LogSink {
     tx: mpsc::UnboundedSender<Msg>,
+    logs: LogStore,
 }
 
 impl std::fmt::Debug for Msg {
@@ -215,12 +219,12 @@ pub struct LeftoverSession {
 }
 
 impl LogSink {
-    /// Starts the writer thread of `store`.
-    pub fn start(store: Store) -> Result<Self, StoreError> {
+    /// Starts the live-session writer thread of `store`; log rows go to `logs`.
+    pub fn start(store: Store, logs: LogStore) -> Result<Self, StoreError> {
         let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
         // A plain thread, so the sink works with or without a tokio runtime.
         std::thread::Builder::new()
-            .name("pool-log-writer".into())
+            .name("pool-live-writer".into())
             .spawn(move || {
                 while let Some(first) = rx.blocking_recv() {
                     let mut batch = vec![first];
@@ -239,8 +243,8 @@ impl LogSink {
                         }
                     }
                     if !rows.is_empty() {
-                        if let Err(e) = store.call_blocking(|c| write_rows(c, &rows)) {
-                            tracing::error!(error = %e, "could not persist pool log rows");
+                        if let Err(e) = store.call_blocking(|c| write_live(c, &rows)) {
+                            tracing::error!(error = %e, "could not persist live sessions");
                         }
                     }
                     for w in waiters {
@@ -248,13 +252,65 @@ impl LogSink {
                     }
                 }
             })
-            .map_err(|e| StoreError::Task(format!("could not start the log writer thread: {e}")))?;
-        Ok(Self { tx })
+            .map_err(|e| {
+                StoreError::Task(format!(
+                    "could not start the live-session writer thread: {e}"
+                ))
+            })?;
+        Ok(Self { tx, logs })
+    }
+
+    /// The log store rows go to.
+    pub fn logs(&self) -> &LogStore {
+        &self.logs
     }
 
     /// Queues a row.
     pub fn send(&self, row: LogRow) {
-        let _ = self.tx.send(Msg::Row(row));
+        match row {
+            LogRow::Event {
+                table,
+                pool,
+                time,
+                operation,
+                log,
+                level,
+                session_id,
+                identifier,
+            } => self.logs.send(Record {
+                stream: match table {
+                    EventTable::Lifecycle => StreamKind::Lifecycle,
+                    EventTable::PoolEvent => StreamKind::PoolEvents,
+                },
+                time,
+                origin: pool.origin("", ""),
+                pod: Arc::from(session_id.unwrap_or_default()),
+                identifier: identifier.map(Arc::from),
+                tag: Cow::Owned(operation),
+                level: level.as_str(),
+                log,
+            }),
+            LogRow::Console {
+                origin,
+                time,
+                session_id,
+                identifier,
+                stream,
+                log,
+            } => self.logs.send(Record {
+                stream: StreamKind::Console,
+                time,
+                origin,
+                pod: session_id,
+                identifier,
+                tag: Cow::Borrowed(stream),
+                level: "",
+                log,
+            }),
+            live @ (LogRow::Live { .. } | LogRow::Gone { .. }) => {
+                let _ = self.tx.send(Msg::Row(live));
+            }
+        }
     }
 
     /// Waits until every row queued before this call is written.
@@ -263,6 +319,7 @@ impl LogSink {
         if self.tx.send(Msg::Flush(tx)).is_ok() {
             let _ = rx.await;
         }
+        self.logs.flush().await;
     }
 }
 
@@ -296,75 +353,10 @@ fn ts(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-fn write_rows(c: &mut rusqlite::Connection, rows: &[LogRow]) -> Result<(), StoreError> {
+fn write_live(c: &mut rusqlite::Connection, rows: &[LogRow]) -> Result<(), StoreError> {
     let tx = c.transaction()?;
     for row in rows {
         match row {
-            LogRow::Event {
-                table,
-                pool,
-                time,
-                operation,
-                log,
-                level,
-                session_id,
-                identifier,
-            } => {
-                let sql = match table {
-                    EventTable::Lifecycle => "INSERT INTO session_lifecycle_logs",
-                    EventTable::PoolEvent => "INSERT INTO session_pool_event_logs",
-                };
-                tx.execute(
-                    &format!("{sql} (time_generated, subscription_id, resource_group, session_pool_name, pool_resource_id, environment_id, location, tenant_id, operation_name, log, level, node_name, pod_name, session_id, identifier) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"),
-                    params![
-                        ts(*time),
-                        pool.subscription_id(),
-                        pool.resource_group(),
-                        pool.name(),
-                        pool.key(),
-                        pool.environment_id,
-                        pool.location,
-                        pool.tenant_id,
-                        operation,
-                        log,
-                        level.as_str(),
-                        NODE_NAME,
-                        session_id,
-                        session_id,
-                        identifier
-                    ],
-                )?;
-            }
-            LogRow::Console {
-                pool,
-                time,
-                session_id,
-                identifier,
-                container_name,
-                container_image,
-                stream,
-                log,
-            } => {
-                tx.execute(
-                    "INSERT INTO session_console_logs (time_generated, subscription_id, resource_group, session_pool_name, pool_resource_id, environment_id, location, tenant_id, session_id, identifier, container_name, container_image, stream, log) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
-                    params![
-                        ts(*time),
-                        pool.subscription_id(),
-                        pool.resource_group(),
-                        pool.name(),
-                        pool.key(),
-                        pool.environment_id,
-                        pool.location,
-                        pool.tenant_id,
-                        session_id,
-                        identifier,
-                        container_name,
-                        container_image,
-                        stream,
-                        log
-                    ],
-                )?;
-            }
             LogRow::Live {
                 pool,
                 session_id,
@@ -383,6 +375,7 @@ fn write_rows(c: &mut rusqlite::Connection, rows: &[LogRow]) -> Result<(), Store
                     params![session_id],
                 )?;
             }
+            LogRow::Event { .. } | LogRow::Console { .. } => {}
         }
     }
     tx.commit()?;
@@ -392,6 +385,9 @@ fn write_rows(c: &mut rusqlite::Connection, rows: &[LogRow]) -> Result<(), Store
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::SystemClock;
+    use crate::logstore::tail::TailFilter;
+    use crate::logstore::Limits;
 
     fn ctx() -> Arc<PoolContext> {
         Arc::new(PoolContext {
@@ -408,7 +404,8 @@ mod tests {
     #[tokio::test]
     async fn rows_are_written_and_leftovers_taken() {
         let store = Store::in_memory().expect("store");
-        let sink = LogSink::start(store.clone()).expect("sink");
+        let logs = LogStore::open(&store, Arc::new(SystemClock), Limits::default()).expect("logs");
+        let sink = LogSink::start(store.clone(), logs.clone()).expect("sink");
         let now = OffsetDateTime::now_utc();
         sink.send(LogRow::Event {
             table: EventTable::Lifecycle,
@@ -421,12 +418,10 @@ mod tests {
             identifier: Some("abcd".into()),
         });
         sink.send(LogRow::Console {
-            pool: ctx(),
+            origin: ctx().origin("main", "img"),
             time: now,
-            session_id: "s1".into(),
+            session_id: Arc::from("s1"),
             identifier: None,
-            container_name: "main".into(),
-            container_image: "img".into(),
             stream: "stderr",
             log: "hello".into(),
         });
@@ -448,10 +443,18 @@ mod tests {
                 let n = |t: &str| -> Result<i64, StoreError> {
                     Ok(c.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?)
                 };
-                Ok((n("session_lifecycle_logs")?, n("session_console_logs")?))
+                Ok((n("log_lifecycle")?, n("log_console")?))
             })
             .expect("count");
         assert_eq!(counts, (1, 1));
+        let page = logs.console_lines(&TailFilter {
+            pool_key: ctx().key().to_string(),
+            limit: 10,
+            ..TailFilter::default()
+        });
+        assert_eq!(page.lines.len(), 1);
+        assert_eq!(page.lines[0].log, "hello");
+        assert_eq!(page.lines[0].stream, "stderr");
         let left = take_leftovers(&store).expect("leftovers");
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].session_id, "s1");

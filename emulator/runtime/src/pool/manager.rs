@@ -21,6 +21,7 @@ use super::spec::PoolSpec;
 use super::supervisor::SupDeps;
 use crate::clock::{SharedClock, TimeScale};
 use crate::id::ResourceId;
+use crate::logstore::{Limits, LogStore};
 use crate::store::{Store, StoreError};
 use crate::vm::Backend;
 
@@ -67,10 +68,21 @@ struct Inner {
 }
 
 impl PoolManager {
-    /// A manager persisting its logs in `store`. Sessions left live by a previous run are taken
-    /// from the store for reconciliation.
+    /// A manager persisting its logs in `store` (a log store with default limits on the
+    /// manager's clock). Sessions left live by a previous run are taken from the store for
+    /// reconciliation.
     pub fn new(config: ManagerConfig, store: &Store) -> Result<Self, StoreError> {
-        let sink = LogSink::start(store.clone())?;
+        let logs = LogStore::open(store, config.clock.clone(), Limits::default())?;
+        Self::with_logs(config, store, logs)
+    }
+
+    /// Like [`PoolManager::new`], sending log rows to `logs`.
+    pub fn with_logs(
+        config: ManagerConfig,
+        store: &Store,
+        logs: LogStore,
+    ) -> Result<Self, StoreError> {
+        let sink = LogSink::start(store.clone(), logs)?;
         let mut leftovers: HashMap<String, Vec<LeftoverSession>> = HashMap::new();
         for l in logs::take_leftovers(store)? {
             leftovers
@@ -192,6 +204,11 @@ impl PoolManager {
 
     fn detach(&self, resource_id: &ResourceId) -> Option<PoolHandle> {
         self.inner.pools.lock().remove(resource_id)
+    }
+
+    /// The log store the pools' rows go to (`None` for [`PoolManager::without_store`]).
+    pub fn logs(&self) -> Option<&LogStore> {
+        self.inner.deps.logs.as_ref().map(LogSink::logs)
     }
 
     /// Every registered pool.

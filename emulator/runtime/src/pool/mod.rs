@@ -17,8 +17,9 @@
 //! - [`images`]: image resolution (placeholder for the fake backend, image store for qemu);
 //!   [`lazy_qemu`]: the qemu backend, started on first use; [`backends`]: the backend and image
 //!   source pairs a manager runs on.
-//! - [`logs`]: the log sink: lifecycle / pool-event / console rows and the live-session table
-//!   (tables created by the store's migrations).
+//! - [`logs`]: the log sink: lifecycle / pool-event / console rows (to the
+//!   [`crate::logstore`]) and the live-session table (tables created by the store's migrations).
+//! - [`sampler`]: one metric sample per pool every minute of the emulator's clock.
 
 pub mod actor;
 pub mod backends;
@@ -30,6 +31,7 @@ pub mod logs;
 pub mod manager;
 pub mod probe;
 pub mod probe_tls;
+pub mod sampler;
 pub mod session;
 pub mod spec;
 pub mod supervisor;

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use super::failure::StartFailure;
@@ -316,19 +315,24 @@ async fn forward_logs(
     session_id: SessionId,
     identifier: Arc<Mutex<Option<String>>>,
 ) {
+    let origin = pool.origin(&template.container_name, &template.image);
+    let session: Arc<str> = Arc::from(session_id);
+    let mut bound: Option<Arc<str>> = None;
     while let Some(line) = rx.recv().await {
-        let time = if line.time == OffsetDateTime::UNIX_EPOCH {
-            clock.now()
-        } else {
-            line.time
-        };
+        // The emulator's clock stamps every row (the backend's receive time is the host's
+        // wall clock, which an injected clock does not follow).
+        let time = clock.now();
+        {
+            let current = identifier.lock();
+            if current.as_deref() != bound.as_deref() {
+                bound = current.as_deref().map(Arc::from);
+            }
+        }
         sink.send(LogRow::Console {
-            pool: pool.clone(),
+            origin: origin.clone(),
             time,
-            session_id: session_id.clone(),
-            identifier: identifier.lock().clone(),
-            container_name: template.container_name.clone(),
-            container_image: template.image.clone(),
+            session_id: session.clone(),
+            identifier: bound.clone(),
             stream: match line.stream {
                 LogStream::Stdout => "stdout",
                 LogStream::Stderr => "stderr",

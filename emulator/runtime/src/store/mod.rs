@@ -26,6 +26,7 @@ pub mod schema;
 pub mod seal;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -155,6 +156,8 @@ fn check_header(path: &Path, len: u64, has_wal: bool) -> Result<(), String> {
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
     sealer: Arc<seal::Sealer>,
+    /// Bumped by every resource write or delete ([`Store::resource_changes`]).
+    changes: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -259,6 +262,7 @@ impl Store {
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
             sealer: Arc::new(sealer),
+            changes: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -348,6 +352,16 @@ impl Store {
     {
         let mut guard = self.conn.lock();
         f(&mut guard).map_err(full)
+    }
+
+    /// A counter that moves on every resource put or delete through this handle's async
+    /// methods (derived state, such as log routes, compares it to know when to rebuild).
+    pub fn resource_changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Reads a value of the `meta` key/value table.

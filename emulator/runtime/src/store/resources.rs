@@ -277,7 +277,9 @@ impl Store {
     pub async fn put_resource(&self, rec: ResourceRecord) -> Result<bool, StoreError> {
         let mut rec = rec;
         self.sealer().seal_body(&mut rec.body);
-        self.call(move |c| put(c, &rec)).await
+        let r = self.call(move |c| put(c, &rec)).await;
+        self.changed();
+        r
     }
 
     /// `recs` with their secret values opened.
@@ -313,13 +315,17 @@ impl Store {
     /// Deletes exactly this resource; true when it existed.
     pub async fn delete_resource(&self, id: &ResourceId) -> Result<bool, StoreError> {
         let id = id.clone();
-        self.call(move |c| delete(c, &id)).await
+        let r = self.call(move |c| delete(c, &id)).await;
+        self.changed();
+        r
     }
 
     /// Deletes this resource and all its descendants; returns how many rows went.
     pub async fn delete_tree(&self, id: &ResourceId) -> Result<usize, StoreError> {
         let id = id.clone();
-        self.call(move |c| delete_tree(c, &id)).await
+        let r = self.call(move |c| delete_tree(c, &id)).await;
+        self.changed();
+        r
     }
 
     /// The one way to read resources of a type: those matching `filter`, ordered by key,

@@ -3,16 +3,17 @@
 //! `schema_version(version)` holds one row: the number of migrations applied. [`MIGRATIONS`]
 //! is append-only: to add a table, push a new SQL string at the end (never edit an old one).
 //!
-//! Tables (migration 1: control plane; migration 2: the pool log sink, whose columns are
-//! documented in `crate::pool::logs`):
+//! Tables (migration 1: control plane; migration 2: the pool log sink's live-session table;
+//! migration 3: the log store, whose columns are documented in `crate::logstore::persist`):
 //!
 //! | table | columns | purpose |
 //! |---|---|---|
 //! | `meta` | `key` PK, `value` | small settings (`seeded`, ...) |
 //! | `resources` | `key` PK (lower-cased ARM id), `id` (canonical casing), `type` (lower-cased `Namespace/type[/child]`), `subscription`, `resource_group` (lower-cased, NULL for subscription-level), `parent_key`, `body` (JSON), `created_at`, `modified_at` (RFC 3339) | every ARM resource |
 //! | `operations` | `id` PK (GUID), `resource_key`, `resource_id`, `kind`, `status`, `subscription`, `location`, `start_time`, `end_time`, `error` (JSON) | long-running operations |
-//! | `session_lifecycle_logs`, `session_pool_event_logs` | `seq` PK, time, pool and session columns, `operation_name`, `log`, `level` | lifecycle and pool event log rows |
-//! | `session_console_logs` | `seq` PK, time, pool and session columns, `container_name`, `container_image`, `stream`, `log` | console log rows |
+//! | `log_console`, `log_lifecycle`, `log_pool_events` | `seq` PK, `time` (ticks), `origin`, `routes`, `pod`, `identifier`, `tag`, `level`, `log` | console lines, lifecycle and pool events (migration 2's `session_*_logs` tables are dropped by migration 3) |
+//! | `log_origins`, `log_route_sets` | `id` PK, `body` / `destinations` | interned row origins and destination sets |
+//! | `metric_samples` | (`pool_key`, `time`) PK, `environment_key`, `pool_id`, `executing`, `pending`, `ready`, `routes` | one sample of the three pool metrics per pool and minute |
 //! | `pool_live_sessions` | `session_id` PK, `pool_resource_id`, `state`, `identifier`, `created_at`, `updated_at` | sessions not yet ended (restart reconciliation) |
 
 use rusqlite::{Connection, OptionalExtension};
@@ -74,6 +75,32 @@ pub const MIGRATIONS: &[&str] = &[
      CREATE INDEX IF NOT EXISTS session_lifecycle_logs_pool ON session_lifecycle_logs(pool_resource_id);
      CREATE INDEX IF NOT EXISTS session_pool_event_logs_pool ON session_pool_event_logs(pool_resource_id);
      CREATE INDEX IF NOT EXISTS session_console_logs_pool ON session_console_logs(pool_resource_id);",
+    // 3: the Log Analytics log store (see `crate::logstore`). Replaces migration 2's three row
+    // tables: their rows predate routing (no diagnostic setting ever received them, and nothing
+    // is back-filled), so they are dropped rather than converted.
+    "DROP TABLE IF EXISTS session_lifecycle_logs;
+     DROP TABLE IF EXISTS session_pool_event_logs;
+     DROP TABLE IF EXISTS session_console_logs;
+     CREATE TABLE log_origins (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+     CREATE TABLE log_route_sets (id INTEGER PRIMARY KEY, destinations TEXT NOT NULL);
+     CREATE TABLE log_console (
+       seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, origin INTEGER NOT NULL,
+       routes INTEGER NOT NULL, pod TEXT NOT NULL, identifier TEXT NOT NULL, tag TEXT NOT NULL,
+       level TEXT NOT NULL, log TEXT NOT NULL);
+     CREATE TABLE log_lifecycle (
+       seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, origin INTEGER NOT NULL,
+       routes INTEGER NOT NULL, pod TEXT NOT NULL, identifier TEXT NOT NULL, tag TEXT NOT NULL,
+       level TEXT NOT NULL, log TEXT NOT NULL);
+     CREATE TABLE log_pool_events (
+       seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, origin INTEGER NOT NULL,
+       routes INTEGER NOT NULL, pod TEXT NOT NULL, identifier TEXT NOT NULL, tag TEXT NOT NULL,
+       level TEXT NOT NULL, log TEXT NOT NULL);
+     CREATE TABLE metric_samples (
+       pool_key TEXT NOT NULL, time INTEGER NOT NULL, environment_key TEXT NOT NULL,
+       pool_id TEXT NOT NULL, executing INTEGER NOT NULL, pending INTEGER NOT NULL,
+       ready INTEGER NOT NULL, routes INTEGER NOT NULL, PRIMARY KEY (pool_key, time)) WITHOUT ROWID;
+     CREATE INDEX metric_samples_environment ON metric_samples (environment_key, time);
+     CREATE INDEX metric_samples_time ON metric_samples (time);",
 ];
 
 /// Applies every migration newer than the file's version, each in its own transaction.

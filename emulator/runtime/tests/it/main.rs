@@ -6,6 +6,7 @@
 //! - image store: [`image_load`], [`image_unpack_prop`], [`image_registry`],
 //!   [`image_registry_bearer`].
 //! - session backends: [`vm_fake`], [`vm_qemu`].
+//! - log store: [`logstore`] (routing, pushdown equivalence, caps, reopen).
 //! - pool manager: [`pool_manager`] (fake backend, manual clock), [`pool_real`] (qemu).
 
 mod support;
@@ -14,6 +15,7 @@ mod image_load;
 mod image_registry;
 mod image_registry_bearer;
 mod image_unpack_prop;
+mod logstore;
 mod pool_manager;
 mod pool_real;
 mod vm_fake;

@@ -1,6 +1,7 @@
 //! The one support module of the emulator's integration tests.
 //!
 //! - [`arm`]: ARM requests against an in-process emulator and snapshot redaction.
+//! - [`monitor`]: pools that print lines, diagnostic settings, Log Analytics queries.
 //! - [`pools`]: a valid session pool, pool paths, bounded polling, pool snapshot normalisation.
 //! - [`process`]: the built binary as a child process (ready line, token, requests).
 //! - [`host`]: what a process holds (descriptors, memory, QEMU processes, run dirs).
@@ -9,5 +10,6 @@
 
 pub mod arm;
 pub mod host;
+pub mod monitor;
 pub mod pools;
 pub mod process;

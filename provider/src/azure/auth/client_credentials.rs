@@ -20,6 +20,8 @@ pub enum ClientCredential {
     /// A federated token read from a file on every request, since it rotates
     /// (`ARM_OIDC_TOKEN_FILE_PATH`, `AZURE_FEDERATED_TOKEN_FILE`).
     AssertionFile(PathBuf),
+    /// A client certificate: a fresh signed assertion per request.
+    Certificate(super::certificate::CertificateAssertion),
 }
 
 impl std::fmt::Debug for ClientCredential {
@@ -28,6 +30,7 @@ impl std::fmt::Debug for ClientCredential {
             ClientCredential::Secret(_) => f.write_str("Secret(<redacted>)"),
             ClientCredential::Assertion(_) => f.write_str("Assertion(<redacted>)"),
             ClientCredential::AssertionFile(p) => write!(f, "AssertionFile({})", p.display()),
+            ClientCredential::Certificate(c) => write!(f, "Certificate({c:?})"),
         }
     }
 }
@@ -75,6 +78,7 @@ impl ClientCredentials {
     fn flow(&self) -> &'static str {
         match self.credential {
             ClientCredential::Secret(_) => "client secret",
+            ClientCredential::Certificate(_) => "client certificate",
             _ => "OIDC client assertion",
         }
     }
@@ -83,6 +87,7 @@ impl ClientCredentials {
         match &self.credential {
             ClientCredential::Secret(_) => Ok(None),
             ClientCredential::Assertion(a) => Ok(Some(a.clone())),
+            ClientCredential::Certificate(c) => c.assertion().map(Some),
             ClientCredential::AssertionFile(p) => std::fs::read_to_string(p)
                 .map(|s| Some(s.trim().to_string()))
                 .map_err(|e| {

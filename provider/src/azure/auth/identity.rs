@@ -2,9 +2,12 @@
 //!
 //! | Flow | `azure_identity` credential |
 //! |---|---|
+//! | client certificate (`ARM_CLIENT_CERTIFICATE_PATH`) | `ClientAssertionCredential` with [`CertificateAssertion`](super::certificate::CertificateAssertion) (reading the certificate and signing are ours) |
 //! | client secret | `ClientSecretCredential` |
 //! | OIDC token given directly (`ARM_OIDC_TOKEN`) | `ClientAssertionCredential` with [`StaticAssertion`] |
 //! | OIDC / workload identity token file (`ARM_OIDC_TOKEN_FILE_PATH`, `AZURE_FEDERATED_TOKEN_FILE`) | `WorkloadIdentityCredential` |
+//! | OIDC token requested from GitHub Actions (`ARM_OIDC_REQUEST_URL` / `ACTIONS_ID_TOKEN_REQUEST_URL`) | `ClientAssertionCredential` with [`RequestedAssertion`] (the request to GitHub is ours) |
+//! | Azure Pipelines service connection (`ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID`) | `AzurePipelinesCredential` |
 //! | managed identity: App Service, Container Apps, Functions (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`), VMs and VM scale sets (IMDS) | `ManagedIdentityCredential` |
 //! | Azure CLI (`az login`) | `AzureCliCredential` |
 //! | Azure Developer CLI (`azd auth login`) | `AzureDeveloperCliCredential` |
@@ -68,6 +71,76 @@ impl azure_identity::ClientAssertion for StaticAssertion {
         _options: Option<ClientMethodOptions<'_>>,
     ) -> azure_core::Result<String> {
         Ok(self.0.clone())
+    }
+}
+
+/// A federated token fetched from a CI system's OIDC request endpoint before every exchange,
+/// as azurerm does (GitHub Actions: `ACTIONS_ID_TOKEN_REQUEST_URL` and
+/// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, or `ARM_OIDC_REQUEST_URL` and `ARM_OIDC_REQUEST_TOKEN`):
+/// `GET {url}&audience=api://AzureADTokenExchange` with the request token as bearer, answer
+/// `{"value": "<jwt>"}`.
+///
+/// `azure_identity` has no credential for this request, so it is ours; the exchange of the
+/// assertion for an Entra token is `azure_identity`'s `ClientAssertionCredential`.
+#[derive(Clone)]
+pub struct RequestedAssertion {
+    /// HTTP client (our rustls client).
+    pub http: reqwest::Client,
+    /// The request URL.
+    pub url: String,
+    /// The request token.
+    pub token: String,
+}
+
+impl std::fmt::Debug for RequestedAssertion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestedAssertion")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The audience Entra expects on a federated token.
+pub const FEDERATED_AUDIENCE: &str = "api://AzureADTokenExchange";
+
+#[async_trait]
+impl azure_identity::ClientAssertion for RequestedAssertion {
+    async fn secret(
+        &self,
+        _options: Option<ClientMethodOptions<'_>>,
+    ) -> azure_core::Result<String> {
+        let fail = |msg: String| azure_core::Error::with_message(ErrorKind::Credential, msg);
+        let mut url = url::Url::parse(&self.url).map_err(|e| {
+            fail(format!(
+                "the OIDC request URL {:?} is not a URL: {e}",
+                self.url
+            ))
+        })?;
+        url.query_pairs_mut()
+            .append_pair("audience", FEDERATED_AUDIENCE);
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(&self.token)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| {
+                fail(format!(
+                    "the OIDC request endpoint could not be reached: {e}"
+                ))
+            })?;
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        match body.get("value").and_then(serde_json::Value::as_str) {
+            Some(v) if status.is_success() => Ok(v.to_string()),
+            _ => Err(fail(format!(
+                "the OIDC request endpoint answered HTTP {} without a token; check \
+                 ARM_OIDC_REQUEST_URL / ARM_OIDC_REQUEST_TOKEN (on GitHub Actions: the job \
+                 needs `permissions: id-token: write`)",
+                status.as_u16()
+            ))),
+        }
     }
 }
 

@@ -18,10 +18,19 @@
 //! - [`msi`]: `ARM_MSI_ENDPOINT`, an endpoint speaking the IMDS protocol somewhere else than
 //!   IMDS: `azure_identity`'s IMDS address is fixed, so that request is ours too.
 //!
+//! The request of a GitHub Actions OIDC token (to `ACTIONS_ID_TOKEN_REQUEST_URL`) is ours as
+//! well; its exchange for an Entra token is `azure_identity`'s `ClientAssertionCredential`.
+//!
+//! Client certificates (azurerm's `ARM_CLIENT_CERTIFICATE_PATH`): `azure_identity`'s
+//! `ClientCertificateCredential` needs OpenSSL (its `client_certificate` feature), which this
+//! rustls-only provider does not link. [`certificate`] reads the PKCS#12 bundle and signs the
+//! client assertion itself; `azure_identity`'s `ClientAssertionCredential` exchanges it.
+//!
 //! Also here: [`cache`] (one token per scope until shortly before it expires) and [`settings`]
 //! (provider arguments and `ARM_*` environment variables, and the choice of flow).
 
 pub mod cache;
+pub mod certificate;
 pub mod client_credentials;
 pub mod identity;
 pub mod msi;

@@ -1,8 +1,8 @@
 //! Credential settings: provider arguments merged with azurerm's `ARM_*` environment variables,
 //! and the choice of credential flow.
 //!
-//! Order (like azurerm): client secret, OIDC client assertion / workload identity, managed
-//! identity, Azure Developer CLI (when `use_azd`), Azure CLI. Explicit provider arguments win
+//! Order (like azurerm): client certificate, client secret, OIDC client assertion / workload
+//! identity, managed identity, Azure Developer CLI (when `use_azd`), Azure CLI. Explicit provider arguments win
 //! over environment variables.
 //!
 //! Which implementation serves a flow (see [`super`] for why):
@@ -21,15 +21,17 @@ use azure_core::credentials::Secret;
 use azure_core::http::HttpClient;
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, AzureDeveloperCliCredential,
-    AzureDeveloperCliCredentialOptions, ClientAssertionCredential,
-    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
-    Executor, ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
-    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+    AzureDeveloperCliCredentialOptions, AzurePipelinesCredential, AzurePipelinesCredentialOptions,
+    ClientAssertionCredential, ClientAssertionCredentialOptions, ClientSecretCredential,
+    ClientSecretCredentialOptions, Executor, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential,
+    WorkloadIdentityCredentialOptions,
 };
 
 use super::cache::CachedTokenSource;
+use super::certificate::CertificateAssertion;
 use super::client_credentials::{ClientCredential, ClientCredentials};
-use super::identity::{client_options, IdentityToken, StaticAssertion};
+use super::identity::{client_options, IdentityToken, RequestedAssertion, StaticAssertion};
 use super::msi::ManagedIdentity;
 use super::{AuthError, TokenSource};
 
@@ -59,10 +61,26 @@ pub struct AuthSettings {
     pub use_azd: Option<bool>,
     /// `ARM_OIDC_TOKEN`.
     pub oidc_token: Option<String>,
+    /// `oidc_request_url` / `ARM_OIDC_REQUEST_URL`, else `ACTIONS_ID_TOKEN_REQUEST_URL`
+    /// (GitHub Actions) or `SYSTEM_OIDCREQUESTURI` (Azure Pipelines).
+    pub oidc_request_url: Option<String>,
+    /// `oidc_request_token` / `ARM_OIDC_REQUEST_TOKEN`, else `ACTIONS_ID_TOKEN_REQUEST_TOKEN`
+    /// or `SYSTEM_ACCESSTOKEN`.
+    pub oidc_request_token: Option<String>,
+    /// `ado_pipeline_service_connection_id` / `ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID` (or
+    /// `ARM_OIDC_AZURE_SERVICE_CONNECTION_ID`): OIDC through an Azure Pipelines service
+    /// connection.
+    pub ado_service_connection_id: Option<String>,
     /// `ARM_OIDC_TOKEN_FILE_PATH`, else `AZURE_FEDERATED_TOKEN_FILE`.
     pub oidc_token_file: Option<PathBuf>,
     /// `ARM_MSI_ENDPOINT` (an endpoint speaking the IMDS protocol elsewhere than IMDS).
     pub msi_endpoint: Option<String>,
+    /// `client_certificate_path` / `ARM_CLIENT_CERTIFICATE_PATH`: a PKCS#12 (`.pfx`) file.
+    pub client_certificate_path: Option<PathBuf>,
+    /// `client_certificate` / `ARM_CLIENT_CERTIFICATE`: the PKCS#12 bundle, base64.
+    pub client_certificate: Option<String>,
+    /// `client_certificate_password` / `ARM_CLIENT_CERTIFICATE_PASSWORD`.
+    pub client_certificate_password: Option<String>,
     /// `authority_host` / `ARM_AUTHORITY_HOST`.
     pub authority_host: Option<String>,
     /// How the CLI credentials run `az` / `azd` (default: a child process). Tests and
@@ -91,8 +109,26 @@ impl std::fmt::Debug for AuthSettings {
                 "oidc_token",
                 &self.oidc_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("oidc_request_url", &self.oidc_request_url)
+            .field(
+                "oidc_request_token",
+                &self.oidc_request_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("ado_service_connection_id", &self.ado_service_connection_id)
             .field("oidc_token_file", &self.oidc_token_file)
             .field("msi_endpoint", &self.msi_endpoint)
+            .field("client_certificate_path", &self.client_certificate_path)
+            .field(
+                "client_certificate",
+                &self.client_certificate.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "client_certificate_password",
+                &self
+                    .client_certificate_password
+                    .as_ref()
+                    .map(|_| "<redacted>"),
+            )
             .field("authority_host", &self.authority_host)
             .finish_non_exhaustive()
     }
@@ -116,12 +152,18 @@ fn non_empty(v: Option<String>) -> Option<String> {
 /// The credential flow [`AuthSettings`] choose.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flow {
+    /// Client certificate (PKCS#12), as a signed client assertion.
+    Certificate,
     /// Client secret.
     Secret,
     /// OIDC federated token given as a value.
     OidcToken,
     /// OIDC / workload identity federated token read from a file.
     OidcTokenFile(PathBuf),
+    /// OIDC token requested from a CI system's endpoint (GitHub Actions).
+    OidcRequest,
+    /// OIDC through an Azure Pipelines service connection.
+    AzurePipelines,
     /// Managed identity.
     Msi,
     /// Azure Developer CLI.
@@ -134,8 +176,10 @@ impl Flow {
     /// The flow's name in messages.
     pub fn name(&self) -> &'static str {
         match self {
+            Flow::Certificate => "client certificate",
             Flow::Secret => "client secret",
-            Flow::OidcToken | Flow::OidcTokenFile(_) => "OIDC",
+            Flow::OidcToken | Flow::OidcTokenFile(_) | Flow::OidcRequest => "OIDC",
+            Flow::AzurePipelines => "Azure Pipelines OIDC",
             Flow::Msi => "managed identity",
             Flow::Azd => "Azure Developer CLI",
             Flow::Cli => "Azure CLI",
@@ -171,12 +215,31 @@ impl AuthSettings {
             }
         }
         self.oidc_token = non_empty(self.oidc_token).or_else(|| get("ARM_OIDC_TOKEN"));
+        self.oidc_request_url = non_empty(self.oidc_request_url)
+            .or_else(|| get("ARM_OIDC_REQUEST_URL"))
+            .or_else(|| get("ACTIONS_ID_TOKEN_REQUEST_URL"))
+            .or_else(|| get("SYSTEM_OIDCREQUESTURI"));
+        self.oidc_request_token = non_empty(self.oidc_request_token)
+            .or_else(|| get("ARM_OIDC_REQUEST_TOKEN"))
+            .or_else(|| get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+            .or_else(|| get("SYSTEM_ACCESSTOKEN"));
+        self.ado_service_connection_id = non_empty(self.ado_service_connection_id)
+            .or_else(|| get("ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID"))
+            .or_else(|| get("ARM_OIDC_AZURE_SERVICE_CONNECTION_ID"));
         if self.oidc_token_file.is_none() {
             self.oidc_token_file = get("ARM_OIDC_TOKEN_FILE_PATH")
                 .or_else(|| get("AZURE_FEDERATED_TOKEN_FILE"))
                 .map(PathBuf::from);
         }
         self.msi_endpoint = non_empty(self.msi_endpoint).or_else(|| get("ARM_MSI_ENDPOINT"));
+        if self.client_certificate_path.is_none() {
+            self.client_certificate_path = get("ARM_CLIENT_CERTIFICATE_PATH").map(PathBuf::from);
+        }
+        self.client_certificate =
+            non_empty(self.client_certificate).or_else(|| get("ARM_CLIENT_CERTIFICATE"));
+        self.client_certificate_password = self
+            .client_certificate_password
+            .or_else(|| env("ARM_CLIENT_CERTIFICATE_PASSWORD"));
         self.authority_host = non_empty(self.authority_host)
             .or_else(|| get("ARM_AUTHORITY_HOST"))
             .or_else(|| get("AZURE_AUTHORITY_HOST"));
@@ -198,6 +261,17 @@ impl AuthSettings {
     /// The credential flow these settings choose.
     pub fn choose(&self) -> Result<Flow, AuthError> {
         let have_app = self.tenant_id.is_some() && self.client_id.is_some();
+        // As azurerm: a client certificate comes first.
+        if self.client_certificate_path.is_some() || self.client_certificate.is_some() {
+            if !have_app {
+                return Err(AuthError::Misconfigured(
+                    "a client certificate is set but `tenant_id` or `client_id` is missing \
+                     (set them or ARM_TENANT_ID / ARM_CLIENT_ID)"
+                        .into(),
+                ));
+            }
+            return Ok(Flow::Certificate);
+        }
         if self.client_secret.is_some() {
             if !have_app {
                 return Err(AuthError::Misconfigured(
@@ -209,14 +283,21 @@ impl AuthSettings {
             return Ok(Flow::Secret);
         }
         if self.use_oidc == Some(true) || self.use_aks_workload_identity == Some(true) {
-            let flow = if let Some(_t) = &self.oidc_token {
+            let flow = if self.oidc_token.is_some() {
                 Flow::OidcToken
             } else if let Some(f) = &self.oidc_token_file {
                 Flow::OidcTokenFile(f.clone())
+            } else if self.ado_service_connection_id.is_some() && self.oidc_request_token.is_some()
+            {
+                Flow::AzurePipelines
+            } else if self.oidc_request_url.is_some() && self.oidc_request_token.is_some() {
+                Flow::OidcRequest
             } else {
                 return Err(AuthError::Misconfigured(
                     "`use_oidc` / `use_aks_workload_identity` is true but no token was given: \
-                     set ARM_OIDC_TOKEN, ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE"
+                     set ARM_OIDC_TOKEN, ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE, \
+                     or ARM_OIDC_REQUEST_URL + ARM_OIDC_REQUEST_TOKEN (GitHub Actions), or \
+                     ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID + SYSTEM_ACCESSTOKEN (Azure Pipelines)"
                         .into(),
                 ));
             };
@@ -269,6 +350,40 @@ impl AuthSettings {
         };
         let err = |e: azure_core::Error| Self::azure_error(&flow, &e);
         let inner: Arc<dyn TokenSource> = match &flow {
+            Flow::Certificate => {
+                let token_url = format!(
+                    "{}/{tenant}/oauth2/v2.0/token",
+                    self.authority().trim_end_matches('/')
+                );
+                let assertion = CertificateAssertion::from_settings(
+                    self.client_certificate_path.as_deref(),
+                    self.client_certificate.as_deref(),
+                    self.client_certificate_password.as_deref().unwrap_or(""),
+                    &client,
+                    &token_url,
+                )?;
+                if plain_http {
+                    Arc::new(ClientCredentials::new(
+                        http,
+                        self.authority(),
+                        &tenant,
+                        &client,
+                        ClientCredential::Certificate(assertion),
+                    ))
+                } else {
+                    wrap(
+                        ClientAssertionCredential::new(
+                            tenant,
+                            client,
+                            assertion,
+                            Some(ClientAssertionCredentialOptions {
+                                client_options: options(),
+                            }),
+                        )
+                        .map_err(err)?,
+                    )
+                }
+            }
             Flow::Secret if plain_http => Arc::new(ClientCredentials::new(
                 http,
                 self.authority(),
@@ -321,6 +436,38 @@ impl AuthSettings {
                     tenant_id: Some(tenant),
                     token_file_path: Some(path.clone()),
                 }))
+                .map_err(err)?,
+            ),
+            Flow::OidcRequest => wrap(
+                ClientAssertionCredential::new(
+                    tenant,
+                    client,
+                    RequestedAssertion {
+                        http: http.clone(),
+                        url: self.oidc_request_url.clone().unwrap_or_default(),
+                        token: self.oidc_request_token.clone().unwrap_or_default(),
+                    },
+                    Some(ClientAssertionCredentialOptions {
+                        client_options: options(),
+                    }),
+                )
+                .map_err(err)?,
+            ),
+            Flow::AzurePipelines => wrap(
+                // The OIDC endpoint comes from SYSTEM_OIDCREQUESTURI, which Azure Pipelines sets.
+                AzurePipelinesCredential::new(
+                    tenant,
+                    client,
+                    self.ado_service_connection_id
+                        .as_deref()
+                        .unwrap_or_default(),
+                    Secret::new(self.oidc_request_token.clone().unwrap_or_default()),
+                    Some(AzurePipelinesCredentialOptions {
+                        credential_options: ClientAssertionCredentialOptions {
+                            client_options: options(),
+                        },
+                    }),
+                )
                 .map_err(err)?,
             ),
             Flow::Msi => match &self.msi_endpoint {
@@ -457,5 +604,30 @@ mod tests {
             aks.choose().unwrap(),
             Flow::OidcTokenFile(PathBuf::from("/var/run/secrets/token"))
         );
+    }
+
+    /// azurerm's client-certificate variables choose the certificate flow, before a client
+    /// secret (azurerm's order); without tenant or client the error names them.
+    #[test]
+    fn client_certificate_comes_first() {
+        let cert = AuthSettings::default()
+            .merge_env(&env(&[
+                ("ARM_TENANT_ID", "t"),
+                ("ARM_CLIENT_ID", "c"),
+                ("ARM_CLIENT_SECRET", "s"),
+                ("ARM_CLIENT_CERTIFICATE_PATH", "/etc/sp.pfx"),
+                ("ARM_CLIENT_CERTIFICATE_PASSWORD", "pw"),
+            ]))
+            .unwrap();
+        assert_eq!(cert.choose().unwrap(), Flow::Certificate);
+        assert_eq!(cert.client_certificate_password.as_deref(), Some("pw"));
+        let half = AuthSettings::default()
+            .merge_env(&env(&[("ARM_CLIENT_CERTIFICATE", "MIIK")]))
+            .unwrap();
+        assert!(half
+            .flow_name()
+            .unwrap_err()
+            .to_string()
+            .contains("tenant_id"));
     }
 }
