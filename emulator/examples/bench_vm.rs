@@ -23,11 +23,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 fn spec(image: &sessions_runtime::image::PreparedImage, id: String) -> SessionSpec {
-    SessionSpec {
-        session_id: id,
-        image: image.clone(),
-        container: ContainerSpec::default(),
-    }
+    SessionSpec::new(id, image.clone(), ContainerSpec::default())
 }
 
 /// Waits for the container process to start (as the pool does before probing), then polls

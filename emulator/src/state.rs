@@ -19,6 +19,28 @@ use crate::auth::AuthContext;
 use crate::config::Config;
 use crate::origins::Origins;
 
+/// How a pool's MCP endpoint may be used: whether its MCP server is on, whether API keys are
+/// disabled (every request is then refused), and the current key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct McpAccess {
+    /// `mcpServerSettings.isMcpServerEnabled`.
+    pub enabled: bool,
+    /// `mcpServerSettings.isMcpServerApiKeyDisabled`.
+    pub api_key_disabled: bool,
+    /// The key `fetchMcpServerCredentials` answers.
+    pub api_key: String,
+}
+
+impl std::fmt::Debug for McpAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpAccess")
+            .field("enabled", &self.enabled)
+            .field("api_key_disabled", &self.api_key_disabled)
+            .field("api_key", &"<redacted>")
+            .finish()
+    }
+}
+
 /// Shared emulator state handed to every route.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -33,6 +55,7 @@ struct Inner {
     clock: SharedClock,
     pools: PoolManager,
     origins: Origins,
+    mcp: parking_lot::RwLock<std::collections::HashMap<String, McpAccess>>,
     /// Serialises read-modify-write of session pool rows (see [`AppState::pool_writes`]).
     pool_writes: Mutex<()>,
 }
@@ -71,6 +94,7 @@ impl AppState {
                 clock,
                 pools,
                 origins,
+                mcp: Default::default(),
                 pool_writes: Mutex::new(()),
             }),
         }
@@ -109,6 +133,29 @@ impl AppState {
     /// The pools' own origins (one listener per pool).
     pub fn origins(&self) -> &Origins {
         &self.inner.origins
+    }
+
+    /// How the MCP endpoint of `pool` may be used (set by ARM, read by the data plane);
+    /// `None` when the pool has no MCP server.
+    pub fn mcp_access(&self, pool: &sessions_runtime::id::ResourceId) -> Option<McpAccess> {
+        self.inner.mcp.read().get(pool.key()).cloned()
+    }
+
+    /// Records (or with `None` forgets) the MCP access of `pool`.
+    pub fn set_mcp_access(
+        &self,
+        pool: &sessions_runtime::id::ResourceId,
+        access: Option<McpAccess>,
+    ) {
+        let mut m = self.inner.mcp.write();
+        match access {
+            Some(a) => {
+                m.insert(pool.key().to_string(), a);
+            }
+            None => {
+                m.remove(pool.key());
+            }
+        }
     }
 
     /// Now, from the injected clock.

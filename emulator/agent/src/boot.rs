@@ -15,6 +15,8 @@ const DEVICE_WAIT: Duration = Duration::from_secs(10);
 pub const DISK_MARKER: &str = "/.vm/rootfs";
 /// Where the disk root is assembled before it becomes `/`.
 const NEW_ROOT: &str = "/.vm/root";
+/// Where the session's other containers' roots are (see [`crate::containers`]).
+const CONTAINERS: &str = "/.vm/containers";
 /// The pseudo file systems carried over into the disk root.
 const CARRIED_MOUNTS: [&str; 5] = ["/proc", "/sys", "/dev", "/tmp", "/run"];
 
@@ -114,12 +116,14 @@ fn disk_root() -> io::Result<()> {
         return Ok(());
     };
     let mut words = marker.split_whitespace();
-    let (Some(fstype), Some(device)) = (words.next(), words.next()) else {
+    let (Some(fstype), Some(spec)) = (words.next(), words.next()) else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!("{DISK_MARKER}: expected `<fstype> <device>`, got {marker:?}"),
         ));
     };
+    let device = crate::containers::disk_device(spec)?;
+    let device = device.as_str();
     let deadline = Instant::now() + DEVICE_WAIT;
     while !Path::new(device).exists() {
         if Instant::now() > deadline {
@@ -143,6 +147,11 @@ fn disk_root() -> io::Result<()> {
     )?;
     for m in CARRIED_MOUNTS {
         sys::move_mount(m, &format!("{NEW_ROOT}{m}"))?;
+    }
+    // The other containers' roots live in the initramfs: keep them reachable.
+    if Path::new(CONTAINERS).is_dir() {
+        let target = format!("{NEW_ROOT}{CONTAINERS}");
+        sys::mount(CONTAINERS, &target, "", libc::MS_BIND | libc::MS_REC, "")?;
     }
     sys::switch_root(NEW_ROOT)
 }

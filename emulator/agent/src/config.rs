@@ -35,6 +35,30 @@ pub struct SessionConfig {
     /// Host wall clock (ms since the epoch) to set, so clones of an old template have the
     /// right time.
     pub unix_ms: Option<i64>,
+    /// Name of this (the main) container; its console lines carry it in multi-container
+    /// sessions.
+    pub name: String,
+    /// CPU limit in millicores (cgroup `cpu.max`), when given.
+    pub cpu_millis: Option<u64>,
+    /// Memory limit in MiB (cgroup `memory.max`), when given.
+    pub memory_mib: Option<u64>,
+    /// The session's other containers.
+    pub containers: Vec<ContainerConfig>,
+    /// The `IDENTITY_HEADER` value when the session has managed identities: the agent then
+    /// serves `IDENTITY_ENDPOINT` and sets both variables for every container.
+    pub identity_header: Option<String>,
+}
+
+/// One more container of the session: its name, its root directory, and its process config
+/// (image config, command, args, env, resources) in a [`SessionConfig`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerConfig {
+    /// Container name.
+    pub name: String,
+    /// Its root filesystem (`/.vm/containers/{name}`).
+    pub root: String,
+    /// Its process config.
+    pub process: SessionConfig,
 }
 
 fn strings(v: &Value, field: &str) -> Result<Vec<String>, String> {
@@ -76,9 +100,64 @@ fn unhex(text: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
+fn opt_u64(v: &Value, field: &str) -> Result<Option<u64>, String> {
+    match v.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(t) => t
+            .as_i64()
+            .and_then(|n| u64::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| format!("field `{field}` must be a non-negative integer")),
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 impl SessionConfig {
     /// Reads a `config` message.
     pub fn from_json(v: &Value) -> Result<Self, String> {
+        let mut containers = Vec::new();
+        match v.get("containers") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for (i, c) in items.iter().enumerate() {
+                    let name = opt_string(c, "name")?.unwrap_or_default();
+                    if !valid_name(&name) {
+                        return Err(format!(
+                            "containers[{i}].name {name:?} is not a container name"
+                        ));
+                    }
+                    let root = opt_string(c, "root")?
+                        .ok_or_else(|| format!("containers[{i}].root is missing"))?;
+                    let mut process =
+                        SessionConfig::from_json(c).map_err(|e| format!("containers[{i}]: {e}"))?;
+                    process.containers.clear();
+                    process.identity_header = None;
+                    containers.push(ContainerConfig {
+                        name,
+                        root,
+                        process,
+                    });
+                }
+            }
+            Some(_) => return Err("field `containers` must be an array".into()),
+        }
+        let base = Self::process_from_json(v)?;
+        Ok(Self {
+            name: opt_string(v, "name")?.unwrap_or_else(|| "main".into()),
+            containers,
+            identity_header: opt_string(v, "identity_header")?,
+            ..base
+        })
+    }
+
+    fn process_from_json(v: &Value) -> Result<Self, String> {
         let session_id = opt_string(v, "session_id")?.unwrap_or_default();
         let hostname = opt_string(v, "hostname")?.unwrap_or_else(|| session_id.clone());
         if hostname.len() > 64 {
@@ -100,6 +179,11 @@ impl SessionConfig {
                 None | Some(Value::Null) => None,
                 Some(t) => Some(t.as_i64().ok_or("field `unix_ms` must be an integer")?),
             },
+            name: String::new(),
+            cpu_millis: opt_u64(v, "cpu_millis")?,
+            memory_mib: opt_u64(v, "memory_mib")?,
+            containers: Vec::new(),
+            identity_header: None,
         })
     }
 
@@ -281,5 +365,33 @@ mod tests {
         assert!(SessionConfig::from_json(&bad)
             .unwrap_err()
             .contains("`entrypoint`"));
+    }
+
+    #[test]
+    fn containers_and_identity_from_json() {
+        let v = crate::json::parse(
+            r#"{"v":1,"type":"config","name":"app","entrypoint":["/a"],"cpu_millis":500,"memory_mib":256,
+               "identity_header":"h","containers":[{"name":"side","root":"/.vm/containers/side",
+               "entrypoint":["/b"],"args":["x"],"env":["P=1"],"cpu_millis":250,"memory_mib":128}]}"#,
+        )
+        .expect("json");
+        let c = SessionConfig::from_json(&v).expect("config");
+        assert_eq!(
+            (c.name.as_str(), c.cpu_millis, c.memory_mib),
+            ("app", Some(500), Some(256))
+        );
+        assert_eq!(c.identity_header.as_deref(), Some("h"));
+        let side = &c.containers[0];
+        assert_eq!(
+            (side.name.as_str(), side.root.as_str()),
+            ("side", "/.vm/containers/side")
+        );
+        assert_eq!(side.process.argv().expect("argv"), ["/b", "x"]);
+        assert_eq!(side.process.memory_mib, Some(128));
+        let bad =
+            crate::json::parse(r#"{"containers":[{"name":"../x","root":"/r"}]}"#).expect("json");
+        assert!(SessionConfig::from_json(&bad)
+            .unwrap_err()
+            .contains("containers[0].name"));
     }
 }

@@ -13,10 +13,14 @@
 //! - [`config`]: per-session config and its merge with the image config.
 //! - [`sys`]: the system calls PID 1 needs.
 //! - [`boot`]: the boot sequence.
-//! - [`run`]: the control loop and the container process.
+//! - [`containers`]: the session's containers (roots, cgroups, framed output, spawning).
+//! - [`identity`]: `IDENTITY_ENDPOINT` inside the session, relayed over the control channel.
+//! - [`run`]: the control loop.
 
 mod boot;
 mod config;
+mod containers;
+mod identity;
 mod json;
 mod protocol;
 mod run;

@@ -2,8 +2,11 @@
 //! virtio-serial port, every message carrying `"v":1` and a `"type"`.
 //!
 //! Host -> agent: `hello`, `config`, `start`, `signal`, `poweroff`, `connect` (debug: try a TCP
-//! connect from inside the guest). Agent -> host: `ready` (boot done, waiting for config; also
-//! the answer to every `hello`), `started`, `exited`, `connected`, `error`.
+//! connect from inside the guest), `token` (the answer to a `token_request`), `exec` (run a
+//! command in the main container). Agent -> host: `ready` (boot done, waiting for config; also
+//! the answer to every `hello`), `started`, `exited` (the main container), `container_exited`
+//! (another container), `token_request` (code asked `IDENTITY_ENDPOINT`), `exec_result`,
+//! `connected`, `error`.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +29,24 @@ pub enum HostMsg {
     Signal(i32),
     /// Power the VM off now.
     Poweroff,
+    /// The answer to a `token_request`: HTTP status and JSON body text.
+    Token {
+        /// The request id.
+        id: u64,
+        /// HTTP status for the caller.
+        status: u16,
+        /// JSON body for the caller.
+        body: String,
+    },
+    /// Run a command in the main container and report its output.
+    Exec {
+        /// Request id, echoed in `exec_result`.
+        id: u64,
+        /// Program and arguments.
+        argv: Vec<String>,
+        /// Kill it after this many milliseconds.
+        timeout_ms: u64,
+    },
     /// Debug: try to open a TCP connection from the guest.
     Connect {
         /// IPv4 address.
@@ -69,6 +90,52 @@ pub fn parse_host(line: &str) -> Result<HostMsg, String> {
                 .ok_or_else(|| format!("field `signal` out of range: {sig}"))
         }
         "poweroff" => Ok(HostMsg::Poweroff),
+        "token" => {
+            let id = v
+                .get("id")
+                .and_then(Value::as_i64)
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or("field `id` must be a request id")?;
+            let status = v
+                .get("status")
+                .and_then(Value::as_i64)
+                .and_then(|n| u16::try_from(n).ok())
+                .ok_or("field `status` must be an HTTP status")?;
+            let body = v
+                .get("body")
+                .and_then(Value::as_str)
+                .ok_or("field `body` must be a string")?
+                .to_string();
+            Ok(HostMsg::Token { id, status, body })
+        }
+        "exec" => {
+            let id = v
+                .get("id")
+                .and_then(Value::as_i64)
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or("field `id` must be a request id")?;
+            let argv: Vec<String> = v
+                .get("argv")
+                .and_then(Value::as_array)
+                .ok_or("field `argv` must be an array of strings")?
+                .iter()
+                .map(|a| a.as_str().map(str::to_owned))
+                .collect::<Option<_>>()
+                .ok_or("field `argv` must hold only strings")?;
+            if argv.is_empty() {
+                return Err("field `argv` is empty".into());
+            }
+            let timeout_ms = v
+                .get("timeout_ms")
+                .and_then(Value::as_i64)
+                .and_then(|t| u64::try_from(t).ok())
+                .unwrap_or(60_000);
+            Ok(HostMsg::Exec {
+                id,
+                argv,
+                timeout_ms,
+            })
+        }
         "connect" => {
             let host = v
                 .get("host")
@@ -118,6 +185,36 @@ pub enum AgentMsg {
     },
     /// Something failed.
     Error(String),
+    /// Another container ended: its name and exit code, or the signal (negative).
+    ContainerExited {
+        /// Container name.
+        name: String,
+        /// Exit code when it exited.
+        code: Option<i32>,
+        /// Signal when it was killed.
+        signal: Option<i32>,
+    },
+    /// Code in the session asked for a token.
+    TokenRequest {
+        /// Request id.
+        id: u64,
+        /// Query parameters (`resource`, `api_version`, `client_id`, `principal_id`,
+        /// `mi_res_id`), as sent.
+        fields: Vec<(String, String)>,
+    },
+    /// The output of an `exec`.
+    ExecResult {
+        /// Request id.
+        id: u64,
+        /// Exit code (-1 when killed).
+        code: i32,
+        /// Captured stdout.
+        stdout: String,
+        /// Captured stderr.
+        stderr: String,
+        /// Killed because it ran too long.
+        timed_out: bool,
+    },
 }
 
 impl AgentMsg {
@@ -153,6 +250,37 @@ impl AgentMsg {
             AgentMsg::Error(message) => {
                 m.insert("message".into(), Value::String(message.clone()));
                 "error"
+            }
+            AgentMsg::ContainerExited { name, code, signal } => {
+                m.insert("name".into(), Value::String(name.clone()));
+                if let Some(c) = code {
+                    m.insert("code".into(), Value::Number(f64::from(*c)));
+                }
+                if let Some(s) = signal {
+                    m.insert("signal".into(), Value::Number(f64::from(*s)));
+                }
+                "container_exited"
+            }
+            AgentMsg::TokenRequest { id, fields } => {
+                m.insert("id".into(), Value::Number(*id as f64));
+                for (k, v) in fields {
+                    m.insert(k.clone(), Value::String(v.clone()));
+                }
+                "token_request"
+            }
+            AgentMsg::ExecResult {
+                id,
+                code,
+                stdout,
+                stderr,
+                timed_out,
+            } => {
+                m.insert("id".into(), Value::Number(*id as f64));
+                m.insert("code".into(), Value::Number(f64::from(*code)));
+                m.insert("stdout".into(), Value::String(stdout.clone()));
+                m.insert("stderr".into(), Value::String(stderr.clone()));
+                m.insert("timed_out".into(), Value::Bool(*timed_out));
+                "exec_result"
             }
         };
         m.insert("type".into(), Value::String(kind.into()));
@@ -196,6 +324,36 @@ mod tests {
             .unwrap_err()
             .contains("dance"));
         assert!(parse_host("not json").is_err());
+    }
+
+    #[test]
+    fn token_and_exec_messages() {
+        assert_eq!(
+            parse_host(r#"{"v":1,"type":"token","id":3,"status":200,"body":"{}"}"#),
+            Ok(HostMsg::Token {
+                id: 3,
+                status: 200,
+                body: "{}".into()
+            })
+        );
+        assert_eq!(
+            parse_host(r#"{"v":1,"type":"exec","id":4,"argv":["sh","-c","echo"],"timeout_ms":5}"#),
+            Ok(HostMsg::Exec {
+                id: 4,
+                argv: vec!["sh".into(), "-c".into(), "echo".into()],
+                timeout_ms: 5
+            })
+        );
+        assert!(parse_host(r#"{"v":1,"type":"exec","id":4,"argv":[]}"#).is_err());
+        assert_eq!(
+            AgentMsg::ContainerExited {
+                name: "side".into(),
+                code: Some(2),
+                signal: None
+            }
+            .to_line(),
+            r#"{"code":2,"name":"side","type":"container_exited","v":1}"#
+        );
     }
 
     #[test]

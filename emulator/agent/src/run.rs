@@ -1,18 +1,19 @@
-//! The control loop: reads host messages from the control port, runs the container process,
-//! reaps zombies, reports the exit and powers off.
+//! The control loop: reads host messages from the control port, runs the session's
+//! containers ([`crate::containers`]), serves `IDENTITY_ENDPOINT` ([`crate::identity`]), runs
+//! `exec` commands, reaps zombies, reports the main container's exit and powers off.
 
+use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::boot::Ports;
-use crate::config::{resolve_user, SessionConfig};
+use crate::config::SessionConfig;
+use crate::containers::{self, LogPorts, Output};
+use crate::identity;
 use crate::protocol::{parse_host, AgentMsg, HostMsg};
 use crate::sys;
 
@@ -38,6 +39,25 @@ impl Sender {
     }
 }
 
+/// The processes the loop started, by pid.
+#[derive(Default)]
+struct Running {
+    /// The main container's pid.
+    main: Option<i32>,
+    /// Other containers' pids and names.
+    sidecars: HashMap<i32, String>,
+}
+
+/// Exit statuses of `exec` processes: waiters by pid, and statuses that arrived before their
+/// waiter registered.
+#[derive(Default)]
+struct ExecTable {
+    waiters: HashMap<i32, mpsc::Sender<libc::c_int>>,
+    unclaimed: HashMap<i32, libc::c_int>,
+}
+
+type Execs = Arc<Mutex<ExecTable>>;
+
 /// Runs until power off.
 pub fn control_loop(ports: Ports) -> ! {
     let control = match File::options().read(true).write(true).open(&ports.control) {
@@ -60,8 +80,11 @@ pub fn control_loop(ports: Ports) -> ! {
     out.send(&AgentMsg::Ready);
 
     let mut config: Option<SessionConfig> = None;
-    let mut child: Option<i32> = None;
+    let mut running = Running::default();
+    let mut reaper = false;
     let mut exited = false;
+    let execs: Execs = Arc::default();
+    let pending = identity::Pending::default();
     loop {
         let event = if exited {
             match inbox.recv_timeout(EXIT_LINGER) {
@@ -81,17 +104,27 @@ pub fn control_loop(ports: Ports) -> ! {
                 if let Err(e) = apply_config(&c) {
                     out.send(&AgentMsg::Error(e));
                 }
+                if let Some(header) = &c.identity_header {
+                    let sender = out.clone();
+                    if let Err(e) =
+                        identity::serve(header.clone(), pending.clone(), move |m| sender.send(m))
+                    {
+                        out.send(&AgentMsg::Error(format!("identity endpoint: {e}")));
+                    }
+                }
                 config = Some(*c);
             }
-            Event::Host(HostMsg::Start) => match (&config, child) {
+            Event::Host(HostMsg::Start) => match (&config, running.main) {
                 (_, Some(_)) => {
                     out.send(&AgentMsg::Error("start: the process already runs".into()))
                 }
                 (None, _) => out.send(&AgentMsg::Error("start: no config received yet".into())),
-                (Some(c), None) => match spawn(c, &ports) {
+                (Some(c), None) => match start_all(c, &ports, &out, &mut running) {
                     Ok(pid) => {
-                        child = Some(pid);
-                        spawn_reaper(events.clone());
+                        if !reaper {
+                            reaper = true;
+                            spawn_reaper(events.clone());
+                        }
                         out.send(&AgentMsg::Started {
                             pid: pid.unsigned_abs(),
                         });
@@ -104,8 +137,8 @@ pub fn control_loop(ports: Ports) -> ! {
                 },
             },
             Event::Host(HostMsg::Signal(sig)) => {
-                if let Some(pid) = child {
-                    // SAFETY: kill(2) on the process group we created with setsid.
+                for pid in running.main.iter().chain(running.sidecars.keys()) {
+                    // SAFETY: kill(2) on a process group we created with setsid.
                     unsafe { libc::kill(-pid, sig) };
                 }
             }
@@ -114,6 +147,29 @@ pub fn control_loop(ports: Ports) -> ! {
                 unsafe { libc::kill(-1, libc::SIGKILL) };
                 sys::power_off();
             }
+            Event::Host(HostMsg::Token { id, status, body }) => pending.answer(id, status, body),
+            Event::Host(HostMsg::Exec {
+                id,
+                argv,
+                timeout_ms,
+            }) => match &config {
+                None => out.send(&AgentMsg::ExecResult {
+                    id,
+                    code: -1,
+                    stdout: String::new(),
+                    stderr: "the session is not configured yet".into(),
+                    timed_out: false,
+                }),
+                Some(c) => {
+                    if !reaper {
+                        reaper = true;
+                        spawn_reaper(events.clone());
+                    }
+                    let (c, out, execs) = (c.clone(), out.clone(), execs.clone());
+                    let timeout = Duration::from_millis(timeout_ms.max(1));
+                    std::thread::spawn(move || out.send(&exec(id, &c, &argv, timeout, &execs)));
+                }
+            },
             Event::Host(HostMsg::Connect {
                 host,
                 port,
@@ -123,17 +179,192 @@ pub fn control_loop(ports: Ports) -> ! {
                 std::thread::spawn(move || out.send(&try_connect(&host, port, timeout_ms)));
             }
             Event::Exited { pid, status } => {
-                if Some(pid) == child && !exited {
-                    exited = true;
-                    let msg = if libc::WIFSIGNALED(status) {
-                        AgentMsg::ExitedSignal(libc::WTERMSIG(status))
+                let code = || {
+                    if libc::WIFSIGNALED(status) {
+                        (None, Some(libc::WTERMSIG(status)))
                     } else {
-                        AgentMsg::ExitedCode(libc::WEXITSTATUS(status))
-                    };
-                    out.send(&msg);
+                        (Some(libc::WEXITSTATUS(status)), None)
+                    }
+                };
+                if Some(pid) == running.main {
+                    if !exited {
+                        exited = true;
+                        let msg = if libc::WIFSIGNALED(status) {
+                            AgentMsg::ExitedSignal(libc::WTERMSIG(status))
+                        } else {
+                            AgentMsg::ExitedCode(libc::WEXITSTATUS(status))
+                        };
+                        out.send(&msg);
+                    }
+                } else if let Some(name) = running.sidecars.remove(&pid) {
+                    let (code, signal) = code();
+                    out.send(&AgentMsg::ContainerExited { name, code, signal });
+                } else if let Ok(mut t) = execs.lock() {
+                    match t.waiters.remove(&pid) {
+                        Some(tx) => {
+                            let _ = tx.send(status);
+                        }
+                        None => {
+                            t.unclaimed.insert(pid, status);
+                        }
+                    }
                 }
             }
         }
+    }
+}
+
+fn identity_env(c: &SessionConfig) -> Vec<(String, String)> {
+    match &c.identity_header {
+        Some(h) => vec![
+            ("IDENTITY_ENDPOINT".into(), identity::ENDPOINT.into()),
+            ("IDENTITY_HEADER".into(), h.clone()),
+        ],
+        None => Vec::new(),
+    }
+}
+
+/// Starts the main container and every other one; returns the main pid. A container other
+/// than the main one that cannot start is reported (`container_exited` 127) and the session
+/// goes on.
+fn start_all(
+    c: &SessionConfig,
+    ports: &Ports,
+    out: &Sender,
+    running: &mut Running,
+) -> Result<i32, String> {
+    let extra = identity_env(c);
+    let cgroups = !c.containers.is_empty() && containers::enable_cgroups();
+    let log_ports = if c.containers.is_empty() {
+        None
+    } else {
+        Some(
+            LogPorts::open(&ports.stdout, &ports.stderr)
+                .map_err(|e| format!("open the log ports: {e}"))?,
+        )
+    };
+    let output = match &log_ports {
+        Some(p) => Output::Framed(p),
+        None => Output::Direct(&ports.stdout, &ports.stderr),
+    };
+    let main = containers::spawn(&c.name, "/", c, &extra, None, output)?;
+    let pid = i32::try_from(main.id()).map_err(|_| "pid out of range".to_string())?;
+    running.main = Some(pid);
+    if cgroups {
+        containers::limit(&c.name, main.id(), c.cpu_millis, c.memory_mib);
+    }
+    for side in &c.containers {
+        let started = containers::prepare_root(&side.root, &c.hostname)
+            .map_err(|e| format!("container '{}': preparing its root: {e}", side.name))
+            .and_then(|()| {
+                let ports = log_ports.as_ref().ok_or("no log ports")?;
+                containers::spawn(
+                    &side.name,
+                    &side.root,
+                    &side.process,
+                    &extra,
+                    None,
+                    Output::Framed(ports),
+                )
+            });
+        match started {
+            Ok(child) => {
+                if cgroups {
+                    containers::limit(
+                        &side.name,
+                        child.id(),
+                        side.process.cpu_millis,
+                        side.process.memory_mib,
+                    );
+                }
+                if let Ok(p) = i32::try_from(child.id()) {
+                    running.sidecars.insert(p, side.name.clone());
+                }
+            }
+            Err(e) => {
+                out.send(&AgentMsg::Error(e));
+                out.send(&AgentMsg::ContainerExited {
+                    name: side.name.clone(),
+                    code: Some(127),
+                    signal: None,
+                });
+            }
+        }
+    }
+    Ok(pid)
+}
+
+/// Most output an `exec` returns per stream.
+const EXEC_OUTPUT_LIMIT: usize = 1024 * 1024;
+
+fn read_limited(mut from: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            match from.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if buf.len() < EXEC_OUTPUT_LIMIT {
+                        let room = EXEC_OUTPUT_LIMIT - buf.len();
+                        buf.extend_from_slice(&chunk[..n.min(room)]);
+                    }
+                }
+            }
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+/// Runs `argv` in the main container (its env, user and working directory) and waits for it.
+fn exec(id: u64, c: &SessionConfig, argv: &[String], timeout: Duration, execs: &Execs) -> AgentMsg {
+    let failed = |why: String| AgentMsg::ExecResult {
+        id,
+        code: -1,
+        stdout: String::new(),
+        stderr: why,
+        timed_out: false,
+    };
+    let mut child =
+        match containers::spawn(&c.name, "/", c, &identity_env(c), Some(argv), Output::Piped) {
+            Ok(ch) => ch,
+            Err(e) => return failed(e),
+        };
+    let pid = child.id() as i32;
+    let (tx, rx) = mpsc::channel();
+    if let Ok(mut t) = execs.lock() {
+        match t.unclaimed.remove(&pid) {
+            Some(status) => {
+                let _ = tx.send(status);
+            }
+            None => {
+                t.waiters.insert(pid, tx);
+            }
+        }
+    }
+    let stdout = child.stdout.take().map(read_limited);
+    let stderr = child.stderr.take().map(read_limited);
+    let (status, timed_out) = match rx.recv_timeout(timeout) {
+        Ok(s) => (Some(s), false),
+        Err(_) => {
+            // SAFETY: kill(2) on the process group the command leads (setsid).
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+            (rx.recv_timeout(Duration::from_secs(5)).ok(), true)
+        }
+    };
+    let code = match status {
+        Some(s) if !libc::WIFSIGNALED(s) => libc::WEXITSTATUS(s),
+        _ => -1,
+    };
+    let join = |h: Option<std::thread::JoinHandle<String>>| {
+        h.and_then(|h| h.join().ok()).unwrap_or_default()
+    };
+    AgentMsg::ExecResult {
+        id,
+        code,
+        stdout: join(stdout),
+        stderr: join(stderr),
+        timed_out,
     }
 }
 
@@ -191,60 +422,6 @@ fn apply_config(c: &SessionConfig) -> Result<(), String> {
         let _ = std::fs::write("/etc/hostname", format!("{}\n", c.hostname));
     }
     Ok(())
-}
-
-fn resolve_program(argv0: &str, path: &str) -> Result<String, String> {
-    if argv0.contains('/') {
-        return if Path::new(argv0).exists() {
-            Ok(argv0.to_owned())
-        } else {
-            Err(format!("exec {argv0}: no such file in the image"))
-        };
-    }
-    path.split(':')
-        .map(|dir| format!("{dir}/{argv0}"))
-        .find(|p| Path::new(p).is_file())
-        .ok_or_else(|| format!("exec {argv0}: not found in PATH {path}"))
-}
-
-fn spawn(c: &SessionConfig, ports: &Ports) -> Result<i32, String> {
-    let argv = c.argv()?;
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
-    let who = resolve_user(c.user.as_deref(), &passwd, &group)?;
-    let env = c.environment(&who.home);
-    let path = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let program = resolve_program(&argv[0], &path)?;
-    let open = |p: &Path| {
-        File::options()
-            .write(true)
-            .open(p)
-            .map_err(|e| format!("open {}: {e}", p.display()))
-    };
-    let mut cmd = Command::new(&program);
-    cmd.arg0(&argv[0])
-        .args(&argv[1..])
-        .env_clear()
-        .envs(env)
-        .current_dir(c.working_dir.as_deref().unwrap_or("/"))
-        .stdin(Stdio::null())
-        .stdout(open(&ports.stdout)?)
-        .stderr(open(&ports.stderr)?)
-        .uid(who.uid)
-        .gid(who.gid);
-    // SAFETY: setsid is async-signal-safe; it makes the process its own group for signals.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().map_err(|e| format!("exec {program}: {e}"))?;
-    i32::try_from(child.id()).map_err(|_| "pid out of range".to_string())
 }
 
 fn try_connect(host: &str, port: u16, timeout_ms: u64) -> AgentMsg {

@@ -79,8 +79,9 @@ impl IntoResponse for TokenEndpointError {
     }
 }
 
-/// Audiences the emulator issues tokens for, keyed by lower-cased resource without slash.
-fn audience_for(resource: &str) -> Option<&'static str> {
+/// Audiences the emulator issues tokens for, keyed by lower-cased resource without slash
+/// (also used for managed-identity tokens of sessions).
+pub fn audience_for(resource: &str) -> Option<&'static str> {
     match resource.trim_end_matches('/').to_ascii_lowercase().as_str() {
         "https://management.azure.com" | "https://management.core.windows.net" => {
             Some(defaults::ARM_AUDIENCE)

@@ -264,6 +264,38 @@ impl TokenService {
         self.sign_claims(&claims)
     }
 
+    /// A signed token for a managed identity (a session pool's system-assigned identity or a
+    /// user-assigned one): `oid`/`sub` = `principal_id`, `appid`/`azp` = `client_id`,
+    /// `xms_mirid` = the identity's resource id, for `audience`, issued at `now`.
+    pub fn issue_managed_identity(
+        &self,
+        principal_id: &str,
+        client_id: &str,
+        resource_id: &str,
+        audience: &str,
+        now: OffsetDateTime,
+    ) -> String {
+        let iat = now.unix_timestamp();
+        let claims = json!({
+            "aud": audience,
+            "iss": self.issuer(),
+            "iat": iat,
+            "nbf": iat,
+            "exp": iat + TOKEN_LIFETIME_SECS,
+            "tid": defaults::TENANT_ID,
+            "oid": principal_id,
+            "sub": principal_id,
+            "appid": client_id,
+            "azp": client_id,
+            "appidacr": "2",
+            "idtyp": "app",
+            "xms_mirid": resource_id,
+            "ver": "2.0",
+            "uti": uuid::Uuid::new_v4().simple().to_string(),
+        });
+        self.sign_claims(&claims)
+    }
+
     /// Signs arbitrary claims (tests craft expired or foreign-audience tokens with this).
     pub fn sign_claims(&self, claims: &serde_json::Value) -> String {
         let header =

@@ -25,6 +25,7 @@
 //!   sessions, driven by the serving task.
 //! - [`headers`]: header and query rewriting.
 //! - [`management`]: the `.management/*` operations.
+//! - [`mcp`]: the pool's MCP server (`{endpoint}/mcp`, `x-ms-apikey`) when it is enabled.
 //! - [`identifier`]: the identifier rule; [`paging`]: api-versions, `skip`, `nextLink`.
 //! - [`error`]: the data-plane error table and envelope.
 
@@ -32,6 +33,7 @@ pub mod error;
 pub mod headers;
 pub mod identifier;
 pub mod management;
+pub mod mcp;
 pub mod paging;
 pub mod proxy;
 pub mod routes;

@@ -147,13 +147,37 @@ async fn serve_pool(
     req: Request,
 ) -> Result<Response, DataPlaneError> {
     let state = &dp.state;
-    authorize(state, req.headers())?;
+    let mcp_path = matches!(rest.trim_start_matches('/'), "mcp" | "mcp/");
+    let mcp = mcp_path
+        .then(|| state.mcp_access(pool_id))
+        .flatten()
+        .filter(|a| a.enabled);
+    if mcp.is_none() {
+        authorize(state, req.headers())?;
+    }
     let name = pool_id.name().to_string();
     let pool = state
         .pools()
         .get(pool_id)
         .filter(|p| !p.snapshot().deleted)
         .ok_or_else(|| DataPlaneError::PoolNotFound(name.clone()))?;
+    if mcp.is_some() {
+        // The pool's MCP server (x-ms-apikey, not a bearer token); without MCP enabled, `/mcp`
+        // is the container's own path like any other.
+        let p = pool.clone();
+        return Ok(
+            super::mcp::handle(&pool, mcp, req, move |identifier: String| {
+                let p = p.clone();
+                async move {
+                    resolve(&p, &identifier)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+            })
+            .await,
+        );
+    }
     let rest = format!("/{}", rest.trim_start_matches('/'));
     if let Some(op) = rest.strip_prefix("/.management/") {
         let endpoint = super::endpoint_of(state, pool_id);

@@ -7,9 +7,11 @@
 //! - ARM and identity: [`foundation_arm`], [`foundation_auth`], [`foundation_diagnostics`],
 //!   [`foundation_props`], [`session_pools`], [`session_pools_props`],
 //!   [`session_pools_versions`], [`pool_arm`], [`deletes`].
-//! - data plane: [`dataplane_proxy`], [`origins`].
+//! - data plane: [`dataplane_proxy`], [`origins`], [`mcp`].
+//! - real sessions through ARM (QEMU): [`sessions_real`] (two containers, managed identity,
+//!   MCP commands).
 //! - observability: [`monitor_logs`], [`monitor_query`], [`monitor_metrics`].
-//! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`],
+//! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`], [`sdk_js`],
 //!   [`image_pack`].
 //! - limits at the edge: [`edge`]; hostile input on every route and forged tokens:
 //!   [`attack_props`]; churn and crashes: [`leaks`], [`crash`]; secrets at rest
@@ -34,14 +36,17 @@ mod isolation;
 mod isolation_vm;
 mod layers;
 mod leaks;
+mod mcp;
 mod monitor_logs;
 mod monitor_metrics;
 mod monitor_query;
 mod origins;
 mod pool_arm;
+mod sdk_js;
 mod sdk_python;
 mod secrets;
 mod session_pools;
 mod session_pools_props;
 mod session_pools_restart;
 mod session_pools_versions;
+mod sessions_real;

@@ -377,3 +377,70 @@ async fn container_types_the_emulator_cannot_run_are_refused_at_put() {
     let (status, _) = call(&srv, Method::GET, &at(&pool_path("typed"), V), None).await;
     assert_eq!(status, 404, "nothing was created");
 }
+
+#[tokio::test]
+async fn template_update_status_shows_a_roll_out_in_progress() {
+    let srv = TestServer::start().await;
+    let path = pool_path("rolling");
+    let v = "2026-03-02-preview";
+    let mut body = valid_pool();
+    body["properties"]["customContainerTemplate"]["containers"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("probes");
+    let (s, created) = call(&srv, Method::PUT, &at(&path, v), Some(&body)).await;
+    assert_eq!(s, 201, "{created}");
+    wait_succeeded(&srv, "rolling").await;
+    let (_, got) = call(&srv, Method::GET, &at(&path, v), None).await;
+    let t = &got["properties"]["templateUpdateStatus"];
+    assert_eq!(t["activeTemplate"]["details"], "Running", "{t}");
+    assert_eq!(
+        t["activeTemplate"]["containers"][0]["image"],
+        "myregistry.azurecr.io/app:v1"
+    );
+    assert_eq!(t["activeTemplate"]["status"]["expectedCount"], 2);
+    assert_eq!(t["activeTemplate"]["status"]["readyCount"], 2, "{t}");
+    assert!(t.get("desiredTemplate").is_none(), "{t}");
+
+    // A new image whose sessions take 2 s to start: the roll-out is visible meanwhile.
+    body["properties"]["customContainerTemplate"]["containers"][0]["image"] =
+        json!("myregistry.azurecr.io/app:v2");
+    body["properties"]["customContainerTemplate"]["containers"][0]["env"] =
+        json!([{"name": "SESSIONS_FAKE_READY_DELAY_MS", "value": "2000"}]);
+    let (s, updated) = call(&srv, Method::PUT, &at(&path, v), Some(&body)).await;
+    assert_eq!(s, 200, "{updated}");
+    let t = &updated["properties"]["templateUpdateStatus"];
+    assert_eq!(
+        t["activeTemplate"]["containers"][0]["image"], "myregistry.azurecr.io/app:v1",
+        "{t}"
+    );
+    assert_eq!(
+        t["desiredTemplate"]["containers"][0]["image"], "myregistry.azurecr.io/app:v2",
+        "{t}"
+    );
+    assert_eq!(t["desiredTemplate"]["details"], "Updating");
+    let (_, during) = poll_until(&srv, &at(&path, v), |_, b| {
+        b["properties"]["templateUpdateStatus"]["desiredTemplate"]["status"]["pendingCount"]
+            .as_i64()
+            .unwrap_or(0)
+            >= 1
+    })
+    .await;
+    assert_eq!(
+        during["properties"]["provisioningState"], "InProgress",
+        "{during}"
+    );
+    let (_, done) = poll_until(&srv, &at(&path, v), |_, b| {
+        b["properties"]["provisioningState"] == "Succeeded"
+    })
+    .await;
+    let t = &done["properties"]["templateUpdateStatus"];
+    assert_eq!(
+        t["activeTemplate"]["containers"][0]["image"], "myregistry.azurecr.io/app:v2",
+        "{t}"
+    );
+    assert!(t.get("desiredTemplate").is_none(), "{t}");
+    // Versions without the field never show it.
+    let (_, stable) = call(&srv, Method::GET, &at(&path, "2026-07-01"), None).await;
+    assert!(stable["properties"].get("templateUpdateStatus").is_none());
+}

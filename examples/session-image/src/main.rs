@@ -13,8 +13,13 @@
 //! | `GET /sleep?ms=N` | waits N ms, then answers |
 //! | `POST /echo` | streams the request body back |
 //! | `GET /connect?host=H&port=P[&mode=tcp\|raw][&timeout_ms=N]` | can the session open a TCP connection to H:P? `{"result": "open\|refused\|timeout\|error", ...}` (see `connect.rs`) |
+//! | `GET /fetch?url=http://localhost:PORT/PATH` | GETs that URL (another container of the session over `localhost`) and answers `{"status", "body"}` |
+//! | `GET /env?name=NAME` | `{"name", "value"}` (`value` null when unset) |
+//! | `GET /file?path=PATH` | `{"path", "content"}` of a text file (at most 64 KiB), 404 when it cannot be read |
+//! | `GET /identity/token?resource=R[&client_id=C]` | asks `IDENTITY_ENDPOINT` (with `IDENTITY_HEADER`) for a token and answers `{"status", "body"}` of that call; 404 without `IDENTITY_ENDPOINT` |
 //! | anything else | JSON: method, path, query, headers, body_bytes, kernel, hostname, random |
 
+mod client;
 mod connect;
 mod http;
 mod json;
@@ -30,6 +35,9 @@ use json::Json;
 
 /// Longest `/sleep` accepted, in milliseconds (10 minutes).
 const MAX_SLEEP_MS: u64 = 600_000;
+
+/// Most bytes `/file` returns.
+const MAX_FILE_BYTES: u64 = 64 * 1024;
 
 /// State shared by all connections.
 struct App {
@@ -270,6 +278,72 @@ fn route(
             let (status, doc) = connect_route(&req.query);
             respond(w, status, "application/json", doc.as_bytes(), keep)?;
         }
+        ("GET", "/fetch") => {
+            body.discard()?;
+            let url = query_param(&req.query, "url").unwrap_or_default();
+            answer_call(w, client::get(&url, &[]), keep)?;
+        }
+        ("GET", "/env") => {
+            body.discard()?;
+            let name = query_param(&req.query, "name").unwrap_or_default();
+            let doc = match std::env::var(&name) {
+                Ok(v) => Json::object().str("name", &name).str("value", &v).finish(),
+                Err(_) => Json::object()
+                    .str("name", &name)
+                    .raw("value", "null")
+                    .finish(),
+            };
+            respond(w, 200, "application/json", doc.as_bytes(), keep)?;
+        }
+        ("GET", "/file") => {
+            body.discard()?;
+            let path = query_param(&req.query, "path").unwrap_or_default();
+            let mut content = Vec::new();
+            let read = std::fs::File::open(&path)
+                .and_then(|f| f.take(MAX_FILE_BYTES).read_to_end(&mut content));
+            match read {
+                Ok(_) => {
+                    let doc = Json::object()
+                        .str("path", &path)
+                        .str("content", &String::from_utf8_lossy(&content))
+                        .finish();
+                    respond(w, 200, "application/json", doc.as_bytes(), keep)?;
+                }
+                Err(e) => {
+                    let msg = Json::object()
+                        .str("error", &format!("path `{path}` cannot be read: {e}"))
+                        .finish();
+                    respond(w, 404, "application/json", msg.as_bytes(), keep)?;
+                }
+            }
+        }
+        ("GET", "/identity/token") => {
+            body.discard()?;
+            match (
+                std::env::var("IDENTITY_ENDPOINT"),
+                std::env::var("IDENTITY_HEADER"),
+            ) {
+                (Ok(endpoint), Ok(header)) => {
+                    let mut url = format!("{endpoint}?api-version=2019-08-01");
+                    for k in ["resource", "client_id", "principal_id", "mi_res_id"] {
+                        if let Some(v) = query_param(&req.query, k) {
+                            url.push_str(&format!("&{k}={}", percent_encode(&v)));
+                        }
+                    }
+                    answer_call(
+                        w,
+                        client::get(&url, &[("X-IDENTITY-HEADER", &header)]),
+                        keep,
+                    )?;
+                }
+                _ => {
+                    let msg = Json::object()
+                        .str("error", "IDENTITY_ENDPOINT is not set: the pool exposes no managed identity to this session")
+                        .finish();
+                    respond(w, 404, "application/json", msg.as_bytes(), keep)?;
+                }
+            }
+        }
         ("POST", "/echo") => {
             let ct = req
                 .header("content-type")
@@ -371,6 +445,35 @@ fn connect_route(query: &str) -> (u16, String) {
     (200, doc)
 }
 
+/// Percent-encodes a query value.
+fn percent_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Answers `{"status", "body"}` of an outgoing call, or 502 with its error.
+fn answer_call(w: &mut TcpStream, r: io::Result<client::Answer>, keep: bool) -> io::Result<()> {
+    match r {
+        Ok(a) => {
+            let doc = Json::object()
+                .num("status", i64::from(a.status))
+                .str("body", &a.body)
+                .finish();
+            respond(w, 200, "application/json", doc.as_bytes(), keep)
+        }
+        Err(e) => {
+            let doc = Json::object().str("error", &e.to_string()).finish();
+            respond(w, 502, "application/json", doc.as_bytes(), keep)
+        }
+    }
+}
+
 fn conn_header(keep: bool) -> &'static str {
     if keep {
         "Connection: keep-alive\r\n"
@@ -383,7 +486,9 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         400 => "Bad Request",
+        404 => "Not Found",
         500 => "Internal Server Error",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
         _ => "",
     }
@@ -522,6 +627,23 @@ mod tests {
         assert_eq!(r[2].0, 400);
         assert!(r[2].1.contains("code must be"));
         assert_eq!(r[3].0, 200);
+    }
+
+    #[test]
+    fn file_reads_a_file_or_answers_404() {
+        let path = std::env::temp_dir().join(format!("sample-file-{}", std::process::id()));
+        std::fs::write(&path, "limit 42\n").unwrap();
+        let port = start();
+        let raw = format!(
+            "GET /file?path={} HTTP/1.1\r\nHost: t\r\n\r\nGET /file?path=/no/such HTTP/1.1\r\nHost: t\r\n\r\n",
+            path.display()
+        );
+        let r = exchange(port, &raw, 2);
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(r[0].0, 200);
+        assert!(r[0].1.contains(r#""content":"limit 42\n""#), "{}", r[0].1);
+        assert_eq!(r[1].0, 404);
+        assert!(r[1].1.contains("/no/such"), "{}", r[1].1);
     }
 
     #[test]

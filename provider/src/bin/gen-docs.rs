@@ -229,7 +229,8 @@ directory of your configuration:
   provider up in the registry and fails.
 - **With modules** (local ones too): run `terraform get` once (and again after changing a
   module source). It installs the modules and leaves providers alone; then run
-  `terraform plan` / `terraform apply`.
+  `terraform plan` / `terraform apply`. `examples/modules` is such a configuration: three
+  pools by `for_each` in a local module.
 - A configuration that also uses providers from the registry needs `terraform init`: install
   this provider from a `filesystem_mirror` instead of `dev_overrides` then.
 

@@ -89,17 +89,16 @@ async fn real_acc_client_secret_over_https() {
     create_and_destroy(&acc).await;
     acc.finish().await;
 
-    // A wrong secret: one error, at configure, however many resources the plan has.
-    let acc = Acc::https_dev_override(|env| {
-        for (k, v) in env.iter_mut() {
-            if k == "ARM_CLIENT_SECRET" {
-                *v = "not-the-secret".into();
-            }
-        }
-    })
-    .await;
+    // A wrong secret: one error, at configure, however many pools the state has (each would
+    // otherwise fail its own refresh).
+    let mut acc = Acc::https_dev_override(|_| {}).await;
     let work = acc.work();
     acc.write_config(&work, &pool_config(&["one", "two", "three"]));
+    acc.apply(&work).await;
+    let secret = acc
+        .env_value("ARM_CLIENT_SECRET")
+        .expect("the emulator's client secret");
+    acc.set_env("ARM_CLIENT_SECRET", "not-the-secret");
     let (code, out) = acc.plan_exit(&work, &[]).await;
     assert_eq!(code, 1, "{out}");
     assert_eq!(
@@ -108,6 +107,8 @@ async fn real_acc_client_secret_over_https() {
         "one error at configure:\n{out}"
     );
     assert!(out.contains("AADSTS7000215"), "{out}");
+    acc.set_env("ARM_CLIENT_SECRET", &secret);
+    acc.destroy(&work).await;
     acc.finish().await;
 }
 

@@ -1,5 +1,6 @@
 //! Import converges, with the real `terraform` binary against the in-process emulator: for
-//! every example under `examples/` and for a maximal configuration that sets every attribute
+//! every example under `examples/` (but `examples/modules`: the same resources inside a module,
+//! applied and converged by `acc_modules`) and for a maximal configuration that sets every attribute
 //! explicitly (every service default spelled out too), both
 //!
 //! - `terraform import` into a fresh state with the same configuration, and

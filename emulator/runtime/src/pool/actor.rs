@@ -146,6 +146,7 @@ pub struct PoolHandle {
     snapshot: watch::Receiver<Arc<PoolSnapshot>>,
     touches: Arc<TouchBoard>,
     clock: crate::clock::SharedClock,
+    controls: super::supervisor::Controls,
 }
 
 impl std::fmt::Debug for PoolHandle {
@@ -162,7 +163,47 @@ impl std::fmt::Debug for Command {
     }
 }
 
+/// Why a command could not run in a session.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecError {
+    /// No session is bound to the identifier.
+    #[error("no session is bound to identifier '{0}'")]
+    NoSession(String),
+    /// The backend could not run it (or the session ended meanwhile).
+    #[error("{0}")]
+    Failed(String),
+}
+
 impl PoolHandle {
+    /// Runs `argv` in the main container of the session bound to `identifier` (a request to
+    /// that session: its cooldown restarts) and returns its output.
+    pub async fn exec(
+        &self,
+        identifier: &str,
+        argv: Vec<String>,
+        timeout: Duration,
+    ) -> Result<crate::vm::ExecOutput, ExecError> {
+        let session = match self.route(identifier) {
+            Some((session, _)) => session,
+            // Just allocated: the published snapshot may not show the binding yet.
+            None => self
+                .fresh_snapshot()
+                .await
+                .bindings
+                .get(identifier)
+                .map(|(s, _)| s.clone())
+                .ok_or_else(|| ExecError::NoSession(identifier.to_string()))?,
+        };
+        self.touch(identifier);
+        let control = self
+            .controls
+            .lock()
+            .get(&session)
+            .cloned()
+            .ok_or_else(|| ExecError::NoSession(identifier.to_string()))?;
+        control.exec(argv, timeout).await.map_err(ExecError::Failed)
+    }
+
     /// Who the pool is.
     pub fn context(&self) -> &Arc<PoolContext> {
         &self.ctx
@@ -301,6 +342,7 @@ impl PoolHandle {
 
 /// Starts the actor of a pool and boots its ready set.
 pub fn start(ctx: Arc<PoolContext>, spec: PoolSpec, deps: SupDeps) -> PoolHandle {
+    let controls = deps.controls.clone();
     let scale = deps.scale;
     let now = deps.clock.now();
     let prefix = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
@@ -347,6 +389,7 @@ pub fn start(ctx: Arc<PoolContext>, spec: PoolSpec, deps: SupDeps) -> PoolHandle
         snapshot: snap_rx,
         touches,
         clock,
+        controls,
     }
 }
 

@@ -3,15 +3,18 @@
 //! - [`PlaceholderImages`] (fake backend): no image store; every reference "resolves" to a
 //!   descriptor without a rootfs, because fake sessions run in-process.
 //! - [`StoreImages`] (qemu backend): the image store's cache first, then a registry pull with the
-//!   pool's `registryCredentials` (password from the pool's secrets).
+//!   pool's `registryCredentials`: the password from the pool's secrets, or, with a managed
+//!   identity, a fresh token of that identity as the password of [`TOKEN_USERNAME`] (how a
+//!   client logs in to Azure Container Registry with an Entra token).
 
 use std::path::PathBuf;
 
 use async_trait::async_trait;
 use sha2::{Digest as _, Sha256};
 
-use super::spec::RegistryAuth;
+use super::spec::{RegistryAuth, REGISTRY_TOKEN_RESOURCE, TOKEN_USERNAME};
 use crate::image::{ImageStore, PreparedImage, PullPolicy, RegistryCredentials, RegistryOptions};
+use crate::vm::IdentityQuery;
 
 /// Resolves image references for session boots.
 #[async_trait]
@@ -71,11 +74,10 @@ impl ImageSource for StoreImages {
         reference: &str,
         registry: Option<&RegistryAuth>,
     ) -> Result<PreparedImage, String> {
-        let creds = registry.map(|r| RegistryCredentials {
-            server: r.server.clone(),
-            username: r.username.clone(),
-            password: r.password.clone(),
-        });
+        let creds = match registry {
+            Some(r) => Some(credentials(r).await?),
+            None => None,
+        };
         self.store
             .resolve(
                 reference,
@@ -88,9 +90,79 @@ impl ImageSource for StoreImages {
     }
 }
 
+/// The credentials of one pull: the pool's user and password, or a fresh token of its
+/// registry identity.
+pub async fn credentials(r: &RegistryAuth) -> Result<RegistryCredentials, String> {
+    let Some(identity) = &r.identity else {
+        return Ok(RegistryCredentials {
+            server: r.server.clone(),
+            username: r.username.clone(),
+            password: r.password.clone(),
+        });
+    };
+    let answer = identity
+        .source
+        .token(IdentityQuery {
+            resource: REGISTRY_TOKEN_RESOURCE.into(),
+            ..IdentityQuery::default()
+        })
+        .await;
+    match answer.body.get("access_token").and_then(|t| t.as_str()) {
+        Some(token) if answer.status == 200 => Ok(RegistryCredentials {
+            server: r.server.clone(),
+            username: TOKEN_USERNAME.into(),
+            password: token.to_string(),
+        }),
+        _ => Err(format!(
+            "registryCredentials.identity could not get a token for registry {}: {}",
+            r.server, answer.body
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug)]
+    struct Tokens(u16);
+
+    #[async_trait]
+    impl crate::vm::TokenSource for Tokens {
+        async fn token(&self, q: IdentityQuery) -> crate::vm::IdentityAnswer {
+            crate::vm::IdentityAnswer {
+                status: self.0,
+                body: if self.0 == 200 {
+                    serde_json::json!({"access_token": format!("tok-for-{}", q.resource)})
+                } else {
+                    serde_json::json!({"error": "invalid_request"})
+                },
+            }
+        }
+    }
+
+    fn auth(identity: Option<u16>) -> RegistryAuth {
+        RegistryAuth {
+            server: "r.example".into(),
+            username: "u".into(),
+            password: "p".into(),
+            identity: identity.map(|status| super::super::spec::SessionIdentity {
+                fingerprint: "f".into(),
+                source: std::sync::Arc::new(Tokens(status)),
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn pulls_log_in_with_the_password_or_the_identity_token() {
+        let c = credentials(&auth(None)).await.expect("password");
+        assert_eq!((c.username.as_str(), c.password.as_str()), ("u", "p"));
+        let c = credentials(&auth(Some(200))).await.expect("token");
+        assert_eq!(c.username, TOKEN_USERNAME);
+        assert_eq!(c.password, format!("tok-for-{REGISTRY_TOKEN_RESOURCE}"));
+        let e = credentials(&auth(Some(400))).await.unwrap_err();
+        assert!(e.contains("registryCredentials.identity"), "{e}");
+    }
 
     #[tokio::test]
     async fn placeholder_is_stable_and_rejects_empty() {

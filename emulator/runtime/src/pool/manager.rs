@@ -106,6 +106,7 @@ impl PoolManager {
         Self {
             inner: Arc::new(Inner {
                 deps: SupDeps {
+                    controls: Default::default(),
                     backend: config.backend,
                     images: config.images,
                     clock: config.clock,

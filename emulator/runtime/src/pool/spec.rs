@@ -3,18 +3,27 @@
 //! resolved. Its callers build it (the emulator from the ARM model); the manager never reads
 //! a wire format.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::core::{Lifecycle, Limits};
 use super::probe::{ProbeKind, ProbeSpec};
-use crate::vm::ContainerSpec;
+use crate::vm::{ContainerSpec, Resources, TokenSource};
 
 /// Grace period between SIGTERM and kill when a session is stopped (unless a probe sets
 /// `terminationGracePeriodSeconds`).
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(5);
 
+/// The user name Azure Container Registry takes with a token as the password (`docker login`
+/// with an Entra token); pulls with a managed identity use it.
+pub const TOKEN_USERNAME: &str = "00000000-0000-0000-0000-000000000000";
+
+/// The audience of the token a pull with a managed identity presents (the one ACR exchanges
+/// for a registry token).
+pub const REGISTRY_TOKEN_RESOURCE: &str = "https://management.azure.com/";
+
 /// Registry credentials with the password secret resolved.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq)]
 pub struct RegistryAuth {
     /// Registry host, e.g. `myregistry.azurecr.io`.
     pub server: String,
@@ -22,6 +31,10 @@ pub struct RegistryAuth {
     pub username: String,
     /// Password (the value of `passwordSecretRef`).
     pub password: String,
+    /// `registryCredentials.identity`: when set, every pull asks this identity for a fresh
+    /// token ([`REGISTRY_TOKEN_RESOURCE`]) and logs in as [`TOKEN_USERNAME`] with it;
+    /// `username` and `password` are not used.
+    pub identity: Option<SessionIdentity>,
 }
 
 impl std::fmt::Debug for RegistryAuth {
@@ -30,7 +43,50 @@ impl std::fmt::Debug for RegistryAuth {
             .field("server", &self.server)
             .field("username", &self.username)
             .field("password", &"<redacted>")
+            .field("identity", &self.identity)
             .finish()
+    }
+}
+
+/// One more container of a pool's template (`containers[1..]`): it runs in the same session
+/// (one VM, one network namespace) with its own image, command, args, env and resources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SidecarTemplate {
+    /// `containers[i].name`.
+    pub name: String,
+    /// `containers[i].image`.
+    pub image: String,
+    /// `command` (replaces the image `Entrypoint` when non-empty).
+    pub command: Vec<String>,
+    /// `args` (replaces the image `Cmd` when non-empty).
+    pub args: Vec<String>,
+    /// `env`, secrets resolved.
+    pub env: Vec<(String, String)>,
+    /// `resources`.
+    pub resources: Resources,
+}
+
+/// The managed identities code in a pool's sessions may get tokens for (`IDENTITY_ENDPOINT`).
+/// Two values are equal when their `fingerprint` (the identity settings) is.
+#[derive(Clone)]
+pub struct SessionIdentity {
+    /// What identifies the settings (a change is a template change).
+    pub fingerprint: String,
+    /// Issues the tokens.
+    pub source: Arc<dyn TokenSource>,
+}
+
+impl PartialEq for SessionIdentity {
+    fn eq(&self, other: &Self) -> bool {
+        self.fingerprint == other.fingerprint
+    }
+}
+
+impl std::fmt::Debug for SessionIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionIdentity")
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
     }
 }
 
@@ -44,7 +100,12 @@ pub struct Template {
     pub image: String,
     /// Command, args, env, resources, target port, egress.
     pub container: ContainerSpec,
-    /// Startup and Liveness probes.
+    /// The template's other containers, in order.
+    pub sidecars: Vec<SidecarTemplate>,
+    /// Managed identities available to code in the session, if any.
+    pub identity: Option<SessionIdentity>,
+    /// Startup and Liveness probes of every container (each names the container port it
+    /// checks; the containers share one network namespace).
     pub probes: Vec<ProbeSpec>,
     /// Credentials for the image's registry, if any.
     pub registry: Option<RegistryAuth>,
@@ -57,21 +118,44 @@ pub struct Template {
 }
 
 impl Template {
-    /// The Startup probe, if configured.
+    /// The first Startup probe, if configured.
     pub fn startup_probe(&self) -> Option<&ProbeSpec> {
         self.probes.iter().find(|p| p.kind == ProbeKind::Startup)
     }
 
-    /// The Liveness probe, if configured.
+    /// The first Liveness probe, if configured.
     pub fn liveness_probe(&self) -> Option<&ProbeSpec> {
         self.probes.iter().find(|p| p.kind == ProbeKind::Liveness)
     }
 
-    /// The container spec a session is started with: [`Self::container`] plus, as
-    /// `extra_ports`, every port a probe names besides the target port (so each probe reaches
+    /// Every Startup probe (one per container at most): all must pass before the session is
+    /// ready.
+    pub fn startup_probes(&self) -> impl Iterator<Item = &ProbeSpec> {
+        self.probes.iter().filter(|p| p.kind == ProbeKind::Startup)
+    }
+
+    /// Every Liveness probe: the session is unhealthy when any of them fails.
+    pub fn liveness_probes(&self) -> impl Iterator<Item = &ProbeSpec> {
+        self.probes.iter().filter(|p| p.kind == ProbeKind::Liveness)
+    }
+
+    /// CPU and memory of the whole session: every container's added up.
+    pub fn total_resources(&self) -> Resources {
+        let mut r = self.container.resources;
+        for s in &self.sidecars {
+            r.cpu_millis = r.cpu_millis.saturating_add(s.resources.cpu_millis);
+            r.memory_mib = r.memory_mib.saturating_add(s.resources.memory_mib);
+        }
+        r
+    }
+
+    /// The container spec a session is started with: [`Self::container`] with the whole
+    /// session's resources ([`Self::total_resources`]) plus, as `extra_ports`, every port a
+    /// probe names besides the target port (so each probe reaches
     /// the container port it names; the data plane still only reaches the target port).
     pub fn session_container(&self) -> ContainerSpec {
         let mut c = self.container.clone();
+        c.resources = self.total_resources();
         for port in self.probes.iter().map(|p| p.action.port()) {
             if port != c.target_port && !c.extra_ports.contains(&port) {
                 c.extra_ports.push(port);
@@ -140,6 +224,8 @@ impl PoolSpec {
                     target_port,
                     ..ContainerSpec::default()
                 },
+                sidecars: Vec::new(),
+                identity: None,
                 probes: Vec::new(),
                 registry: None,
                 stop_grace: DEFAULT_STOP_GRACE,

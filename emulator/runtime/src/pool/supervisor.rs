@@ -21,7 +21,10 @@ use super::probe::{self, ProbeSpec, ProbeTracker, Verdict, DEFAULT_POLL};
 use super::session::SessionId;
 use super::spec::Template;
 use crate::clock::{SharedClock, TimeScale};
-use crate::vm::{Backend, ExitStatus, LogStream, RunState, Session, SessionSpec};
+use crate::vm::{
+    Backend, ExitStatus, IdentityBinding, LogStream, RunState, Session, SessionControl,
+    SessionSpec, SidecarSpec,
+};
 
 /// What a supervisor reports.
 #[derive(Debug)]
@@ -40,9 +43,15 @@ pub enum SupEvent {
     Stopped,
 }
 
+/// The controls of every running session, by session id: how a pool reaches a session to run
+/// a command in it ([`super::actor::PoolHandle::exec`]).
+pub type Controls = Arc<Mutex<std::collections::HashMap<SessionId, Arc<dyn SessionControl>>>>;
+
 /// Shared, read-mostly things every supervisor of a pool needs.
 #[derive(Clone)]
 pub struct SupDeps {
+    /// Controls of running sessions (registered while a session runs).
+    pub controls: Controls,
     /// Runs sessions.
     pub backend: Arc<dyn Backend>,
     /// Resolves images.
@@ -101,7 +110,12 @@ pub fn spawn(
             }
         };
         let mut session = match started {
-            Ok(s) => s,
+            Ok(s) => {
+                deps.controls
+                    .lock()
+                    .insert(session_id.clone(), s.control.clone());
+                s
+            }
             Err(failure) => {
                 report(SupEvent::StartFailed(failure));
                 let _ = stop.await;
@@ -121,16 +135,17 @@ pub fn spawn(
             ));
         }
         let addr = session.addr;
-        let liveness_addr = template
-            .liveness_probe()
-            .map_or(addr, |p| probe_addr(&session, p));
+        let liveness_probes: Vec<(ProbeSpec, SocketAddr)> = template
+            .liveness_probes()
+            .map(|p| (p.clone(), probe_addr(&session, p)))
+            .collect();
         let terminal = tokio::select! {
             r = readiness(&deps, &template, &session, &report) => match r {
                 Ok(()) => {
                     report(SupEvent::Ready(addr));
                     tokio::select! {
                         status = session.wait_exit() => Some(SupEvent::Exited(status)),
-                        msg = liveness(&deps, &template, liveness_addr, &report) => Some(SupEvent::Unhealthy(msg)),
+                        msg = liveness_any(&deps, &liveness_probes, &report) => Some(SupEvent::Unhealthy(msg)),
                         _ = &mut stop => None,
                     }
                 }
@@ -148,6 +163,7 @@ pub fn spawn(
         } else {
             session.control.stop(template.stop_grace).await;
         }
+        deps.controls.lock().remove(&session_id);
         drop(session);
         report(SupEvent::Stopped);
     });
@@ -182,10 +198,32 @@ async fn boot(
         .resolve(&template.image, template.registry.as_ref())
         .await
         .map_err(StartFailure::image)?;
+    let mut sidecars = Vec::with_capacity(template.sidecars.len());
+    for s in &template.sidecars {
+        let image = deps
+            .images
+            .resolve(&s.image, template.registry.as_ref())
+            .await
+            .map_err(|e| StartFailure::image(format!("container '{}': {e}", s.name)))?;
+        sidecars.push(SidecarSpec {
+            name: s.name.clone(),
+            image,
+            command: s.command.clone(),
+            args: s.args.clone(),
+            env: s.env.clone(),
+            resources: s.resources,
+        });
+    }
     let spec = SessionSpec {
         session_id: session_id.to_string(),
         image,
         container: template.session_container(),
+        main_name: template.container_name.clone(),
+        sidecars,
+        identity: template.identity.as_ref().map(|i| IdentityBinding {
+            header: format!("{:032x}", rand::random::<u128>()),
+            source: i.source.clone(),
+        }),
     };
     deps.backend
         .start(spec)
@@ -222,16 +260,26 @@ async fn readiness(
     Ok(())
 }
 
-/// The Startup probe, or without one the target-port check.
+/// Every Startup probe (each container's, concurrently), or without any the target-port
+/// check.
 async fn readiness_check(
     deps: &SupDeps,
     template: &Template,
     session: &Session,
     report: &impl Fn(SupEvent),
 ) -> Result<(), String> {
-    match template.startup_probe() {
-        Some(p) => startup(deps, p, probe_addr(session, p), report).await,
-        None => {
+    let probes: Vec<&ProbeSpec> = template.startup_probes().collect();
+    match probes.is_empty() {
+        false => {
+            futures::future::try_join_all(
+                probes
+                    .into_iter()
+                    .map(|p| startup(deps, p, probe_addr(session, p), report)),
+            )
+            .await?;
+            Ok(())
+        }
+        true => {
             let deadline = tokio::time::Instant::now() + deps.boot_timeout;
             loop {
                 if probe::tcp_accepts(session.addr).await.is_ok() {
@@ -278,16 +326,29 @@ async fn startup(
     }
 }
 
-/// Returns only when the Liveness probe has failed; pends forever without one.
+/// Returns as soon as one of the Liveness probes (each container's) has failed; pends forever
+/// without any.
+async fn liveness_any(
+    deps: &SupDeps,
+    probes: &[(ProbeSpec, SocketAddr)],
+    report: &impl Fn(SupEvent),
+) -> String {
+    if probes.is_empty() {
+        return futures::future::pending().await;
+    }
+    let all = probes
+        .iter()
+        .map(|(spec, addr)| Box::pin(liveness(deps, spec, *addr, report)));
+    futures::future::select_all(all).await.0
+}
+
+/// Returns only when the Liveness probe `spec` has failed.
 async fn liveness(
     deps: &SupDeps,
-    template: &Template,
+    spec: &ProbeSpec,
     addr: SocketAddr,
     report: &impl Fn(SupEvent),
 ) -> String {
-    let Some(spec) = template.liveness_probe() else {
-        return futures::future::pending().await;
-    };
     let mut tracker = ProbeTracker::new(spec);
     deps.clock.sleep(spec.initial_delay(deps.scale)).await;
     loop {
@@ -315,7 +376,12 @@ async fn forward_logs(
     session_id: SessionId,
     identifier: Arc<Mutex<Option<String>>>,
 ) {
-    let origin = pool.origin(&template.container_name, &template.image);
+    let main_origin = pool.origin(&template.container_name, &template.image);
+    let sidecar_origins: Vec<(String, _)> = template
+        .sidecars
+        .iter()
+        .map(|s| (s.name.clone(), pool.origin(&s.name, &s.image)))
+        .collect();
     let session: Arc<str> = Arc::from(session_id);
     let mut bound: Option<Arc<str>> = None;
     while let Some(line) = rx.recv().await {
@@ -328,8 +394,15 @@ async fn forward_logs(
                 bound = current.as_deref().map(Arc::from);
             }
         }
+        let origin = match &line.container {
+            Some(name) => sidecar_origins
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or_else(|| main_origin.clone(), |(_, o)| o.clone()),
+            None => main_origin.clone(),
+        };
         sink.send(LogRow::Console {
-            origin: origin.clone(),
+            origin,
             time,
             session_id: session.clone(),
             identifier: bound.clone(),

@@ -86,10 +86,110 @@ impl Default for ContainerSpec {
 pub struct SessionSpec {
     /// Unique id of this session instance; becomes the guest hostname.
     pub session_id: String,
-    /// The image to boot.
+    /// The image of the main container (`containers[0]`; the session's root filesystem).
     pub image: PreparedImage,
-    /// The container spec.
+    /// The main container's spec, plus what the whole session shares (target port, egress,
+    /// forwarded ports; `resources` are the whole session's, see [`Self::total_resources`]).
     pub container: ContainerSpec,
+    /// Name of the main container (console lines carry it).
+    pub main_name: String,
+    /// The template's other containers, in order: each its own root filesystem, command,
+    /// args, env and resources, in the same VM and network namespace as the main one.
+    pub sidecars: Vec<SidecarSpec>,
+    /// Managed identities available to code in the session (`IDENTITY_ENDPOINT`), if any.
+    pub identity: Option<IdentityBinding>,
+}
+
+impl SessionSpec {
+    /// A single-container session: `image` with `container`, no identity.
+    pub fn new(
+        session_id: impl Into<String>,
+        image: PreparedImage,
+        container: ContainerSpec,
+    ) -> Self {
+        Self {
+            session_id: session_id.into(),
+            image,
+            container,
+            main_name: "main".into(),
+            sidecars: Vec::new(),
+            identity: None,
+        }
+    }
+}
+
+/// One more container of a session (a template's `containers[1..]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SidecarSpec {
+    /// Container name (unique in the template; a DNS label).
+    pub name: String,
+    /// Its image (its own root filesystem).
+    pub image: PreparedImage,
+    /// Replaces the image `Entrypoint` when non-empty.
+    pub command: Vec<String>,
+    /// Replaces the image `Cmd` when non-empty.
+    pub args: Vec<String>,
+    /// Extra environment, secrets resolved.
+    pub env: Vec<(String, String)>,
+    /// Its CPU and memory.
+    pub resources: Resources,
+}
+
+/// A managed-identity token request from code in a session (the query of
+/// `GET $IDENTITY_ENDPOINT?resource=...&api-version=...`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityQuery {
+    /// `resource`: the audience asked for.
+    pub resource: String,
+    /// `api-version`.
+    pub api_version: Option<String>,
+    /// `client_id` of a user-assigned identity.
+    pub client_id: Option<String>,
+    /// `principal_id` (or its alias `object_id`) of a user-assigned identity.
+    pub principal_id: Option<String>,
+    /// `mi_res_id`: resource id of a user-assigned identity.
+    pub mi_res_id: Option<String>,
+}
+
+/// The answer to an [`IdentityQuery`]: an HTTP status and a JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityAnswer {
+    /// HTTP status (200 with a token, 400 for a request that cannot be served).
+    pub status: u16,
+    /// JSON body (`access_token`, `expires_on`, `resource`, `token_type`, `client_id`, or an
+    /// error).
+    pub body: serde_json::Value,
+}
+
+/// Issues tokens for the managed identities of a pool. Implemented above the runtime (the
+/// emulator signs the tokens); the VM layer only relays requests from inside the session.
+#[async_trait]
+pub trait TokenSource: Send + Sync + std::fmt::Debug {
+    /// Answers one token request.
+    async fn token(&self, query: IdentityQuery) -> IdentityAnswer;
+}
+
+/// What a session needs to serve `IDENTITY_ENDPOINT`: the secret `IDENTITY_HEADER` value its
+/// code must send, and where tokens come from.
+#[derive(Debug, Clone)]
+pub struct IdentityBinding {
+    /// The `IDENTITY_HEADER` value (random per session).
+    pub header: String,
+    /// The token issuer.
+    pub source: std::sync::Arc<dyn TokenSource>,
+}
+
+/// The output of a command run inside a session's main container ([`SessionControl::exec`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecOutput {
+    /// Exit code (`-1` when killed by a signal or timed out).
+    pub exit_code: i32,
+    /// Standard output (lossy UTF-8, truncated at the agent's limit).
+    pub stdout: String,
+    /// Standard error (lossy UTF-8, truncated at the agent's limit).
+    pub stderr: String,
+    /// Whether the command was killed because it ran longer than its timeout.
+    pub timed_out: bool,
 }
 
 /// Which output stream a log line came from.
@@ -102,9 +202,12 @@ pub enum LogStream {
     Stderr,
 }
 
-/// One line the container wrote (without the trailing newline).
+/// One line a container wrote (without the trailing newline).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogLine {
+    /// Which container wrote it: `None` for the main container, else a sidecar's name.
+    #[serde(default)]
+    pub container: Option<String>,
     /// Which stream.
     pub stream: LogStream,
     /// The text, lossily decoded as UTF-8.
@@ -118,6 +221,7 @@ impl LogLine {
     /// A line received now.
     pub fn now(stream: LogStream, line: impl Into<String>) -> Self {
         Self {
+            container: None,
             stream,
             line: line.into(),
             time: OffsetDateTime::now_utc(),
@@ -180,6 +284,17 @@ pub trait SessionControl: Send + Sync {
     async fn stop(&self, grace: Duration) -> ExitStatus;
     /// Kills the instance at once and releases every resource (process, sockets, temp dirs).
     async fn kill(&self) -> ExitStatus;
+    /// Runs `argv` inside the session's main container (its root, env, user and working
+    /// directory), waits up to `timeout` and returns its output. Backends that cannot run
+    /// commands answer `Err` saying so.
+    async fn exec(
+        &self,
+        argv: Vec<String>,
+        timeout: Duration,
+    ) -> std::result::Result<ExecOutput, String> {
+        let _ = (argv, timeout);
+        Err("this session backend cannot run commands in a session".into())
+    }
     /// Backend-specific extras (e.g. the QEMU backend's `VmControl::guest_connect` debug probe),
     /// reachable by downcasting. `None` when there are none.
     fn as_any(&self) -> Option<&dyn std::any::Any> {

@@ -18,8 +18,9 @@ pub mod resources;
 pub mod sample;
 
 pub use backend::{
-    Backend, ContainerSpec, ExitStatus, LogLine, LogStream, RunState, Session, SessionControl,
-    SessionInfo, SessionSpec,
+    Backend, ContainerSpec, ExecOutput, ExitStatus, IdentityAnswer, IdentityBinding, IdentityQuery,
+    LogLine, LogStream, RunState, Session, SessionControl, SessionInfo, SessionSpec, SidecarSpec,
+    TokenSource,
 };
 pub use error::{BackendError, Result};
 pub use resources::Resources;

@@ -27,6 +27,9 @@ fn spec(id: &str, env: &[(&str, &str)]) -> SessionSpec {
                 .collect(),
             ..ContainerSpec::default()
         },
+        main_name: "main".into(),
+        sidecars: Vec::new(),
+        identity: None,
     }
 }
 

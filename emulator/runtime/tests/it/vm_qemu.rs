@@ -37,15 +37,15 @@ async fn fixture(templates: bool) -> Fixture {
 }
 
 fn spec(f: &Fixture, id: &str, egress: bool) -> SessionSpec {
-    SessionSpec {
-        session_id: id.into(),
-        image: f.image.clone(),
-        container: ContainerSpec {
+    SessionSpec::new(
+        id,
+        f.image.clone(),
+        ContainerSpec {
             egress_enabled: egress,
             env: vec![("GREETING".into(), "hi".into())],
             ..ContainerSpec::default()
         },
-    }
+    )
 }
 
 /// Polls until the container answers HTTP 200 on `path`, bounded by [`BOOT`].
@@ -331,11 +331,7 @@ async fn real_vm_sigkill_helper() {
     let mut options = QemuOptions::new(Path::new(&dir).join("data"));
     options.templates = false;
     let backend = QemuBackend::new(options).await.expect("backend");
-    let spec = SessionSpec {
-        session_id: "orphan".into(),
-        image,
-        container: ContainerSpec::default(),
-    };
+    let spec = SessionSpec::new("orphan", image, ContainerSpec::default());
     let s = backend.start(spec).await.expect("start");
     println!("QEMU_PID={}", qemu_pid(&s));
     std::future::pending::<()>().await;

@@ -170,6 +170,7 @@ async fn finish(
     .await;
     for id in pools {
         state.origins().close(id);
+        state.set_mcp_access(id, None);
     }
     {
         let _guard = state.pool_writes().await;

@@ -5,8 +5,8 @@
 //! that name is served as an alias of the rotation.
 //!
 //! The key is generated when the pool is created (every pool has one, whether its MCP server is
-//! enabled or not) and stored with the pool; the pool's MCP endpoint ([`crate::dataplane`])
-//! accepts it in the `x-ms-apikey` header. With another api-version the actions answer 400
+//! enabled or not) and stored with the pool; [`publish`] hands it and the settings to the
+//! data plane, whose MCP endpoint accepts it in the `x-ms-apikey` header. With another api-version the actions answer 400
 //! `InvalidApiVersionParameter` naming the versions that have them.
 
 use axum::extract::{Path, State};
@@ -22,6 +22,26 @@ use crate::arm::error::ArmError;
 use crate::arm::lookup::{require_resource, require_subscription};
 use crate::arm::request::ArmQuery;
 use crate::state::AppState;
+
+/// Tells the data plane how the pool's MCP endpoint may be used now (after a create, an
+/// update, a rotation, or at start-up).
+pub fn publish(state: &AppState, id: &sessions_runtime::id::ResourceId, stored: &StoredPool) {
+    let settings = stored
+        .pool
+        .properties
+        .mcp_server_settings
+        .clone()
+        .unwrap_or_default();
+    let access = stored
+        .mcp_api_key
+        .clone()
+        .map(|api_key| crate::state::McpAccess {
+            enabled: settings.enabled(),
+            api_key_disabled: settings.api_key_disabled(),
+            api_key,
+        });
+    state.set_mcp_access(id, access);
+}
 
 /// A fresh API key: 64 hex characters from two random (v4) UUIDs, 244 random bits.
 pub fn new_api_key() -> String {
@@ -82,6 +102,7 @@ pub async fn fetch(
             let k = new_api_key();
             stored.mcp_api_key = Some(k.clone());
             save(&state, &rec, &stored).await?;
+            publish(&state, &rec.id, &stored);
             k
         }
     };
@@ -100,6 +121,7 @@ pub async fn rotate(
     let key = new_api_key();
     stored.mcp_api_key = Some(key.clone());
     save(&state, &rec, &stored).await?;
+    publish(&state, &rec.id, &stored);
     Ok(Json(json!({ "apiKey": key })))
 }
 

@@ -29,6 +29,7 @@
 //! - [`provision`]: completes provisioning after a PUT/PATCH answered.
 //! - [`delete`]: ARM-shaped deletes of pools, and of resource groups and environments whose
 //!   delete takes pools along (`Deleting` while sessions stop, then 404).
+//! - [`identity`]: the token issuer behind each session's `IDENTITY_ENDPOINT`.
 //! - [`mcp`]: the MCP credential actions (`fetchMcpServerCredentials`,
 //!   `rotateMcpServerCredentials`) and the pool's MCP API key.
 //! - [`runtime`]: the ARM <-> runtime bridge (provision, deprovision, restore, live
@@ -40,6 +41,7 @@
 pub mod carry;
 pub mod delete;
 pub mod error;
+pub mod identity;
 pub mod json;
 pub mod mcp;
 pub mod merge;

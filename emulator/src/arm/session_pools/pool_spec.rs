@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use sessions_runtime::pool::probe::{ProbeAction, ProbeKind, ProbeSpec};
 use sessions_runtime::pool::spec::{
-    LifecycleSpec, PoolSpec, RegistryAuth, Template, DEFAULT_STOP_GRACE,
+    LifecycleSpec, PoolSpec, RegistryAuth, SessionIdentity, SidecarTemplate, Template,
+    DEFAULT_STOP_GRACE,
 };
 use sessions_runtime::vm::{ContainerSpec, Resources};
 
-use super::model::{EgressStatus, LifecycleType, ProbeType, Scheme, SessionPool};
+use super::model::{Container, EgressStatus, LifecycleType, Probe, ProbeType, Scheme, SessionPool};
 
 /// Default `cooldownPeriodInSeconds` when a Timed pool sends none.
 pub const DEFAULT_COOLDOWN_SECS: u64 = 300;
@@ -37,8 +38,121 @@ fn err(field: &str, message: impl Into<String>) -> SpecError {
 
 const TEMPLATE: &str = "properties.customContainerTemplate";
 
-/// The manager's view of `pool`.
+/// One container of the template as the runtime needs it.
+struct Parsed {
+    name: String,
+    image: String,
+    command: Vec<String>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    resources: Resources,
+}
+
+fn container(
+    c: &Container,
+    cf: &str,
+    secret: &dyn Fn(&str, &str) -> Result<String, SpecError>,
+) -> Result<Parsed, SpecError> {
+    let image = c
+        .image
+        .clone()
+        .filter(|i| !i.trim().is_empty())
+        .ok_or_else(|| err(&format!("{cf}.image"), "is required"))?;
+    let mut env = Vec::new();
+    for (i, e) in c.env.iter().flatten().enumerate() {
+        let f = format!("{cf}.env[{i}]");
+        let name = e
+            .name
+            .clone()
+            .ok_or_else(|| err(&format!("{f}.name"), "is required"))?;
+        let value = match (&e.value, &e.secret_ref) {
+            (_, Some(r)) => secret(r, &format!("{f}.secretRef"))?,
+            (Some(v), None) => v.clone(),
+            (None, None) => String::new(),
+        };
+        env.push((name, value));
+    }
+    let res = c.resources.clone().unwrap_or_default();
+    let resources = Resources::parse(
+        res.cpu.unwrap_or(0.25),
+        res.memory.as_deref().unwrap_or("0.5Gi"),
+    )
+    .map_err(|e| err(&format!("{cf}.resources"), e.to_string()))?;
+    Ok(Parsed {
+        name: c.name.clone().unwrap_or_else(|| "main".into()),
+        image,
+        command: c.command.clone().unwrap_or_default(),
+        args: c.args.clone().unwrap_or_default(),
+        env,
+        resources,
+    })
+}
+
+/// A probe as the runtime runs it, and its `terminationGracePeriodSeconds` if set.
+fn probe_spec(pr: &Probe, f: &str) -> Result<(ProbeSpec, Option<Duration>), SpecError> {
+    let kind = match pr.kind {
+        Some(ProbeType::Startup) => ProbeKind::Startup,
+        Some(ProbeType::Liveness) => ProbeKind::Liveness,
+        None => {
+            return Err(err(
+                &format!("{f}.type"),
+                "is required (Liveness or Startup)",
+            ))
+        }
+    };
+    let port = |p: Option<i32>, field: &str| {
+        p.and_then(|p| u16::try_from(p).ok())
+            .filter(|p| *p > 0)
+            .ok_or_else(|| err(field, "must be 1-65535"))
+    };
+    let action = match (&pr.http_get, &pr.tcp_socket) {
+        (Some(h), _) => ProbeAction::Http {
+            path: h.path.clone().unwrap_or_else(|| "/".into()),
+            port: port(h.port, &format!("{f}.httpGet.port"))?,
+            https: h.scheme == Some(Scheme::Https),
+            headers: h
+                .http_headers
+                .iter()
+                .flatten()
+                .filter_map(|hh| Some((hh.name.clone()?, hh.value.clone().unwrap_or_default())))
+                .collect(),
+            host: h.host.clone(),
+        },
+        (None, Some(t)) => ProbeAction::Tcp {
+            port: port(t.port, &format!("{f}.tcpSocket.port"))?,
+        },
+        (None, None) => return Err(err(f, "needs httpGet or tcpSocket")),
+    };
+    let grace = pr
+        .termination_grace_period_seconds
+        .map(|g| Duration::from_secs(g.clamp(0, 3600) as u64));
+    Ok((
+        ProbeSpec {
+            kind,
+            action,
+            initial_delay_secs: pr.effective_initial_delay_seconds().max(0) as u64,
+            period_secs: pr.effective_period_seconds().max(1) as u64,
+            failure_threshold: pr.effective_failure_threshold().max(1) as u32,
+            success_threshold: pr.success_threshold.unwrap_or(1).max(1) as u32,
+            timeout_secs: pr.effective_timeout_seconds().max(1) as u64,
+        },
+        grace,
+    ))
+}
+
+/// The manager's view of `pool`, without identities.
 pub fn pool_spec(pool: &SessionPool) -> Result<PoolSpec, SpecError> {
+    pool_spec_with(pool, None, None)
+}
+
+/// [`pool_spec`] with the token sources of the pool's identities ([`super::identity`]):
+/// `identity` for its sessions' `IDENTITY_ENDPOINT`, `registry_identity` for image pulls with
+/// `registryCredentials.identity`.
+pub fn pool_spec_with(
+    pool: &SessionPool,
+    identity: Option<SessionIdentity>,
+    registry_identity: Option<SessionIdentity>,
+) -> Result<PoolSpec, SpecError> {
     let p = &pool.properties;
     let secrets: Vec<(String, String)> = p
         .secrets
@@ -97,18 +211,12 @@ pub fn pool_spec(pool: &SessionPool) -> Result<PoolSpec, SpecError> {
         .as_ref()
         .ok_or_else(|| err(TEMPLATE, "is required for a custom container pool"))?;
     let containers = tpl.containers.clone().unwrap_or_default();
-    let c = containers.first().ok_or_else(|| {
-        err(
+    if containers.is_empty() {
+        return Err(err(
             &format!("{TEMPLATE}.containers"),
-            "must contain one container",
-        )
-    })?;
-    let cf = format!("{TEMPLATE}.containers[0]");
-    let image = c
-        .image
-        .clone()
-        .filter(|i| !i.trim().is_empty())
-        .ok_or_else(|| err(&format!("{cf}.image"), "is required"))?;
+            "must contain at least one container",
+        ));
+    }
     let target_port = tpl
         .ingress
         .as_ref()
@@ -118,78 +226,51 @@ pub fn pool_spec(pool: &SessionPool) -> Result<PoolSpec, SpecError> {
         .ok()
         .filter(|p| *p > 0)
         .ok_or_else(|| err(&format!("{TEMPLATE}.ingress.targetPort"), "must be 1-65535"))?;
-    let mut env = Vec::new();
-    for (i, e) in c.env.iter().flatten().enumerate() {
-        let f = format!("{cf}.env[{i}]");
-        let name = e
-            .name
-            .clone()
-            .ok_or_else(|| err(&format!("{f}.name"), "is required"))?;
-        let value = match (&e.value, &e.secret_ref) {
-            (_, Some(r)) => secret(r, &format!("{f}.secretRef"))?,
-            (Some(v), None) => v.clone(),
-            (None, None) => String::new(),
-        };
-        env.push((name, value));
-    }
-    let res = c.resources.clone().unwrap_or_default();
-    let resources = Resources::parse(
-        res.cpu.unwrap_or(0.25),
-        res.memory.as_deref().unwrap_or("0.5Gi"),
-    )
-    .map_err(|e| err(&format!("{cf}.resources"), e.to_string()))?;
     let mut probes = Vec::new();
     let mut grace = DEFAULT_STOP_GRACE;
-    for (i, pr) in c.probes.iter().flatten().enumerate() {
-        let f = format!("{cf}.probes[{i}]");
-        let kind = match pr.kind {
-            Some(ProbeType::Startup) => ProbeKind::Startup,
-            Some(ProbeType::Liveness) => ProbeKind::Liveness,
-            None => {
-                return Err(err(
-                    &format!("{f}.type"),
-                    "is required (Liveness or Startup)",
-                ))
+    let mut parsed = Vec::with_capacity(containers.len());
+    for (i, c) in containers.iter().enumerate() {
+        let cf = format!("{TEMPLATE}.containers[{i}]");
+        let one = container(c, &cf, &secret)?;
+        for (j, pr) in c.probes.iter().flatten().enumerate() {
+            let (probe, g) = probe_spec(pr, &format!("{cf}.probes[{j}]"))?;
+            if let Some(g) = g {
+                grace = g;
             }
-        };
-        let port = |p: Option<i32>, field: &str| {
-            p.and_then(|p| u16::try_from(p).ok())
-                .filter(|p| *p > 0)
-                .ok_or_else(|| err(field, "must be 1-65535"))
-        };
-        let action = match (&pr.http_get, &pr.tcp_socket) {
-            (Some(h), _) => ProbeAction::Http {
-                path: h.path.clone().unwrap_or_else(|| "/".into()),
-                port: port(h.port, &format!("{f}.httpGet.port"))?,
-                https: h.scheme == Some(Scheme::Https),
-                headers: h
-                    .http_headers
-                    .iter()
-                    .flatten()
-                    .filter_map(|hh| Some((hh.name.clone()?, hh.value.clone().unwrap_or_default())))
-                    .collect(),
-                host: h.host.clone(),
-            },
-            (None, Some(t)) => ProbeAction::Tcp {
-                port: port(t.port, &format!("{f}.tcpSocket.port"))?,
-            },
-            (None, None) => return Err(err(&f, "needs httpGet or tcpSocket")),
-        };
-        if let Some(g) = pr.termination_grace_period_seconds {
-            grace = Duration::from_secs(g.clamp(0, 3600) as u64);
+            probes.push(probe);
         }
-        probes.push(ProbeSpec {
-            kind,
-            action,
-            initial_delay_secs: pr.effective_initial_delay_seconds().max(0) as u64,
-            period_secs: pr.effective_period_seconds().max(1) as u64,
-            failure_threshold: pr.effective_failure_threshold().max(1) as u32,
-            success_threshold: pr.success_threshold.unwrap_or(1).max(1) as u32,
-            timeout_secs: pr.effective_timeout_seconds().max(1) as u64,
-        });
+        parsed.push(one);
     }
+    let mut parsed = parsed.into_iter();
+    let main = parsed
+        .next()
+        .ok_or_else(|| err(TEMPLATE, "has no container"))?;
+    let sidecars: Vec<SidecarTemplate> = parsed
+        .map(|c| SidecarTemplate {
+            name: c.name,
+            image: c.image,
+            command: c.command,
+            args: c.args,
+            env: c.env,
+            resources: c.resources,
+        })
+        .collect();
     let registry = match &tpl.registry_credentials {
         Some(r) => match (&r.server, &r.username, &r.password_secret_ref) {
+            (Some(server), _, _) if r.identity.is_some() => {
+                let identity = registry_identity.ok_or_else(|| {
+                    err(
+                        &format!("{TEMPLATE}.registryCredentials.identity"),
+                        "names an identity the pool does not have; list it in identity.userAssignedIdentities (or use 'system' with a system-assigned identity)",
+                    )
+                })?;
+                Some(RegistryAuth {
+                    server: server.clone(),
+                    username: String::new(),
+                    password: String::new(),
+                    identity: Some(identity),
+                })
+            }
             (Some(server), Some(username), Some(secret_ref)) => Some(RegistryAuth {
                 server: server.clone(),
                 username: username.clone(),
@@ -197,6 +278,7 @@ pub fn pool_spec(pool: &SessionPool) -> Result<PoolSpec, SpecError> {
                     secret_ref,
                     &format!("{TEMPLATE}.registryCredentials.passwordSecretRef"),
                 )?,
+                identity: None,
             }),
             _ => None,
         },
@@ -213,17 +295,19 @@ pub fn pool_spec(pool: &SessionPool) -> Result<PoolSpec, SpecError> {
         ready_instances: ready as u32,
         lifecycle,
         template: Template {
-            container_name: c.name.clone().unwrap_or_else(|| "main".into()),
-            image,
+            container_name: main.name,
+            image: main.image,
             container: ContainerSpec {
-                command: c.command.clone().unwrap_or_default(),
-                args: c.args.clone().unwrap_or_default(),
-                env,
-                resources,
+                command: main.command,
+                args: main.args,
+                env: main.env,
+                resources: main.resources,
                 target_port,
                 egress_enabled,
                 extra_ports: Vec::new(),
             },
+            sidecars,
+            identity,
             warm_up: matches!(lifecycle, LifecycleSpec::Timed { .. }),
             probes,
             registry,

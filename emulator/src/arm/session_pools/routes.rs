@@ -230,6 +230,7 @@ async fn accept(
         row.created_at = rec.created_at;
     }
     state.store().put_resource(row).await?;
+    super::mcp::publish(state, &id, &stored);
     provision::spawn(state.clone(), id.clone(), op.id.clone());
     let headers = operations::async_headers(state, &op, v.as_str());
     Ok((

@@ -32,7 +32,7 @@ use sessions_runtime::store::{ListFilter, StoreError};
 use super::model::{
     ProvisioningState, SessionPool, TemplateCounts, TemplateStatus, TemplateUpdateStatus,
 };
-use super::pool_spec::pool_spec;
+use super::pool_spec::pool_spec_with;
 use super::render::RESOURCE_TYPE;
 use super::stored::{StoredPool, TemplateRecord};
 use crate::arm::error::ArmError;
@@ -83,7 +83,9 @@ pub fn failure_error(failure: &StartFailure) -> ArmError {
 
 /// Starts or updates the pool and waits for the outcome.
 pub async fn provision(state: &AppState, resource_id: &ResourceId, pool: &SessionPool) -> Outcome {
-    let spec = match pool_spec(pool) {
+    let identity = super::identity::session_identity(state, resource_id, pool);
+    let registry_identity = super::identity::registry_identity(state, resource_id, pool);
+    let spec = match pool_spec_with(pool, identity, registry_identity) {
         Ok(s) => s,
         Err(e) => {
             return Outcome::Failed(ArmError::Validation {
@@ -221,7 +223,10 @@ pub async fn restore_all(state: &AppState) -> Result<usize, StoreError> {
             continue; // its delete is resumed (super::delete::resume_pending)
         }
         state.origins().open(&id, stored.status.origin_port);
-        match pool_spec(&stored.pool) {
+        super::mcp::publish(state, &id, &stored);
+        let identity = super::identity::session_identity(state, &id, &stored.pool);
+        let registry_identity = super::identity::registry_identity(state, &id, &stored.pool);
+        match pool_spec_with(&stored.pool, identity, registry_identity) {
             Ok(spec) => {
                 state.pools().apply(context(&id, &stored.pool), spec);
                 n += 1;

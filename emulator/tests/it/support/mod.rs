@@ -1,5 +1,6 @@
 //! The one support module of the emulator's integration tests.
 //!
+//! - [`acr`]: a registry that logs clients in with an access token, as Azure Container Registry.
 //! - [`arm`]: ARM requests against an in-process emulator and snapshot redaction.
 //! - [`monitor`]: pools that print lines, diagnostic settings, Log Analytics queries.
 //! - [`pools`]: a valid session pool, pool paths, bounded polling, pool snapshot normalisation.
@@ -8,6 +9,7 @@
 
 #![allow(dead_code)]
 
+pub mod acr;
 pub mod arm;
 pub mod host;
 pub mod monitor;

@@ -127,6 +127,20 @@ impl Acc {
         Self::new(Emulator::Https(emu), Wiring::DevOverride, env)
     }
 
+    /// The value of `key` in the environment Terraform gets.
+    pub fn env_value(&self, key: &str) -> Option<String> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Sets `key` in the environment Terraform (and so a `dev_overrides` provider) gets.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
     /// The plain-HTTP emulator (its ARM API, tokens).
     pub fn srv(&self) -> &TestServer {
         match &self.emulator {

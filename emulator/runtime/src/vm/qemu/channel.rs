@@ -1,5 +1,6 @@
-//! The host side of the agent's channels: JSON-lines control messages and the container's
-//! stdout/stderr lines.
+//! The host side of the agent's channels: JSON-lines control messages and the containers'
+//! stdout/stderr lines. In a session of several containers every line is framed as
+//! `\x1e{container}\x1f{text}` ([`split_frame`]); unframed lines are the main container's.
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -27,6 +28,38 @@ pub enum AgentEvent {
     Connected(std::result::Result<(), String>),
     /// The agent reported an error.
     Error(String),
+    /// A container other than the main one ended (it is not restarted).
+    ContainerExited {
+        /// Its name.
+        name: String,
+        /// `exited with code N` / `killed by signal N`.
+        how: String,
+    },
+    /// Code in the session asked `IDENTITY_ENDPOINT` for a token.
+    TokenRequest {
+        /// Request id, echoed in the answer.
+        id: u64,
+        /// The query.
+        query: crate::vm::backend::IdentityQuery,
+    },
+    /// The result of an `exec`.
+    ExecResult {
+        /// Request id.
+        id: u64,
+        /// The output.
+        output: crate::vm::backend::ExecOutput,
+    },
+}
+
+/// Splits a framed log line (`\x1e{container}\x1f{text}`) into its container and text;
+/// unframed lines belong to the main container (`None`).
+pub fn split_frame(line: &str) -> (Option<String>, &str) {
+    if let Some(rest) = line.strip_prefix('\u{1e}') {
+        if let Some((name, text)) = rest.split_once('\u{1f}') {
+            return (Some(name.to_string()), text);
+        }
+    }
+    (None, line)
 }
 
 /// Parses one agent line.
@@ -70,6 +103,44 @@ pub fn parse_event(line: &str) -> Result<AgentEvent> {
                 .unwrap_or("")
                 .to_owned(),
         )),
+        Some("container_exited") => {
+            let name = v
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            let how = match (int("code"), int("signal")) {
+                (Some(code), _) => format!("exited with code {code}"),
+                (None, Some(sig)) => format!("killed by signal {sig}"),
+                _ => "ended".into(),
+            };
+            Ok(AgentEvent::ContainerExited { name, how })
+        }
+        Some("token_request") => {
+            let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+            Ok(AgentEvent::TokenRequest {
+                id: v.get("id").and_then(Value::as_u64).unwrap_or(0),
+                query: crate::vm::backend::IdentityQuery {
+                    resource: s("resource").unwrap_or_default(),
+                    api_version: s("api_version"),
+                    client_id: s("client_id"),
+                    principal_id: s("principal_id"),
+                    mi_res_id: s("mi_res_id"),
+                },
+            })
+        }
+        Some("exec_result") => {
+            let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            Ok(AgentEvent::ExecResult {
+                id: v.get("id").and_then(Value::as_u64).unwrap_or(0),
+                output: crate::vm::backend::ExecOutput {
+                    exit_code: int("code").unwrap_or(-1),
+                    stdout: s("stdout"),
+                    stderr: s("stderr"),
+                    timed_out: v.get("timed_out").and_then(Value::as_bool) == Some(true),
+                },
+            })
+        }
         other => Err(BackendError::Protocol(format!(
             "unknown message type {other:?}"
         ))),
@@ -121,10 +192,11 @@ pub fn spawn_log_reader(
             while matches!(buf.last(), Some(b'\n' | b'\r')) {
                 buf.pop();
             }
-            let _ = logs.try_send(LogLine::now(
-                stream,
-                String::from_utf8_lossy(&buf).into_owned(),
-            ));
+            let text = String::from_utf8_lossy(&buf);
+            let (container, line) = split_frame(&text);
+            let mut out = LogLine::now(stream, line);
+            out.container = container;
+            let _ = logs.try_send(out);
         }
     });
 }
@@ -183,5 +255,43 @@ mod tests {
         );
         assert!(parse_event(r#"{"v":2,"type":"ready"}"#).is_err());
         assert!(parse_event("garbage").is_err());
+        assert_eq!(
+            parse_event(r#"{"v":1,"type":"container_exited","name":"side","code":3}"#).ok(),
+            Some(AgentEvent::ContainerExited {
+                name: "side".into(),
+                how: "exited with code 3".into()
+            })
+        );
+        let Ok(AgentEvent::TokenRequest { id, query }) = parse_event(
+            r#"{"v":1,"type":"token_request","id":7,"resource":"https://management.azure.com/","client_id":"c"}"#,
+        ) else {
+            panic!("token_request");
+        };
+        assert_eq!(
+            (id, query.resource.as_str(), query.client_id.as_deref()),
+            (7, "https://management.azure.com/", Some("c"))
+        );
+        let Ok(AgentEvent::ExecResult { id, output }) = parse_event(
+            r#"{"v":1,"type":"exec_result","id":2,"code":0,"stdout":"hi\n","stderr":"","timed_out":false}"#,
+        ) else {
+            panic!("exec_result");
+        };
+        assert_eq!(
+            (id, output.exit_code, output.stdout.as_str()),
+            (2, 0, "hi\n")
+        );
+    }
+
+    #[test]
+    fn framed_lines_name_their_container() {
+        assert_eq!(split_frame("plain"), (None, "plain"));
+        assert_eq!(
+            split_frame("\u{1e}side\u{1f}hello"),
+            (Some("side".to_string()), "hello")
+        );
+        assert_eq!(
+            split_frame("\u{1e}no separator"),
+            (None, "\u{1e}no separator")
+        );
     }
 }

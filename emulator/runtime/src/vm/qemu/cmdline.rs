@@ -69,6 +69,8 @@ pub struct VmLaunch {
     pub initrd: PathBuf,
     /// Read-only erofs root disk (large images; see [`super::media`]).
     pub disk: Option<PathBuf>,
+    /// Read-only erofs disks of the session's other containers, with their virtio serials.
+    pub sidecar_disks: Vec<(PathBuf, String)>,
     /// Accelerator.
     pub accel: Accel,
     /// Host TSC frequency in kHz (`tsc_early_khz`, needed by microvm under TCG).
@@ -179,7 +181,21 @@ impl VmLaunch {
                     p(disk)
                 ),
                 "-device",
-                "virtio-blk-device,drive=rootdisk",
+                &format!(
+                    "virtio-blk-device,drive=rootdisk,serial={}",
+                    super::media::ROOT_DISK_SERIAL
+                ),
+            ]);
+        }
+        for (disk, serial) in &self.sidecar_disks {
+            push(&[
+                "-drive",
+                &format!(
+                    "file={},if=none,id=disk-{serial},format=raw,readonly=on",
+                    p(disk)
+                ),
+                "-device",
+                &format!("virtio-blk-device,drive=disk-{serial},serial={serial}"),
             ]);
         }
         push(&[
@@ -240,6 +256,7 @@ mod tests {
             kernel: "/boot/vmlinuz".into(),
             initrd: "/d/initrd.cpio".into(),
             disk: None,
+            sidecar_disks: Vec::new(),
             accel: Accel::Tcg,
             tsc_khz: Some(2_100_000),
             vcpus: 1,
@@ -268,11 +285,19 @@ mod tests {
     fn large_rootfs_disk_is_a_read_only_virtio_blk() {
         let mut l = launch(Memory::Anonymous, true);
         l.disk = Some("/d/root.erofs".into());
+        l.sidecar_disks = vec![("/d/root.c1.erofs".into(), "c1".into())];
         let args = l.args().join(" ");
         assert!(
             args.contains(
                 "-drive file=/d/root.erofs,if=none,id=rootdisk,format=raw,readonly=on \
-                 -device virtio-blk-device,drive=rootdisk"
+                 -device virtio-blk-device,drive=rootdisk,serial=root"
+            ),
+            "{args}"
+        );
+        assert!(
+            args.contains(
+                "-drive file=/d/root.c1.erofs,if=none,id=disk-c1,format=raw,readonly=on \
+                 -device virtio-blk-device,drive=disk-c1,serial=c1"
             ),
             "{args}"
         );

@@ -12,7 +12,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::channel::{spawn_event_reader, spawn_log_reader, AgentEvent, AgentWriter};
 use super::launch::{console_tail, Launched};
-use crate::vm::backend::{ExitStatus, LogLine, LogStream, RunState, SessionControl, SessionSpec};
+use crate::vm::backend::{
+    ExecOutput, ExitStatus, IdentityAnswer, LogLine, LogStream, RunState, SessionControl,
+    SessionSpec,
+};
 
 /// How long to wait for QEMU to power off after the container exited.
 const POWEROFF_WAIT: Duration = Duration::from_secs(3);
@@ -27,6 +30,12 @@ pub enum Command {
     Kill,
     /// Debug: TCP connect from the guest.
     Connect(SocketAddrV4, oneshot::Sender<Result<(), String>>),
+    /// Run a command in the main container.
+    Exec(
+        Vec<String>,
+        Duration,
+        oneshot::Sender<Result<ExecOutput, String>>,
+    ),
 }
 
 /// [`SessionControl`] of a QEMU session.
@@ -73,19 +82,64 @@ impl SessionControl for VmControl {
         self.wait_exit().await
     }
 
+    async fn exec(&self, argv: Vec<String>, timeout: Duration) -> Result<ExecOutput, String> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Exec(argv, timeout, tx))
+            .map_err(|_| "the session has ended".to_string())?;
+        rx.await.map_err(|_| "the session has ended".to_string())?
+    }
+
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
     }
 }
 
-/// The `config` message for a session.
+fn env_pairs(env: &[(String, String)]) -> Vec<String> {
+    env.iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+/// The `config` message for a session: the main container at the top level, the other
+/// containers under `containers` (each with its root under `/.vm/containers/{name}`), and the
+/// `IDENTITY_HEADER` value when the session has managed identities.
 pub fn config_message(spec: &SessionSpec) -> Value {
     let image = &spec.image.config;
     let hostname: String = spec.session_id.chars().take(63).collect();
     let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    let containers: Vec<Value> = spec
+        .sidecars
+        .iter()
+        .map(|s| {
+            let c = &s.image.config;
+            json!({
+                "name": s.name,
+                "root": format!("/{}/{}", super::media::CONTAINERS_DIR, s.name),
+                "entrypoint": c.entrypoint,
+                "cmd": c.cmd,
+                "image_env": c.env,
+                "working_dir": c.working_dir,
+                "user": c.user,
+                "command": s.command,
+                "args": s.args,
+                "env": env_pairs(&s.env),
+                "cpu_millis": s.resources.cpu_millis,
+                "memory_mib": s.resources.memory_mib,
+            })
+        })
+        .collect();
+    let mut main_resources = spec.container.resources;
+    for s in &spec.sidecars {
+        main_resources.cpu_millis = main_resources
+            .cpu_millis
+            .saturating_sub(s.resources.cpu_millis);
+        main_resources.memory_mib = main_resources
+            .memory_mib
+            .saturating_sub(s.resources.memory_mib);
+    }
     json!({
         "session_id": spec.session_id,
         "hostname": hostname,
+        "name": spec.main_name,
         "entrypoint": image.entrypoint,
         "cmd": image.cmd,
         "image_env": image.env,
@@ -93,7 +147,11 @@ pub fn config_message(spec: &SessionSpec) -> Value {
         "user": image.user,
         "command": spec.container.command,
         "args": spec.container.args,
-        "env": spec.container.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+        "env": env_pairs(&spec.container.env),
+        "cpu_millis": main_resources.cpu_millis.max(1),
+        "memory_mib": main_resources.memory_mib.max(1),
+        "containers": containers,
+        "identity_header": spec.identity.as_ref().map(|i| i.header.clone()),
         "entropy": hex::encode(rand::random::<[u8; 32]>()),
         "unix_ms": i64::try_from(now_ms).unwrap_or(0),
     })
@@ -144,6 +202,13 @@ pub async fn drive(
         }
     }
     let mut pending_connects: Vec<oneshot::Sender<Result<(), String>>> = Vec::new();
+    let mut pending_execs: std::collections::HashMap<
+        u64,
+        oneshot::Sender<Result<ExecOutput, String>>,
+    > = std::collections::HashMap::new();
+    let mut next_exec: u64 = 1;
+    // Token answers come back from their own tasks and are written to the agent here.
+    let (answers_tx, mut answers) = mpsc::unbounded_channel::<(u64, IdentityAnswer)>();
     let mut last_error = String::new();
     let mut events_closed = false;
     loop {
@@ -190,6 +255,31 @@ pub async fn drive(
                     tracing::warn!(session = %spec.session_id, "guest agent: {message}");
                     last_error = message;
                 }
+                Some(AgentEvent::ContainerExited { name, how }) => {
+                    tracing::info!(session = %spec.session_id, container = %name, "container {how}; the session goes on with its main container");
+                }
+                Some(AgentEvent::TokenRequest { id, query }) => {
+                    let answers = answers_tx.clone();
+                    match &spec.identity {
+                        Some(identity) => {
+                            let source = identity.source.clone();
+                            tokio::spawn(async move {
+                                let _ = answers.send((id, source.token(query).await));
+                            });
+                        }
+                        None => {
+                            let _ = answers.send((id, IdentityAnswer {
+                                status: 404,
+                                body: json!({"error": "no_identity", "error_description": "this session pool exposes no managed identity to its sessions"}),
+                            }));
+                        }
+                    }
+                }
+                Some(AgentEvent::ExecResult { id, output }) => {
+                    if let Some(reply) = pending_execs.remove(&id) {
+                        let _ = reply.send(Ok(output));
+                    }
+                }
                 None => {
                     // Control channel closed: QEMU is going away; the exit arm decides.
                     events_closed = true;
@@ -214,6 +304,19 @@ pub async fn drive(
                         pending_connects.push(reply);
                     }
                 }
+                Some(Command::Exec(argv, timeout, reply)) => {
+                    let id = next_exec;
+                    next_exec += 1;
+                    let msg = json!({ "id": id, "argv": argv, "timeout_ms": u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX) });
+                    match agent.send("exec", msg).await {
+                        Ok(()) => { pending_execs.insert(id, reply); }
+                        Err(e) => { let _ = reply.send(Err(e.to_string())); }
+                    }
+                }
+            },
+            Some((id, answer)) = answers.recv() => {
+                let msg = json!({ "id": id, "status": answer.status, "body": answer.body.to_string() });
+                let _ = agent.send("token", msg).await;
             },
             text = qemu_exited(&mut exit) => {
                 final_status.get_or_insert(ExitStatus::Failed { reason: format!("{text}; console: {}", console_tail(&console_log)) });

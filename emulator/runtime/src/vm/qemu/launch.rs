@@ -134,6 +134,7 @@ pub async fn launch(
     let vm = VmLaunch {
         kernel: rt.kernel.image.clone(),
         disk: super::media::disk_for(&initrd),
+        sidecar_disks: super::media::sidecar_disks_for(&initrd),
         initrd,
         accel: rt.accel.accel,
         tsc_khz: rt.tsc_khz,

@@ -13,6 +13,12 @@
 //!   under a tmpfs-backed overlay (writes stay in guest RAM, nothing is copied up front) and
 //!   switches root to it before starting the container. [`disk_for`] finds the disk image
 //!   that belongs to an initramfs.
+//! - Sessions of several containers: each other container's rootfs goes into the initramfs
+//!   under `/.vm/containers/{name}/` (small) or onto its own erofs disk `<key>.c{i}.erofs`
+//!   (above the threshold) with the marker `/.vm/containers/{name}.disk` naming the disk by
+//!   its virtio serial (`erofs serial:c{i}`). The key covers every image's digest.
+//!   [`sidecar_disks_for`] finds those disks. Disks are found by serial in the guest (`root`
+//!   for the main container's), never by device order.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -25,7 +31,11 @@ use crate::image::PreparedImage;
 use crate::vm::error::{BackendError, Result};
 
 /// Bump when the media layout changes so stale caches are rebuilt.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
+/// Virtio serial of the main container's root disk.
+pub const ROOT_DISK_SERIAL: &str = "root";
+/// Where the other containers' root filesystems live in the guest.
+pub const CONTAINERS_DIR: &str = ".vm/containers";
 /// Default rootfs size above which the rootfs goes on an erofs disk image.
 pub const DISK_THRESHOLD_BYTES: u64 = 64 * 1024 * 1024;
 /// The marker file telling the agent to mount its root from the virtio-blk disk.
@@ -59,23 +69,78 @@ pub fn disk_for(initrd: &Path) -> Option<PathBuf> {
     disk.is_file().then_some(disk)
 }
 
+/// The erofs disks of the other containers that go with `initrd`, with their virtio serials
+/// (`c{i}`), in container order.
+pub fn sidecar_disks_for(initrd: &Path) -> Vec<(PathBuf, String)> {
+    (1..=64)
+        .map(|i| {
+            (
+                initrd.with_extension(format!("c{i}.erofs")),
+                format!("c{i}"),
+            )
+        })
+        .take_while(|(p, _)| p.is_file())
+        .collect()
+}
+
+/// The cache key of a session's media: the main image's, extended with every other
+/// container's name and digest.
+pub fn session_media_key(
+    digest: &str,
+    sidecars: &[(String, PreparedImage)],
+    agent_hash: &str,
+    kernel: &GuestKernel,
+) -> String {
+    let key = media_key(digest, agent_hash, kernel);
+    if sidecars.is_empty() {
+        return key;
+    }
+    let mut h = Sha256::new();
+    h.update(key.as_bytes());
+    for (name, image) in sidecars {
+        h.update(format!("\n{name}\n{}", image.digest));
+    }
+    format!("{key}-{}", hex::encode(&h.finalize()[..6]))
+}
+
 /// Returns the cached initramfs for `image` (with its erofs disk image beside it when the
 /// rootfs is larger than `disk_threshold` bytes), building them first when missing.
 pub fn initramfs(
     cache_dir: &Path,
     image: &PreparedImage,
+    sidecars: &[(String, PreparedImage)],
     agent: &Path,
     agent_hash: &str,
     kernel: &GuestKernel,
     disk_threshold: u64,
 ) -> Result<PathBuf> {
     let on_disk = image.rootfs_bytes > disk_threshold;
-    let key = media_key(&image.digest, agent_hash, kernel);
+    let key = session_media_key(&image.digest, sidecars, agent_hash, kernel);
     let key = if on_disk { format!("{key}-disk") } else { key };
     let path = cache_dir.join(format!("{key}.cpio"));
     let disk = path.with_extension("erofs");
-    if path.is_file() && (!on_disk || disk.is_file()) {
+    let sidecar_on_disk: Vec<bool> = sidecars
+        .iter()
+        .map(|(_, i)| i.rootfs_bytes > disk_threshold)
+        .collect();
+    let sidecar_disk = |i: usize| path.with_extension(format!("c{}.erofs", i + 1));
+    let disks_ready = sidecar_on_disk
+        .iter()
+        .enumerate()
+        .all(|(i, d)| !d || sidecar_disk(i).is_file());
+    if path.is_file() && (!on_disk || disk.is_file()) && disks_ready {
         return Ok(path);
+    }
+    for (name, i) in sidecars {
+        if !i.rootfs.is_dir() {
+            return Err(BackendError::BootMedia {
+                digest: i.digest.clone(),
+                message: format!(
+                    "rootfs {} of container '{name}' is not a directory",
+                    i.rootfs.display()
+                ),
+            });
+        }
     }
     if !image.rootfs.is_dir() {
         return Err(BackendError::BootMedia {
@@ -104,9 +169,35 @@ pub fn initramfs(
         std::fs::rename(&tmp, &disk)
             .map_err(|e| BackendError::io(format!("renaming {}", tmp.display()), e))?;
     }
+    let mut in_initramfs = Vec::new();
+    for (i, (name, sidecar)) in sidecars.iter().enumerate() {
+        if sidecar_on_disk[i] {
+            let target = sidecar_disk(i);
+            let tmp = cache_dir.join(format!(
+                ".{key}.c{}.{}.erofs.tmp",
+                i + 1,
+                std::process::id()
+            ));
+            if let Err(message) = write_erofs(&tmp, &sidecar.rootfs) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(fail(message));
+            }
+            std::fs::rename(&tmp, &target)
+                .map_err(|e| BackendError::io(format!("renaming {}", tmp.display()), e))?;
+            in_initramfs.push(SidecarMedia::Disk {
+                name: name.clone(),
+                serial: format!("c{}", i + 1),
+            });
+        } else {
+            in_initramfs.push(SidecarMedia::Tree {
+                name: name.clone(),
+                rootfs: sidecar.rootfs.clone(),
+            });
+        }
+    }
     let tmp = cache_dir.join(format!(".{key}.{}.tmp", std::process::id()));
     let rootfs = (!on_disk).then_some(image.rootfs.as_path());
-    if let Err(message) = write_initramfs(&tmp, rootfs, agent, kernel) {
+    if let Err(message) = write_initramfs(&tmp, rootfs, &in_initramfs, agent, kernel) {
         let _ = std::fs::remove_file(&tmp);
         return Err(fail(message));
     }
@@ -138,9 +229,28 @@ fn write_erofs(out: &Path, rootfs: &Path) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Where one other container's root filesystem goes.
+enum SidecarMedia {
+    /// Into the initramfs under `/.vm/containers/{name}/`.
+    Tree {
+        /// Container name.
+        name: String,
+        /// Its unpacked rootfs.
+        rootfs: PathBuf,
+    },
+    /// On its own erofs disk, found in the guest by its virtio serial.
+    Disk {
+        /// Container name.
+        name: String,
+        /// The disk's virtio serial.
+        serial: String,
+    },
+}
+
 fn write_initramfs(
     out: &Path,
     rootfs: Option<&Path>,
+    sidecars: &[SidecarMedia],
     agent: &Path,
     kernel: &GuestKernel,
 ) -> std::result::Result<(), String> {
@@ -155,8 +265,41 @@ fn write_initramfs(
     w.char_device("dev/console", 0o600, 5, 1).map_err(io)?;
     w.dir(".vm", 0o700, 0, 0).map_err(io)?;
     w.dir(".vm/modules", 0o700, 0, 0).map_err(io)?;
+    if !sidecars.is_empty() {
+        w.dir(CONTAINERS_DIR, 0o755, 0, 0).map_err(io)?;
+    }
+    let mut any_sidecar_disk = false;
+    for s in sidecars {
+        match s {
+            SidecarMedia::Tree { name, rootfs } => {
+                let prefix = format!("{CONTAINERS_DIR}/{name}");
+                w.dir(&prefix, 0o755, 0, 0).map_err(io)?;
+                w.tree(rootfs, &prefix)
+                    .map_err(|e| format!("packing rootfs {} of '{name}': {e}", rootfs.display()))?;
+            }
+            SidecarMedia::Disk { name, serial } => {
+                any_sidecar_disk = true;
+                w.dir(&format!("{CONTAINERS_DIR}/{name}"), 0o755, 0, 0)
+                    .map_err(io)?;
+                let marker = format!("erofs serial:{serial}\n");
+                w.file(
+                    &format!("{CONTAINERS_DIR}/{name}.disk"),
+                    0o600,
+                    0,
+                    0,
+                    marker.len() as u64,
+                    &mut marker.as_bytes(),
+                )
+                .map_err(io)?;
+            }
+        }
+    }
     let mut order = String::new();
-    let disk_modules = if rootfs.is_none() { DISK_MODULES } else { &[] };
+    let disk_modules = if rootfs.is_none() || any_sidecar_disk {
+        DISK_MODULES
+    } else {
+        &[]
+    };
     for rel in GUEST_MODULES.iter().chain(disk_modules) {
         let src = kernel.modules.join("kernel").join(format!("{rel}.ko"));
         let Ok(mut f) = std::fs::File::open(&src) else {
@@ -179,7 +322,8 @@ fn write_initramfs(
     )
     .map_err(io)?;
     if rootfs.is_none() {
-        let marker = b"erofs /dev/vda\n";
+        let marker = format!("erofs serial:{ROOT_DISK_SERIAL}\n");
+        let marker = marker.as_bytes();
         w.file(
             DISK_MARKER,
             0o600,

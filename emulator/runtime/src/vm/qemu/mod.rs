@@ -187,10 +187,16 @@ impl QemuBackend {
     async fn media(&self, spec: &SessionSpec) -> Result<PathBuf> {
         let rt = self.rt.clone();
         let image = spec.image.clone();
+        let sidecars: Vec<(String, crate::image::PreparedImage)> = spec
+            .sidecars
+            .iter()
+            .map(|s| (s.name.clone(), s.image.clone()))
+            .collect();
         tokio::task::spawn_blocking(move || {
             media::initramfs(
                 &rt.media_dir,
                 &image,
+                &sidecars,
                 &rt.agent,
                 &rt.agent_hash,
                 &rt.kernel,
