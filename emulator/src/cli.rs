@@ -95,6 +95,10 @@ pub struct ServeArgs {
     /// factor, 0 < F <= 1 (tests, demos).
     #[arg(long, env = TIME_SCALE_ENV, default_value = "1")]
     pub time_scale: TimeScale,
+    /// Most client connections open at once over every listener; beyond it a connection is
+    /// answered 503 and closed (default: 10,000, less when the open-file limit is lower).
+    #[arg(long)]
+    pub max_connections: Option<usize>,
 }
 
 /// Flags of `env`.
@@ -265,8 +269,31 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         create_private_dir(&dir)?;
         Some(dir)
     };
+    raise_open_file_limit();
     let rt = runtime()?;
     rt.block_on(serve_async(args, data_dir))
+}
+
+/// Raises the soft open-file limit to the hard one (each client connection, proxied request
+/// and session holds descriptors; many systems default the soft limit to 1024). The edge's
+/// connection cap is derived from the result.
+fn raise_open_file_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            let wanted = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) != 0 {
+                tracing::debug!("cannot raise the open-file limit");
+            }
+        }
+    }
 }
 
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
@@ -316,12 +343,17 @@ async fn serve_async(args: ServeArgs, data_dir: Option<PathBuf>) -> anyhow::Resu
         None
     };
 
+    let mut limits = crate::config::EdgeLimits::default();
+    if let Some(n) = args.max_connections {
+        limits.max_connections = n.max(1);
+    }
     let config = Config {
         endpoint: endpoint.clone(),
         data_dir: data_dir.clone(),
         backend: args.backend,
         tls: tls_on,
         time_scale: args.time_scale,
+        limits,
     };
     let state = tokio::task::spawn_blocking(move || AppState::new(config))
         .await

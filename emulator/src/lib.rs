@@ -24,9 +24,11 @@
 //!   Monitor metrics (ARM reaches the metrics through its extension dispatch).
 //! - [`arm`]: Azure Resource Manager routes, the one ARM error table, and the ARM <-> runtime
 //!   bridge (`arm::session_pools::runtime`).
+//! - [`bodies`]: request-body size and JSON-depth limits of every route but the data plane.
 //! - [`wiring`]: start-up in one place: builds a state from a config, brings it to life.
-//! - [`tls`]: the local CA and HTTPS; [`server`]: `router(state)` and
-//!   `run(listener, state, tls, shutdown)`.
+//! - [`tls`]: the local CA and the HTTPS configuration; [`edge`]: the serve loop of every
+//!   listener with its limits (connection cap, timeouts, drain, descriptor exhaustion);
+//!   [`server`]: `router(state)` and `run(listener, state, tls, shutdown)`.
 //! - [`doctor`]: `sessions-emulator doctor` and `serve`'s start-up check of the host.
 //! - [`cli`]: the command line (`serve`, `env`, `image`, `doctor`).
 //! - [`testing`]: an in-process emulator on `127.0.0.1:0` for tests.
@@ -35,11 +37,13 @@
 
 pub mod arm;
 pub mod auth;
+pub mod bodies;
 pub mod cli;
 pub mod config;
 pub mod dataplane;
 pub mod defaults;
 pub mod doctor;
+pub mod edge;
 pub mod fsutil;
 pub mod monitor;
 pub mod origins;

@@ -12,6 +12,7 @@ use tower::ServiceExt;
 use sessions_runtime::id::ResourceId;
 
 use crate::dataplane::DataPlane;
+use crate::edge::Edge;
 use crate::monitor::prometheus;
 use crate::state::AppState;
 
@@ -41,8 +42,9 @@ async fn log_request(
 }
 
 /// The whole emulator as one router: `/health`, `/metrics`, the token endpoint and discovery,
-/// ARM, the Log Analytics query API, the pool data plane (`/pools/...`). Every answered request
-/// is counted for `/metrics`.
+/// ARM, the Log Analytics query API, the pool data plane (`/pools/...`). Every request but the
+/// data plane's has its body limited first ([`crate::bodies`]); every answered request is
+/// counted for `/metrics`.
 /// ARM paths are canonicalised (case-insensitive keywords) before routing.
 ///
 /// Data-plane fast path: a path of a pool endpoint
@@ -52,6 +54,7 @@ async fn log_request(
 /// (auth, errors, streaming, headers) is identical.
 pub fn router(state: AppState) -> Router {
     let dataplane = DataPlane::new(state.clone());
+    let state_limits = state.config().limits.clone();
     let inner: Router = Router::new()
         .route("/health", get(health))
         .merge(crate::auth::routes::<AppState>())
@@ -59,14 +62,17 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::monitor::routes())
         .merge(crate::dataplane::router(dataplane.clone()))
         .fallback(crate::arm::fallback)
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .method_not_allowed_fallback(crate::arm::method_not_allowed)
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state);
     let canonical = inner.map_request(crate::arm::path::canonicalize_request::<axum::body::Body>);
+    let limits = Arc::new(state_limits);
     let svc = tower::service_fn(move |req: axum::extract::Request| {
         let fast = crate::dataplane::routes::is_dataplane_path(req.uri().path())
             .then(|| dataplane.clone());
         let canonical = canonical.clone();
+        let limits = limits.clone();
         let method = req.method().clone();
         async move {
             let (surface, resp) = match fast {
@@ -76,10 +82,14 @@ pub fn router(state: AppState) -> Router {
                 ),
                 None => {
                     let surface = prometheus::surface(req.uri().path());
-                    match canonical.oneshot(req).await {
-                        Ok(r) => (surface, r),
-                        Err(e) => match e {},
-                    }
+                    let resp = match crate::bodies::limit(req, &limits).await {
+                        Ok(req) => match canonical.oneshot(req).await {
+                            Ok(r) => r,
+                            Err(e) => match e {},
+                        },
+                        Err(refused) => refused,
+                    };
+                    (surface, resp)
                 }
             };
             prometheus::record_request(surface, &method, resp.status().as_u16());
@@ -91,21 +101,23 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves `state` on `listener` until `shutdown` resolves. First brings the state to life
 /// ([`crate::wiring::start`]: stored pools get their sessions again); with `tls` every
-/// connection is a TLS handshake first (failed handshakes are logged and dropped). Every
-/// session pool's own origin ([`crate::origins`]) is served on a listener of its own, through
-/// the same serve loop ([`serve_listener`]). On the way out every session is stopped.
+/// connection is a TLS handshake first. Every session pool's own origin ([`crate::origins`])
+/// is served on a listener of its own, through the same serve loop ([`serve_listener`]) and
+/// under the same limits and connection cap ([`crate::edge::Edge`]). On the way out every
+/// session is stopped.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    install_origins(&state, &listener, tls.clone());
+    let edge = Edge::new(state.config().limits.clone());
+    install_origins(&state, &listener, tls.clone(), edge.clone());
     crate::wiring::start(&state).await;
     let monitor = crate::monitor::start(&state).await;
     let pools = state.pools().clone();
     let app = router(state.clone());
-    let served = serve_listener(listener, app, tls, shutdown).await;
+    let served = serve_listener(listener, app, tls, edge, shutdown).await;
     if let Some(m) = monitor {
         m.abort();
     }
@@ -115,30 +127,18 @@ pub async fn run(
 }
 
 /// The one serve loop of every listener (the main one and each pool's origin): plain HTTP or
-/// TLS, until `shutdown` resolves, then drains open connections.
+/// TLS under `edge`'s limits ([`crate::edge`]), until `shutdown` resolves, then drains open
+/// connections (for at most the drain timeout).
 pub async fn serve_listener(
     listener: TcpListener,
     app: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
+    edge: Edge,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    match tls {
-        None => {
-            // TCP_NODELAY as on the TLS path: a streamed response writes its head and its body
-            // separately, and with Nagle's algorithm the body would wait for the caller's
-            // delayed ACK (up to 40 ms).
-            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-                .map_err(ServeError::from)
-        }
-        Some(cfg) => crate::tls::serve_tls(listener, app, cfg, shutdown)
-            .await
-            .map_err(ServeError::from),
-    }
+    crate::edge::serve(listener, app, tls, edge, shutdown)
+        .await
+        .map_err(ServeError::from)
 }
 
 /// The router of one pool's origin: every path is the pool's data plane.
@@ -161,6 +161,7 @@ fn install_origins(
     state: &AppState,
     listener: &TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
+    edge: Edge,
 ) {
     let ip = listener
         .local_addr()
@@ -169,9 +170,9 @@ fn install_origins(
     let dp = DataPlane::new(state.clone());
     let spawner: crate::origins::Spawner = Arc::new(move |l, pool: ResourceId, stop| {
         let app = origin_router(dp.clone(), pool.clone());
-        let tls = tls.clone();
+        let (tls, edge) = (tls.clone(), edge.clone());
         tokio::spawn(async move {
-            if let Err(e) = serve_listener(l, app, tls, crate::origins::stopped(stop)).await {
+            if let Err(e) = serve_listener(l, app, tls, edge, crate::origins::stopped(stop)).await {
                 tracing::warn!(pool = %pool, error = %e, "serving the pool's origin failed");
             }
         });

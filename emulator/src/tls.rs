@@ -1,22 +1,16 @@
 //! HTTPS: a local CA generated once into the data dir (`ca.pem`, `ca-key.pem`), a server
 //! certificate for `127.0.0.1`, `::1` and `localhost` (plus the listen host) signed by it at
-//! every start, a rustls config with the ring provider, and the TLS accept loop.
+//! every start, and a rustls config with the ring provider (the accept loop is [`crate::edge`]).
 
-use std::future::Future;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 
 /// CA certificate file name in the data dir.
 pub const CA_FILE: &str = "ca.pem";
@@ -37,6 +31,14 @@ pub enum TlsError {
     /// Certificate generation failed or the stored CA key is invalid.
     #[error("certificate error: {0}. If {CA_KEY_FILE} is damaged, delete {CA_FILE} and {CA_KEY_FILE} from the data dir to generate a new CA (clients must then trust the new ca.pem)")]
     Cert(#[from] rcgen::Error),
+    /// `ca.pem` is not the CA certificate of `ca-key.pem`.
+    #[error("{path} is not a usable CA certificate: {reason}. Restore it, or delete {CA_FILE} and {CA_KEY_FILE} from the data dir to generate a new CA (clients must then trust the new ca.pem)")]
+    BadCa {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// rustls refused the certificate.
     #[error("TLS configuration error: {0}")]
     Rustls(#[from] rustls::Error),
@@ -83,6 +85,31 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + '_ {
     }
 }
 
+/// Checks that `ca_pem` holds exactly one certificate and that it carries `key`'s public key
+/// (so clients that trust it trust the certificates the emulator signs).
+fn check_ca(path: &Path, ca_pem: &str, key: &KeyPair) -> Result<(), TlsError> {
+    use rustls::pki_types::pem::PemObject;
+    let bad = |reason: &str| TlsError::BadCa {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(ca_pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad("it is not PEM"))?;
+    let [cert] = certs.as_slice() else {
+        return Err(bad(if certs.is_empty() {
+            "it holds no certificate"
+        } else {
+            "it holds more than one certificate"
+        }));
+    };
+    let raw = key.public_key_raw();
+    if !cert.as_ref().windows(raw.len()).any(|w| w == raw) {
+        return Err(bad("it does not belong to ca-key.pem"));
+    }
+    Ok(())
+}
+
 /// Loads the CA from `dir` (creating it on first use) and issues a fresh server certificate
 /// for loopback names plus `extra_host` (the listen address, if not loopback).
 pub fn setup(dir: &Path, extra_host: Option<IpAddr>) -> Result<TlsSetup, TlsError> {
@@ -92,7 +119,9 @@ pub fn setup(dir: &Path, extra_host: Option<IpAddr>) -> Result<TlsSetup, TlsErro
     let (ca_key, ca_pem) = if ca_file.exists() && key_file.exists() {
         let key_pem = std::fs::read_to_string(&key_file).map_err(io_err(&key_file))?;
         let ca_pem = std::fs::read_to_string(&ca_file).map_err(io_err(&ca_file))?;
-        (KeyPair::from_pem(&key_pem)?, ca_pem)
+        let key = KeyPair::from_pem(&key_pem)?;
+        check_ca(&ca_file, &ca_pem, &key)?;
+        (key, ca_pem)
     } else {
         let key = KeyPair::generate()?;
         let cert = ca_params()?.self_signed(&key)?;
@@ -141,50 +170,4 @@ pub fn setup(dir: &Path, extra_host: Option<IpAddr>) -> Result<TlsSetup, TlsErro
         ca_pem,
         server_config: Arc::new(config),
     })
-}
-
-/// Accepts TLS connections on `listener` and serves `app` (HTTP/1.1 and HTTP/2) until
-/// `shutdown`, then waits for open connections to finish.
-pub async fn serve_tls(
-    listener: TcpListener,
-    app: Router,
-    config: Arc<rustls::ServerConfig>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let acceptor = TlsAcceptor::from(config);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            res = listener.accept() => match res {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
-                }
-            },
-            _ = &mut shutdown => break,
-        };
-        let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let tls = match acceptor.accept(tcp).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                    return;
-                }
-            };
-            let service = hyper_util::service::TowerToHyperService::new(app);
-            let builder = auto::Builder::new(TokioExecutor::new());
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
-            if let Err(e) = watcher.watch(conn.into_owned()).await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
-    }
-    graceful.shutdown().await;
-    Ok(())
 }

@@ -1,7 +1,8 @@
 //! ARM's side of authentication: every ARM route requires a valid
 //! `https://management.azure.com/` token ([`require_arm_token`]), and a refused token becomes
 //! ARM's 401 `AuthenticationFailed` / `InvalidAuthenticationToken` /
-//! `ExpiredAuthenticationToken` or 403 `InvalidAuthenticationTokenAudience` ([`token_error`]).
+//! `ExpiredAuthenticationToken` / `InvalidAuthenticationTokenTenant` (another issuer or
+//! tenant) or 403 `InvalidAuthenticationTokenAudience` ([`token_error`]).
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -19,6 +20,13 @@ pub fn token_error(state: &AppState, e: TokenError) -> ArmError {
             ArmError::InvalidAuthenticationTokenAudience {
                 audience: got,
                 expected,
+            }
+        }
+        TokenError::WrongIssuer { .. } | TokenError::WrongTenant { .. } => {
+            ArmError::AuthenticationFailed {
+                code: "InvalidAuthenticationTokenTenant",
+                message: e.to_string(),
+                authorization_uri: state.config().authority(),
             }
         }
         TokenError::Missing | TokenError::BadScheme => ArmError::AuthenticationFailed {

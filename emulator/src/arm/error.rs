@@ -82,6 +82,12 @@ pub enum ArmError {
         /// The audience required.
         expected: String,
     },
+    /// The data directory is full: the write was not done (507); reads still work.
+    #[error("{0}")]
+    InsufficientStorage(String),
+    /// The request body is larger than ARM accepts (413).
+    #[error("The request content is larger than the {0} bytes the emulator accepts for this request; send a smaller body.")]
+    RequestTooLarge(usize),
     /// The request conflicts with the current state (409).
     #[error("{0}")]
     Conflict(String),
@@ -125,6 +131,8 @@ impl ArmError {
             | Validation { .. } => StatusCode::BAD_REQUEST,
             AuthenticationFailed { .. } => StatusCode::UNAUTHORIZED,
             InvalidAuthenticationTokenAudience { .. } => StatusCode::FORBIDDEN,
+            RequestTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Conflict(_) => StatusCode::CONFLICT,
             InternalError(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -146,6 +154,8 @@ impl ArmError {
             Validation { code, .. } => code,
             AuthenticationFailed { code, .. } => code,
             InvalidAuthenticationTokenAudience { .. } => "InvalidAuthenticationTokenAudience",
+            RequestTooLarge(_) => "RequestEntityTooLarge",
+            InsufficientStorage(_) => "InsufficientStorage",
             Conflict(_) => "Conflict",
             InternalError(_) => "InternalServerError",
         }
@@ -182,6 +192,10 @@ impl ArmError {
 
 impl From<sessions_runtime::store::StoreError> for ArmError {
     fn from(e: sessions_runtime::store::StoreError) -> Self {
+        if let sessions_runtime::store::StoreError::Full(_) = &e {
+            tracing::warn!(error = %e, "a write failed: the data directory is full");
+            return ArmError::InsufficientStorage(e.to_string());
+        }
         tracing::error!(error = %e, "store failure");
         ArmError::InternalError(e.to_string())
     }

@@ -110,6 +110,31 @@ pub fn canonicalize_request<B>(mut req: http::Request<B>) -> http::Request<B> {
     req
 }
 
+/// Longest `location` accepted (Azure's longest region names are about 20 characters).
+pub const MAX_LOCATION_LEN: usize = 64;
+
+/// Checks a `location` value before it is stored or copied into a URL (`Location` and
+/// `Azure-AsyncOperation` headers name the operation under `locations/{location}`): an Azure
+/// region name (`eastus`) or display name (`East US`): ASCII letters, digits, spaces and `-`,
+/// at most [`MAX_LOCATION_LEN`] characters, at least one letter or digit. `Err` says what is
+/// wrong (with the value shortened and escaped).
+pub fn check_location(location: &str) -> Result<(), String> {
+    let ok_chars = location
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-');
+    let has_name = location.chars().any(|c| c.is_ascii_alphanumeric());
+    if ok_chars && has_name && location.len() <= MAX_LOCATION_LEN {
+        return Ok(());
+    }
+    let mut shown: String = location.chars().take(40).collect();
+    if location.chars().count() > 40 {
+        shown.push_str("...");
+    }
+    Err(format!(
+        "The provided location {shown:?} is not a valid Azure location name: use a region such as 'eastus' or 'East US' (letters, digits, spaces and '-', at most {MAX_LOCATION_LEN} characters)."
+    ))
+}
+
 /// Lower-cased, space-free location (`East US` -> `eastus`).
 pub fn normalize_location(location: &str) -> String {
     location
@@ -181,6 +206,34 @@ mod tests {
             req.uri(),
             "/subscriptions/s/resourceGroups?api-version=2021-04-01"
         );
+    }
+
+    #[test]
+    fn locations_are_checked() {
+        for ok in [
+            "eastus",
+            "East US",
+            "eastus2euap",
+            "west-europe",
+            "centraluseuap",
+        ] {
+            assert_eq!(check_location(ok), Ok(()), "{ok}");
+        }
+        let long = "a".repeat(70_000);
+        for bad in [
+            "",
+            "   ",
+            "east/us",
+            "east?us",
+            "east#us",
+            "..",
+            "east\r\nus",
+            "日本",
+            long.as_str(),
+        ] {
+            let e = check_location(bad).expect_err(bad);
+            assert!(e.len() < 300, "{e}");
+        }
     }
 
     #[test]

@@ -120,6 +120,8 @@ async fn put(
                 "The location property is required for this definition.",
             )
         })?;
+    super::path::check_location(&location)
+        .map_err(|m| ArmError::validation("LocationNotAvailableForResourceGroup", "location", m))?;
     let location = normalize_location(&location);
     let tags = opt_tags(&req)?;
     let managed_by = opt_string(&req, "managedBy", "managedBy")?;

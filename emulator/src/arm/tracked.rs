@@ -80,6 +80,8 @@ pub fn build_body(
                 "The location property is required for this definition.",
             )
         })?;
+    super::path::check_location(&location)
+        .map_err(|m| ArmError::validation("LocationNotAvailableForResourceType", "location", m))?;
     let location = normalize_location(&location);
     if let Some(prev) = previous {
         let old = prev["location"].as_str().unwrap_or_default();

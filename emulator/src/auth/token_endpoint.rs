@@ -38,6 +38,9 @@ pub enum TokenEndpointError {
     /// Wrong secret.
     #[error("AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value for app '{0}'.")]
     BadSecret(String),
+    /// The request body is larger than the token endpoint accepts.
+    #[error("AADSTS9002313: Invalid request. The request body is larger than the {0} bytes the token endpoint accepts.")]
+    BodyTooLarge(usize),
     /// Scope or resource the emulator does not issue tokens for.
     #[error("AADSTS70011: The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid: '{0}'. Use 'https://management.azure.com/.default', 'https://dynamicsessions.io/.default', 'https://api.loganalytics.io/.default' or the emulator's own endpoint followed by '/.default'.")]
     InvalidScope(String),
@@ -53,6 +56,7 @@ impl TokenEndpointError {
             UnknownClient(_) => (StatusCode::BAD_REQUEST, "unauthorized_client", 700016),
             BadSecret(_) => (StatusCode::UNAUTHORIZED, "invalid_client", 7000215),
             InvalidScope(_) => (StatusCode::BAD_REQUEST, "invalid_scope", 70011),
+            BodyTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", 9002313),
         }
     }
 }

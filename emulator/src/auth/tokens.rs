@@ -79,6 +79,22 @@ pub enum TokenError {
     /// `nbf` is in the future.
     #[error("The access token is not valid before {0}.")]
     NotYetValid(String),
+    /// `iss` is not this emulator's issuer for its tenant.
+    #[error("The access token is from the wrong issuer '{got}'. It must be '{expected}', the issuer of the emulator's tenant; request a new token from the emulator's token endpoint.")]
+    WrongIssuer {
+        /// The token's issuer.
+        got: String,
+        /// This emulator's issuer.
+        expected: String,
+    },
+    /// `tid` is not the emulator's tenant.
+    #[error("The access token is for tenant '{got}', not the emulator's tenant '{expected}'. Request a token from '{expected}'.")]
+    WrongTenant {
+        /// The token's tenant.
+        got: String,
+        /// The emulator's tenant.
+        expected: String,
+    },
     /// `aud` is not the one this surface requires.
     #[error(
         "The access token has an invalid audience '{got}'. The audience must be '{expected}'."
@@ -122,13 +138,27 @@ fn ts(secs: i64) -> String {
         .unwrap_or_else(|| secs.to_string())
 }
 
-/// Audiences treated as the same (`https://management.azure.com/` vs without slash, the
-/// classic `management.core.windows.net`).
+/// The audiences a surface accepts, compared exactly (case and trailing slash included), as
+/// Azure compares `aud`: ARM takes its v2 audience with and without the trailing slash and the
+/// classic `management.core.windows.net` (the forms Entra issues for the scopes and resources
+/// clients ask for); every other surface takes exactly its own audience.
+pub fn accepted_audiences(expected: &str) -> Vec<&str> {
+    if expected == defaults::ARM_AUDIENCE {
+        vec![
+            defaults::ARM_AUDIENCE,
+            "https://management.azure.com",
+            "https://management.core.windows.net/",
+            "https://management.core.windows.net",
+        ]
+    } else {
+        vec![expected]
+    }
+}
+
+/// True when a token for `got` is accepted where `expected` is required
+/// ([`accepted_audiences`]; exact comparison).
 fn audience_matches(got: &str, expected: &str) -> bool {
-    let (g, e) = (got.trim_end_matches('/'), expected.trim_end_matches('/'));
-    g.eq_ignore_ascii_case(e)
-        || (e.eq_ignore_ascii_case("https://management.azure.com")
-            && g.eq_ignore_ascii_case("https://management.core.windows.net"))
+    accepted_audiences(expected).contains(&got)
 }
 
 /// Surfaces that also take a token whose audience is the emulator's own endpoint: the scope
@@ -350,8 +380,24 @@ impl TokenService {
         if !self.key.verify(signing_input.as_bytes(), &sig) {
             return Err(TokenError::BadSignature);
         }
-        serde_json::from_slice(&decode(c, "payload")?)
-            .map_err(|e| TokenError::Malformed(format!("the claims are invalid ({e})")))
+        let claims: Claims = serde_json::from_slice(&decode(c, "payload")?)
+            .map_err(|e| TokenError::Malformed(format!("the claims are invalid ({e})")))?;
+        // Issuer and tenant never change with time: checked once here, so a token in the
+        // verified cache always has the right ones.
+        if !claims.tid.eq_ignore_ascii_case(defaults::TENANT_ID) {
+            return Err(TokenError::WrongTenant {
+                got: claims.tid,
+                expected: defaults::TENANT_ID.to_string(),
+            });
+        }
+        let issuer = self.issuer();
+        if claims.iss != issuer {
+            return Err(TokenError::WrongIssuer {
+                got: claims.iss,
+                expected: issuer,
+            });
+        }
+        Ok(claims)
     }
 
     /// Checks the time window and audience of verified claims.
@@ -458,19 +504,76 @@ mod tests {
     }
 
     #[test]
-    fn audience_variants() {
-        assert!(audience_matches(
+    fn audiences_compare_exactly() {
+        for ok in [
+            "https://management.azure.com/",
             "https://management.azure.com",
-            "https://management.azure.com/"
-        ));
-        assert!(audience_matches(
             "https://management.core.windows.net/",
-            "https://management.azure.com/"
-        ));
-        assert!(!audience_matches(
+            "https://management.core.windows.net",
+        ] {
+            assert!(audience_matches(ok, defaults::ARM_AUDIENCE), "{ok}");
+        }
+        for bad in [
+            "https://management.azure.com//",
+            "HTTPS://MANAGEMENT.AZURE.COM/",
+            "https://management.azure.com/x",
             "https://dynamicsessions.io",
-            "https://management.azure.com/"
+        ] {
+            assert!(!audience_matches(bad, defaults::ARM_AUDIENCE), "{bad}");
+        }
+        assert!(audience_matches(
+            defaults::DATAPLANE_AUDIENCE,
+            defaults::DATAPLANE_AUDIENCE
         ));
+        for bad in ["https://dynamicsessions.io/", "https://DynamicSessions.io"] {
+            assert!(
+                !audience_matches(bad, defaults::DATAPLANE_AUDIENCE),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn issuer_and_tenant_are_checked_before_a_token_is_trusted() {
+        let s = service();
+        let now = OffsetDateTime::now_utc();
+        let claims = |iss: &str, tid: &str| {
+            json!({"aud": defaults::ARM_AUDIENCE, "iss": iss, "tid": tid, "oid": "o", "sub": "o",
+                   "iat": now.unix_timestamp(), "nbf": now.unix_timestamp(),
+                   "exp": now.unix_timestamp() + 600})
+        };
+        let good = s.sign_claims(&claims(&s.issuer(), defaults::TENANT_ID));
+        assert!(s.validate(&good, defaults::ARM_AUDIENCE, now).is_ok());
+        let other_tenant = "11111111-1111-4111-8111-111111111111";
+        let cases = [
+            claims(
+                "https://login.microsoftonline.com/x/v2.0",
+                defaults::TENANT_ID,
+            ),
+            claims(&format!("{}/", s.issuer()), defaults::TENANT_ID),
+            claims(
+                &format!("http://127.0.0.1:1/{other_tenant}/v2.0"),
+                defaults::TENANT_ID,
+            ),
+            claims(&s.issuer(), other_tenant),
+        ];
+        for c in cases {
+            let t = s.sign_claims(&c);
+            for _ in 0..2 {
+                // Twice: a refused token must not be served from the verified cache.
+                let e = s
+                    .validate(&t, defaults::ARM_AUDIENCE, now)
+                    .expect_err("refused");
+                assert!(
+                    matches!(
+                        e,
+                        TokenError::WrongIssuer { .. } | TokenError::WrongTenant { .. }
+                    ),
+                    "{e:?}"
+                );
+                assert!(s.check(&t, defaults::ARM_AUDIENCE, now).is_err());
+            }
+        }
     }
 
     #[test]

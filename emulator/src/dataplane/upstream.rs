@@ -11,6 +11,12 @@
 //! [`IDLE_TIMEOUT`]. A pooled connection is polled once when taken, so one the container has
 //! closed meanwhile is noticed and skipped; a request that could not be sent on a pooled
 //! connection is retried once on a new one (nothing of it reached the container).
+//!
+//! Ended sessions: a sweep every [`SWEEP_EVERY`] (a task that lives as long as the pool) polls
+//! every idle connection once and drops those whose session closed them (an ended session's
+//! socket is closed: QEMU or the fake session is gone) or that outlived [`IDLE_TIMEOUT`], over
+//! every address, not only the ones still in use. The descriptor count stays flat however
+//! many sessions come and go.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -33,6 +39,8 @@ use tokio::net::TcpStream;
 pub const MAX_IDLE_PER_ADDR: usize = 256;
 /// Idle connections older than this are closed.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often idle connections of every address are checked (see the module docs).
+pub const SWEEP_EVERY: Duration = Duration::from_secs(2);
 /// Bound for opening a connection to a session.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -70,10 +78,13 @@ pub enum UpstreamError {
     },
 }
 
+type IdleMap = HashMap<SocketAddr, Vec<Idle>>;
+
 /// The pool of idle upstream connections. Cheap to clone.
 #[derive(Clone, Default)]
 pub struct Upstream {
-    idle: Arc<Mutex<HashMap<SocketAddr, Vec<Idle>>>>,
+    idle: Arc<Mutex<IdleMap>>,
+    sweeper: Arc<std::sync::OnceLock<()>>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -144,17 +155,44 @@ impl Upstream {
                 continue;
             }
             let mut conn = idle.conn;
-            // Poll once without a real waker: a connection the session has closed ends here.
-            let waker = futures::task::noop_waker();
-            let mut cx = Context::from_waker(&waker);
-            if conn.driver.as_mut().poll(&mut cx).is_ready() || conn.sender.is_closed() {
+            if !is_open(&mut conn) {
                 continue;
             }
             return Some(conn);
         }
     }
 
+    /// Idle connections kept now, over every address.
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().values().map(Vec::len).sum()
+    }
+
+    /// Drops every idle connection that is closed or too old, over every address.
+    pub fn sweep(&self) {
+        sweep(&mut self.idle.lock());
+    }
+
+    /// Starts the periodic sweep (once per pool; it ends when the pool is dropped).
+    fn start_sweeper(&self) {
+        let weak = Arc::downgrade(&self.idle);
+        self.sweeper.get_or_init(|| {
+            let Ok(rt) = tokio::runtime::Handle::try_current() else {
+                return;
+            };
+            rt.spawn(async move {
+                let mut tick = tokio::time::interval(SWEEP_EVERY);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    let Some(idle) = weak.upgrade() else { return };
+                    sweep(&mut idle.lock());
+                }
+            });
+        });
+    }
+
     fn put_idle(&self, addr: SocketAddr, conn: Conn) {
+        self.start_sweeper();
         let mut map = self.idle.lock();
         let list = map.entry(addr).or_default();
         list.retain(|i| i.since.elapsed() <= IDLE_TIMEOUT);
@@ -165,6 +203,21 @@ impl Upstream {
             });
         }
     }
+}
+
+/// True when `conn` is still usable: polled once without a real waker, a connection the
+/// session has closed completes here.
+fn is_open(conn: &mut Conn) -> bool {
+    let waker = futures::task::noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    !(conn.driver.as_mut().poll(&mut cx).is_ready() || conn.sender.is_closed())
+}
+
+fn sweep(map: &mut IdleMap) {
+    map.retain(|_, list| {
+        list.retain_mut(|i| i.since.elapsed() <= IDLE_TIMEOUT && is_open(&mut i.conn));
+        !list.is_empty()
+    });
 }
 
 enum Failed {
@@ -394,6 +447,48 @@ mod tests {
             }
             assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 3);
         }
+    }
+
+    #[tokio::test]
+    async fn idle_connections_of_closed_servers_are_swept() {
+        let up = Upstream::new();
+        let mut servers = Vec::new();
+        for _ in 0..20 {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            let server = tokio::spawn(async move {
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    .await;
+                // Keep the connection open until the "session" ends (the task is aborted).
+                let _ = s.read(&mut buf).await;
+            });
+            assert_eq!(get(&up, addr).await, "ok");
+            servers.push(server);
+        }
+        assert_eq!(up.idle_count(), 20);
+        for s in &servers {
+            s.abort();
+        }
+        for s in servers {
+            let _ = s.await;
+        }
+        // Give the closes a moment to reach the sockets, then sweep: nothing is kept.
+        for _ in 0..50 {
+            up.sweep();
+            if up.idle_count() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(up.idle_count(), 0);
     }
 
     #[tokio::test]

@@ -276,3 +276,60 @@ async fn unknown_arm_path_needs_auth_then_is_404() {
         .expect("send");
     assert_eq!(health.status(), StatusCode::OK);
 }
+
+/// Signed by the emulator's own key but with another issuer or tenant, or an audience that is
+/// not exactly one ARM accepts: refused (401 InvalidAuthenticationTokenTenant, 403 audience).
+#[tokio::test]
+async fn issuer_tenant_and_exact_audience_are_checked() {
+    let srv = TestServer::start().await;
+    let tokens = srv.state.tokens();
+    let now = srv.state.now().unix_timestamp();
+    let claims = |aud: &str, iss: &str, tid: &str| {
+        serde_json::json!({"aud": aud, "iss": iss, "tid": tid, "oid": "o", "sub": "o",
+                           "appid": defaults::CLIENT_ID, "azp": defaults::CLIENT_ID,
+                           "iat": now, "nbf": now, "exp": now + 600, "ver": "2.0"})
+    };
+    let iss = tokens.issuer();
+    let exact = tokens.sign_claims(&claims(defaults::ARM_AUDIENCE, &iss, defaults::TENANT_ID));
+    assert_eq!(arm_get(&srv, Some(&exact)).await.status(), StatusCode::OK);
+    let no_slash = tokens.sign_claims(&claims(
+        "https://management.azure.com",
+        &iss,
+        defaults::TENANT_ID,
+    ));
+    assert_eq!(
+        arm_get(&srv, Some(&no_slash)).await.status(),
+        StatusCode::OK
+    );
+    for (aud, iss, tid) in [
+        (
+            defaults::ARM_AUDIENCE,
+            "https://sts.windows.net/x/".to_string(),
+            defaults::TENANT_ID,
+        ),
+        (
+            defaults::ARM_AUDIENCE,
+            format!("{iss}/"),
+            defaults::TENANT_ID,
+        ),
+        (
+            defaults::ARM_AUDIENCE,
+            iss.clone(),
+            "11111111-1111-4111-8111-111111111111",
+        ),
+    ] {
+        let t = tokens.sign_claims(&claims(aud, &iss, tid));
+        let resp = arm_get(&srv, Some(&t)).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{iss} {tid}");
+        let body: Value = resp.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "InvalidAuthenticationTokenTenant");
+    }
+    for aud in [
+        "https://management.azure.com//",
+        "HTTPS://MANAGEMENT.AZURE.COM/",
+    ] {
+        let t = tokens.sign_claims(&claims(aud, &iss, defaults::TENANT_ID));
+        let resp = arm_get(&srv, Some(&t)).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{aud}");
+    }
+}

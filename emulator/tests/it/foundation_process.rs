@@ -192,3 +192,33 @@ async fn https_server_certificate_chains_to_ca_pem() {
     let _ = tx.send(());
     let _ = server.await;
 }
+
+/// A `ca.pem` that is garbage, empty, someone else's certificate or two certificates is
+/// refused at start with what to do; it is never advertised in the ready line.
+#[test]
+fn garbage_ca_file_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = sessions_emulator::tls::setup(dir.path(), None).expect("tls setup");
+    let other = tempfile::tempdir().expect("tempdir");
+    let foreign = sessions_emulator::tls::setup(other.path(), None).expect("tls setup");
+    let ca = dir.path().join(sessions_emulator::tls::CA_FILE);
+    for (content, why) in [
+        ("garbage\n".to_string(), "no certificate"),
+        (String::new(), "no certificate"),
+        (foreign.ca_pem.clone(), "does not belong"),
+        (format!("{}{}", first.ca_pem, first.ca_pem), "more than one"),
+        (
+            "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n".to_string(),
+            "PEM",
+        ),
+    ] {
+        std::fs::write(&ca, &content).expect("write");
+        let err = match sessions_emulator::tls::setup(dir.path(), None) {
+            Ok(_) => panic!("accepted a bad ca.pem ({why})"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains(why) && err.contains("ca.pem"), "{why}: {err}");
+    }
+    std::fs::write(&ca, &first.ca_pem).expect("restore");
+    assert!(sessions_emulator::tls::setup(dir.path(), None).is_ok());
+}

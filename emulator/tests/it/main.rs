@@ -13,12 +13,19 @@
 //! - observability: [`monitor_logs`], [`monitor_query`], [`monitor_metrics`].
 //! - the binary: [`foundation_process`], [`session_pools_restart`], [`sdk_python`], [`sdk_js`],
 //!   [`image_pack`].
-//! - per-instance state: [`isolation`]; module layering: [`layers`].
+//! - limits at the edge: [`edge`]; hostile input on every route and forged tokens:
+//!   [`attack_props`]; churn and crashes: [`leaks`], [`crash`]; secrets at rest
+//!   and in logs, a full disk: [`secrets`].
+//! - per-instance state: [`isolation`]; microVM sessions isolated from the host and each
+//!   other: [`isolation_vm`]; module layering: [`layers`].
 
 mod support;
 
+mod attack_props;
+mod crash;
 mod dataplane_proxy;
 mod deletes;
+mod edge;
 mod foundation_arm;
 mod foundation_auth;
 mod foundation_diagnostics;
@@ -26,7 +33,9 @@ mod foundation_process;
 mod foundation_props;
 mod image_pack;
 mod isolation;
+mod isolation_vm;
 mod layers;
+mod leaks;
 mod mcp;
 mod monitor_cli;
 mod monitor_console;
@@ -37,6 +46,7 @@ mod origins;
 mod pool_arm;
 mod sdk_js;
 mod sdk_python;
+mod secrets;
 mod session_pools;
 mod session_pools_props;
 mod session_pools_restart;

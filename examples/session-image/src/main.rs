@@ -12,6 +12,7 @@
 //! | `POST /exit?code=N` | answers, then exits with code N |
 //! | `GET /sleep?ms=N` | waits N ms, then answers |
 //! | `POST /echo` | streams the request body back |
+//! | `GET /connect?host=H&port=P[&mode=tcp\|raw][&timeout_ms=N]` | can the session open a TCP connection to H:P? `{"result": "open\|refused\|timeout\|error", ...}` (see `connect.rs`) |
 //! | `GET /fetch?url=http://localhost:PORT/PATH` | GETs that URL (another container of the session over `localhost`) and answers `{"status", "body"}` |
 //! | `GET /env?name=NAME` | `{"name", "value"}` (`value` null when unset) |
 //! | `GET /file?path=PATH` | `{"path", "content"}` of a text file (at most 64 KiB), 404 when it cannot be read |
@@ -19,6 +20,7 @@
 //! | anything else | JSON: method, path, query, headers, body_bytes, kernel, hostname, random |
 
 mod client;
+mod connect;
 mod http;
 mod json;
 
@@ -271,6 +273,11 @@ fn route(
                 }
             }
         }
+        ("GET", "/connect") => {
+            body.discard()?;
+            let (status, doc) = connect_route(&req.query);
+            respond(w, status, "application/json", doc.as_bytes(), keep)?;
+        }
         ("GET", "/fetch") => {
             body.discard()?;
             let url = query_param(&req.query, "url").unwrap_or_default();
@@ -398,6 +405,44 @@ fn route(
         }
     }
     Ok(None)
+}
+
+/// `GET /connect`: (status, JSON body).
+fn connect_route(query: &str) -> (u16, String) {
+    let bad = |m: String| (400, Json::object().str("error", &m).finish());
+    let Some(host) = query_param(query, "host").filter(|h| !h.is_empty()) else {
+        return bad("host is required".into());
+    };
+    let port = match query_param(query, "port").map(|p| p.parse::<u16>()) {
+        Some(Ok(p)) if p > 0 => p,
+        _ => return bad("port must be an integer from 1 to 65535".into()),
+    };
+    let timeout = match query_param(query, "timeout_ms").map(|t| t.parse::<u64>()) {
+        None => Duration::from_millis(3000),
+        Some(Ok(ms)) if (1..=60_000).contains(&ms) => Duration::from_millis(ms),
+        _ => return bad("timeout_ms must be an integer from 1 to 60000".into()),
+    };
+    let mode = query_param(query, "mode").unwrap_or_else(|| "tcp".into());
+    let outcome = match mode.as_str() {
+        "tcp" => connect::tcp(&host, port, timeout),
+        "raw" => match host.parse() {
+            Ok(ip) => connect::raw(ip, port, timeout),
+            Err(_) => {
+                return bad(format!(
+                    "mode=raw needs an IPv4 address as host, not `{host}`"
+                ))
+            }
+        },
+        other => return bad(format!("mode must be tcp or raw, not `{other}`")),
+    };
+    let doc = Json::object()
+        .str("host", &host)
+        .num("port", i64::from(port))
+        .str("mode", &mode)
+        .str("result", outcome.result)
+        .str("detail", &outcome.detail)
+        .finish();
+    (200, doc)
 }
 
 /// Percent-encodes a query value.

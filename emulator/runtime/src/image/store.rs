@@ -57,12 +57,19 @@ struct RootfsMeta {
 }
 
 impl ImageStore {
-    /// Opens (creating if needed) the store under `{data_dir}/images`.
+    /// Opens (creating if needed) the store under `{data_dir}/images`. Directories it creates,
+    /// the data dir included, are private to the user (0700), as `serve` creates them.
     pub fn open(data_dir: &Path) -> Result<Self> {
+        use std::os::unix::fs::DirBuilderExt;
         let root = data_dir.join("images");
-        for d in ["blobs/sha256", "rootfs", "tmp"] {
-            let p = root.join(d);
-            fs::create_dir_all(&p).map_err(ImageError::io("creating", &p))?;
+        for p in std::iter::once(data_dir.to_path_buf())
+            .chain(["blobs/sha256", "rootfs", "tmp"].map(|d| root.join(d)))
+        {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&p)
+                .map_err(ImageError::io("creating", &p))?;
         }
         let s = ImageStore { root };
         s.clean_stale_tmp();
@@ -453,6 +460,22 @@ pub fn remove_tree(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_data_dir_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("a/b/data");
+        ImageStore::open(&data).unwrap();
+        for p in [
+            data.clone(),
+            data.join("images"),
+            data.join("images/blobs/sha256"),
+        ] {
+            let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", p.display());
+        }
+    }
 
     #[test]
     fn blobs_are_content_addressed() {

@@ -20,7 +20,13 @@ pub struct LazyQemu {
 
 impl LazyQemu {
     /// A backend keeping its VM state (boot media, accelerator probe) under `data_dir/vm`.
+    /// The run dirs a killed emulator left behind are removed now, not at first use: nothing
+    /// of a dead emulator lingers while this one starts.
     pub fn new(data_dir: PathBuf) -> Self {
+        let swept = crate::vm::qemu::rundir::sweep_stale();
+        if swept > 0 {
+            tracing::info!("removed {swept} VM runtime dirs left by a dead emulator");
+        }
         Self {
             options: QemuOptions::new(data_dir),
             cell: OnceCell::new(),

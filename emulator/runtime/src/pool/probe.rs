@@ -11,7 +11,11 @@
 //! # HTTP probes
 //!
 //! `GET {path}` with `Host: {host or the address}`, the probe's `httpHeaders`, `Connection:
-//! close`; a status 200-399 is a success (as in Kubernetes). `HTTPS` probes do the same request
+//! close`; a status 200-399 is a success (as in Kubernetes). The request is built with the
+//! `http` types and sent over hyper's HTTP/1.1 client connection: a path, host or header that
+//! is not valid HTTP (a line break, a space, a control character) fails the check without a
+//! byte sent ([`ProbeRequestError`]; the ARM edge refuses such probes up front with the same
+//! [`validate_path`], [`validate_host`] and [`validate_header`]). `HTTPS` probes do the same request
 //! over TLS after a handshake that does not verify the container's certificate (like the
 //! kubelet: any certificate, self-signed or expired, is accepted; see [`super::probe_tls`]).
 //!
@@ -69,21 +73,49 @@ pub async fn tcp_accepts(addr: SocketAddr) -> Result<(), String> {
 /// Bound for the warm-up exchange.
 pub const WARM_UP_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// What the warm-up exchange saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarmUp {
+    /// The container answered (any bytes), closed the connection in order, or did not answer
+    /// within [`WARM_UP_TIMEOUT`]: it is there.
+    Done,
+    /// The connection was reset (or could not be opened) before a single byte came back:
+    /// nothing listens in the guest yet. Under TCG on a busy host QEMU's user-mode network can
+    /// keep a forwarded connection open longer than [`TCP_SETTLE`] before the guest's reset
+    /// reaches it, so [`tcp_accepts`] alone can pass too early.
+    Refused,
+}
+
 /// Sends `OPTIONS * HTTP/1.1` to `addr` and reads the answer to its end (see the module docs);
-/// the outcome is ignored.
-pub async fn warm_up(addr: SocketAddr) {
+/// the answer itself is ignored, only whether there was one ([`WarmUp`]).
+pub async fn warm_up(addr: SocketAddr) -> WarmUp {
     let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.ok()?;
+        let Ok(mut stream) = TcpStream::connect(addr).await else {
+            return WarmUp::Refused;
+        };
         let _ = stream.set_nodelay(true);
         let req = format!(
             "OPTIONS * HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: sessions-emulator-warm-up\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         );
-        stream.write_all(req.as_bytes()).await.ok()?;
+        if stream.write_all(req.as_bytes()).await.is_err() {
+            return WarmUp::Refused;
+        }
         let mut buf = [0u8; 4096];
-        while stream.read(&mut buf).await.ok()? > 0 {}
-        Some(())
+        let mut got = 0usize;
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) => return WarmUp::Done,
+                Ok(n) => got += n,
+                Err(e) if got == 0 && e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    return WarmUp::Refused
+                }
+                Err(_) => return WarmUp::Done,
+            }
+        }
     };
-    let _ = tokio::time::timeout(WARM_UP_TIMEOUT, exchange).await;
+    tokio::time::timeout(WARM_UP_TIMEOUT, exchange)
+        .await
+        .unwrap_or(WarmUp::Done)
 }
 
 /// Which probe.
@@ -255,88 +287,163 @@ async fn check_inner(action: &ProbeAction, addr: SocketAddr) -> Result<(), Strin
     else {
         return tcp_accepts(addr).await;
     };
+    // The request is built (and so validated) before anything is sent: a path, host or
+    // header that is not valid HTTP never reaches the container.
+    let request = http_request(path, host.as_deref(), addr, headers)?;
     let stream = TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect to {addr} failed: {e}"))?;
     let _ = stream.set_nodelay(true);
-    let path = if path.starts_with('/') {
-        path.clone()
-    } else {
-        format!("/{path}")
-    };
-    let host_header = host.clone().unwrap_or_else(|| addr.to_string());
-    let request = http_request(&path, &host_header, headers);
     let status = if *https {
         let tls = super::probe_tls::connect(stream, host.as_deref(), addr).await?;
-        exchange(tls, &request).await?
+        exchange(tls, request).await?
     } else {
-        exchange(stream, &request).await?
+        exchange(stream, request).await?
     };
     if (200..400).contains(&status) {
         Ok(())
     } else {
-        Err(format!("HTTP probe {path} returned status {status}"))
+        Err(format!(
+            "HTTP probe {} returned status {status}",
+            origin_form(path)
+        ))
     }
 }
 
-/// The probe's request: `GET {path}` with `Host`, the kubelet's `User-Agent` and `Accept`,
-/// `Connection: close` and the probe's headers (a `Host` among them or a header with a line
-/// break is skipped).
-fn http_request(path: &str, host: &str, headers: &[(String, String)]) -> String {
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: kube-probe/1.30\r\nAccept: */*\r\nConnection: close\r\n");
+/// `path` as an origin-form request target (a leading `/` added when missing).
+fn origin_form(path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    }
+}
+
+/// Why a probe's request cannot be built: the part that is not valid HTTP.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeRequestError {
+    /// `httpGet.path` is not a valid origin-form request target.
+    #[error("the probe path {0:?} is not a valid HTTP request path (no spaces, control characters or '#')")]
+    Path(String),
+    /// `httpGet.host` is not a valid `Host` header value.
+    #[error("the probe host {0:?} is not a valid HTTP host name")]
+    Host(String),
+    /// A header name is not an HTTP token.
+    #[error("the probe header name {0:?} is not a valid HTTP header name")]
+    HeaderName(String),
+    /// A header value holds a line break or another control character.
+    #[error("the value of the probe header {0:?} is not a valid HTTP header value (no line breaks or control characters)")]
+    HeaderValue(String),
+}
+
+/// Checks that `path` is a valid HTTP request path for a probe (what [`http_request`] would
+/// send); the ARM edge calls the same check to refuse bad probes up front.
+pub fn validate_path(path: &str) -> Result<(), ProbeRequestError> {
+    let target = origin_form(path);
+    match target.parse::<http::uri::PathAndQuery>() {
+        Ok(pq) if pq.as_str() == target && !target.contains('#') => Ok(()),
+        _ => Err(ProbeRequestError::Path(path.to_string())),
+    }
+}
+
+/// Checks that `host` is a host name or IP address usable as a probe's `Host` header.
+pub fn validate_host(host: &str) -> Result<(), ProbeRequestError> {
+    let bad = || ProbeRequestError::Host(host.to_string());
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let dns_label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.is_empty() || name.len() > 253 || !name.split('.').all(dns_label) {
+        return Err(bad());
+    }
+    http::HeaderValue::from_str(host).map_err(|_| bad())?;
+    Ok(())
+}
+
+/// Checks one probe header (name and value) as [`http_request`] would send it.
+pub fn validate_header(name: &str, value: &str) -> Result<(), ProbeRequestError> {
+    http::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| ProbeRequestError::HeaderName(name.to_string()))?;
+    http::HeaderValue::from_str(value)
+        .map_err(|_| ProbeRequestError::HeaderValue(name.to_string()))?;
+    Ok(())
+}
+
+/// The probe's request: `GET {path}` with `Host` (the probe's `host`, else the address), the
+/// kubelet's `User-Agent` and `Accept`, `Connection: close` and the probe's headers (a `Host`
+/// among them is skipped). Built with the `http` types, so every part is valid HTTP or the
+/// request is refused with the reason.
+fn http_request(
+    path: &str,
+    host: Option<&str>,
+    addr: SocketAddr,
+    headers: &[(String, String)],
+) -> Result<http::Request<http_body_util::Empty<bytes::Bytes>>, String> {
+    validate_path(path).map_err(|e| e.to_string())?;
+    let host_header = match host {
+        Some(h) => {
+            validate_host(h).map_err(|e| e.to_string())?;
+            h.to_string()
+        }
+        None => addr.to_string(),
+    };
+    let mut builder = http::Request::get(origin_form(path))
+        .header(http::header::HOST, host_header)
+        .header(http::header::USER_AGENT, "kube-probe/1.30")
+        .header(http::header::ACCEPT, "*/*")
+        .header(http::header::CONNECTION, "close");
     for (k, v) in headers {
-        if k.eq_ignore_ascii_case("host") || k.contains(['\r', '\n']) || v.contains(['\r', '\n']) {
+        validate_header(k, v).map_err(|e| e.to_string())?;
+        if k.eq_ignore_ascii_case("host") {
             continue;
         }
-        req.push_str(&format!("{k}: {v}\r\n"));
+        builder = builder.header(k.as_str(), v.as_str());
     }
-    req.push_str("\r\n");
-    req
+    builder
+        .body(http_body_util::Empty::new())
+        .map_err(|e| format!("the probe request is not valid HTTP: {e}"))
 }
 
-/// Sends `request` on `stream` and returns the status code of the response.
-async fn exchange<S>(mut stream: S, request: &str) -> Result<u16, String>
+/// Sends `request` on `stream` over HTTP/1.1 (hyper's client connection, driven here until the
+/// response head is in) and returns the status code of the response.
+async fn exchange<S>(
+    stream: S,
+    request: http::Request<http_body_util::Empty<bytes::Bytes>>,
+) -> Result<u16, String>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    stream
-        .write_all(request.as_bytes())
+    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+        .title_case_headers(true)
+        .handshake(hyper_util::rt::TokioIo::new(stream))
         .await
         .map_err(|e| format!("sending the probe request failed: {e}"))?;
-    stream
-        .flush()
-        .await
-        .map_err(|e| format!("sending the probe request failed: {e}"))?;
-    let mut buf = Vec::with_capacity(64);
-    let mut chunk = [0u8; 256];
-    while !buf.contains(&b'\n') && buf.len() < 4096 {
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| format!("reading the probe response failed: {e}"))?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let line = String::from_utf8_lossy(&buf);
-    parse_status(&line).ok_or_else(|| {
-        format!(
-            "not an HTTP response: {:?}",
-            line.lines().next().unwrap_or_default()
-        )
-    })
-}
-
-/// The status code of an HTTP/1.x status line.
-pub fn parse_status(text: &str) -> Option<u16> {
-    let line = text.lines().next()?;
-    let mut parts = line.split_whitespace();
-    let version = parts.next()?;
-    if !version.starts_with("HTTP/") {
-        return None;
-    }
-    parts.next()?.parse().ok()
+    let mut conn = std::pin::pin!(conn);
+    let mut response = std::pin::pin!(sender.send_request(request));
+    let result = tokio::select! {
+        biased;
+        r = &mut response => r,
+        c = &mut conn => match futures::FutureExt::now_or_never(&mut response) {
+            Some(r) => r,
+            None => {
+                return Err(match c {
+                    Ok(()) => "the connection closed before a response arrived".to_string(),
+                    Err(e) => format!("reading the probe response failed: {e}"),
+                })
+            }
+        },
+    };
+    result
+        .map(|resp| resp.status().as_u16())
+        .map_err(|e| format!("the probe got no valid HTTP response: {e}"))
 }
 
 #[cfg(test)]
@@ -370,14 +477,6 @@ mod tests {
         assert_eq!(t.record(false), Verdict::Pending);
         assert_eq!(t.record(true), Verdict::Pending);
         assert_eq!(t.record(true), Verdict::Passed);
-    }
-
-    #[test]
-    fn status_line_parsing() {
-        assert_eq!(parse_status("HTTP/1.1 204 No Content\r\n"), Some(204));
-        assert_eq!(parse_status("HTTP/1.0 503\r\n"), Some(503));
-        assert_eq!(parse_status("SSH-2.0-x"), None);
-        assert_eq!(parse_status(""), None);
     }
 
     #[tokio::test]
@@ -528,7 +627,80 @@ mod tests {
         assert!(err.contains("TLS handshake"), "{err}");
     }
 
+    #[tokio::test]
+    async fn invalid_http_in_a_probe_is_refused_before_anything_is_sent() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let a = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((_s, _)) = listener.accept().await {
+                a.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        let http = |path: &str, host: Option<&str>, headers: Vec<(&str, &str)>| ProbeAction::Http {
+            path: path.into(),
+            port: 80,
+            https: false,
+            headers: headers
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            host: host.map(str::to_string),
+        };
+        let cases = [
+            (http("/health\r\nPOST /log HTTP/1.1", None, vec![]), "path"),
+            (http("/a b", None, vec![]), "path"),
+            (http("/x#frag", None, vec![]), "path"),
+            (http("/", Some("evil\r\nX-Injected: 1"), vec![]), "host"),
+            (http("/", Some("two words"), vec![]), "host"),
+            (http("/", None, vec![("X-A", "1\r\nPOST /log")]), "header"),
+            (http("/", None, vec![("X A", "1")]), "header"),
+        ];
+        for (action, what) in cases {
+            let err = check(&action, addr, Duration::from_secs(5))
+                .await
+                .expect_err("refused");
+            assert!(err.contains(what), "{what}: {err}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn valid_probe_parts_pass() {
+        for p in ["/", "health", "/a/b?x=1&y=%20", "/~user/x.y"] {
+            assert_eq!(validate_path(p), Ok(()), "{p}");
+        }
+        for h in [
+            "localhost",
+            "app.internal",
+            "10.0.0.1",
+            "::1",
+            "a-b.c_d.example.",
+        ] {
+            assert_eq!(validate_host(h), Ok(()), "{h}");
+        }
+        assert_eq!(validate_header("X-Probe", "a value\twith tab"), Ok(()));
+    }
+
     proptest! {
+        /// Whatever the parts, a request that validates is one hyper can send unchanged:
+        /// no line break ever reaches the wire.
+        #[test]
+        fn validated_requests_carry_no_line_breaks(path in "\\PC{0,40}", host in proptest::option::of("\\PC{0,20}"), name in "\\PC{1,12}", value in "\\PC{0,20}") {
+            let addr: SocketAddr = "127.0.0.2:80".parse().expect("addr");
+            let headers = vec![(name, value)];
+            if let Ok(req) = http_request(&path, host.as_deref(), addr, &headers) {
+                prop_assert!(!req.uri().to_string().contains(['\r', '\n', ' ']));
+                for (k, v) in req.headers() {
+                    prop_assert!(!v.as_bytes().iter().any(|b| *b == b'\r' || *b == b'\n'), "{k}");
+                }
+            }
+        }
+
         #[test]
         fn tracker_verdicts_follow_streaks(results in proptest::collection::vec(any::<bool>(), 0..50), s in 1u32..4, f in 1u32..4) {
             let mut t = ProbeTracker::new(&spec(s, f));

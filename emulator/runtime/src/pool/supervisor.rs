@@ -253,7 +253,14 @@ async fn readiness(
     // Only software-emulated guests pay for first-time code paths; KVM guests and the fake
     // backend get no extra request.
     if template.warm_up && session.info.accelerator == "tcg" && !http_startup_on_target {
-        probe::warm_up(session.addr).await;
+        // A reset before any answer means the guest is not listening yet (see
+        // `probe::WarmUp::Refused`): try again until the boot deadline, then go on regardless.
+        let deadline = tokio::time::Instant::now() + deps.boot_timeout;
+        while probe::warm_up(session.addr).await == probe::WarmUp::Refused
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(DEFAULT_POLL).await;
+        }
     }
     Ok(())
 }

@@ -269,13 +269,25 @@ pub fn descendants(conn: &Connection, id: &ResourceId) -> Result<Vec<ResourceRec
     rows.into_iter().map(|r| to_record(conn, r)).collect()
 }
 
-/// Async wrappers running on the blocking pool.
+/// Async wrappers running on the blocking pool. They seal secret values on the way in and
+/// open them on the way out ([`super::seal`]): callers only ever see plain values, the
+/// database only sealed ones.
 impl Store {
     /// Upserts a resource; true when it was created. Durable when this returns.
     pub async fn put_resource(&self, rec: ResourceRecord) -> Result<bool, StoreError> {
+        let mut rec = rec;
+        self.sealer().seal_body(&mut rec.body);
         let r = self.call(move |c| put(c, &rec)).await;
         self.changed();
         r
+    }
+
+    /// `recs` with their secret values opened.
+    fn opened(&self, mut recs: Vec<ResourceRecord>) -> Result<Vec<ResourceRecord>, StoreError> {
+        for r in &mut recs {
+            self.sealer().open_body(&mut r.body)?;
+        }
+        Ok(recs)
     }
 
     /// The resource with this id.
@@ -284,7 +296,8 @@ impl Store {
         id: &ResourceId,
     ) -> Result<Option<ResourceRecord>, StoreError> {
         let id = id.clone();
-        self.call(move |c| get(c, &id)).await
+        let rec = self.call(move |c| get(c, &id)).await?;
+        Ok(self.opened(rec.into_iter().collect())?.pop())
     }
 
     /// The resource with this id when it has type `resource_type` (case-insensitive).
@@ -323,14 +336,17 @@ impl Store {
         after_key: Option<String>,
         limit: Option<usize>,
     ) -> Result<Vec<ResourceRecord>, StoreError> {
-        self.call(move |c| list(c, &filter, after_key.as_deref(), limit))
-            .await
+        let recs = self
+            .call(move |c| list(c, &filter, after_key.as_deref(), limit))
+            .await?;
+        self.opened(recs)
     }
 
     /// Every resource below `id`.
     pub async fn descendants(&self, id: &ResourceId) -> Result<Vec<ResourceRecord>, StoreError> {
         let id = id.clone();
-        self.call(move |c| descendants(c, &id)).await
+        let recs = self.call(move |c| descendants(c, &id)).await?;
+        self.opened(recs)
     }
 }
 

@@ -13,6 +13,7 @@
 //! | `InvalidParameter` | 400 | a value breaks a service rule (range, enum, reference, combination) |
 //! | `SessionPoolInvalidReadySessionInstances` | 400 | `readySessionInstances` < 1 or >= `maxConcurrentSessions` |
 //! | `LocationRequired` | 400 | `location` missing on create |
+//! | `LocationNotAvailableForResourceType` | 400 | `location` is not a region name (characters, length) |
 //! | `InvalidResourceName` | 400 | pool name breaks `^[a-z][a-z0-9]*$`, 3-63 characters |
 //! | `PropertyChangeNotAllowed` | 400 | a create-only property changed on update |
 //! | `ResourceNotFound` | 404 | the pool does not exist |

@@ -32,6 +32,7 @@
 //! - tags: at most 50, names <= 512 and values <= 256 characters.
 
 use sessions_runtime::id::ResourceId;
+use sessions_runtime::pool::probe;
 use std::collections::HashSet;
 
 use super::error::PoolError;
@@ -81,6 +82,15 @@ fn is_user_identity_id(id: &str) -> bool {
     resource_of_type(id, USER_IDENTITY_TYPE).is_some()
 }
 
+/// `value` quoted for an error message: at most 64 characters, control characters escaped.
+fn shown(value: &str) -> String {
+    let mut s: String = value.chars().take(64).collect();
+    if value.chars().count() > 64 {
+        s.push_str("...");
+    }
+    format!("{s:?}")
+}
+
 fn required(path: &str, what: &str) -> PoolError {
     PoolError::invalid(path, format!("'{path}' is required: {what}"))
 }
@@ -103,6 +113,13 @@ pub fn validate_pool(pool: &SessionPool, v: ApiVersion) -> Result<(), PoolError>
             "LocationRequired",
             "location",
             "'location' is required: set it to an Azure region such as 'eastus'",
+        ));
+    }
+    if let Err(message) = crate::arm::path::check_location(&pool.location) {
+        return Err(PoolError::bad(
+            "LocationNotAvailableForResourceType",
+            "location",
+            message,
         ));
     }
     validate_tags(pool)?;
@@ -509,19 +526,42 @@ fn validate_probe(
                 .port
                 .ok_or_else(|| required(&port_path, "the port to probe, 1-65535"))?;
             range(&port_path, port.into(), 1, 65535)?;
+            if let Some(p) = &h.path {
+                if probe::validate_path(p).is_err() {
+                    let pp = format!("{path}.httpGet.path");
+                    return Err(PoolError::invalid(&pp, format!("'{pp}' {} is not a valid HTTP request path: use a path such as '/health' without spaces, line breaks, control characters or '#'", shown(p))));
+                }
+            }
+            if let Some(host) = &h.host {
+                if probe::validate_host(host).is_err() {
+                    let hp = format!("{path}.httpGet.host");
+                    return Err(PoolError::invalid(&hp, format!("'{hp}' {} is not a valid host name: use a DNS name or an IP address without spaces or line breaks", shown(host))));
+                }
+            }
             for (i, hh) in h.http_headers.iter().flatten().enumerate() {
                 let hp = index(&format!("{path}.httpGet.httpHeaders"), i);
-                if hh.name.as_deref().is_none_or(str::is_empty) {
+                let Some(name) = hh.name.as_deref().filter(|n| !n.is_empty()) else {
                     return Err(required(
                         &format!("{hp}.name"),
                         "every probe header needs a name",
                     ));
-                }
-                if hh.value.is_none() {
+                };
+                let Some(value) = hh.value.as_deref() else {
                     return Err(required(
                         &format!("{hp}.value"),
                         "every probe header needs a value",
                     ));
+                };
+                match probe::validate_header(name, value) {
+                    Ok(()) => {}
+                    Err(probe::ProbeRequestError::HeaderName(_)) => {
+                        let np = format!("{hp}.name");
+                        return Err(PoolError::invalid(&np, format!("'{np}' {} is not a valid HTTP header name: use letters, digits and '-' (no spaces or separators)", shown(name))));
+                    }
+                    Err(_) => {
+                        let vp = format!("{hp}.value");
+                        return Err(PoolError::invalid(&vp, format!("'{vp}' is not a valid HTTP header value: it must not contain line breaks or other control characters")));
+                    }
                 }
             }
         }
@@ -745,6 +785,14 @@ mod tests {
         let c = "/properties/customContainerTemplate";
         let cases: Vec<(String, Value, &str, &str)> = vec![
             ("/location".to_string(), json!(""), "LocationRequired", "location"),
+            ("/location".to_string(), json!("east/../us?x#y"), "LocationNotAvailableForResourceType", "location"),
+            ("/location".to_string(), json!("a".repeat(70_000)), "LocationNotAvailableForResourceType", "location"),
+            (format!("{c}/containers/0/probes/0/httpGet/path"), json!("/health\r\nPOST /log HTTP/1.1"), "InvalidParameter", "properties.customContainerTemplate.containers[0].probes[0].httpGet.path"),
+            (format!("{c}/containers/0/probes/0/httpGet/path"), json!("/a b"), "InvalidParameter", "properties.customContainerTemplate.containers[0].probes[0].httpGet.path"),
+            (format!("{c}/containers/0/probes/0/httpGet/host"), json!("h\r\nX: 1"), "InvalidParameter", "properties.customContainerTemplate.containers[0].probes[0].httpGet.host"),
+            (format!("{c}/containers/0/probes/0/httpGet/host"), json!("two words"), "InvalidParameter", "properties.customContainerTemplate.containers[0].probes[0].httpGet.host"),
+            (format!("{c}/containers/0/probes/0/httpGet/httpHeaders"), json!([{"name":"X A","value":"1"}]), "InvalidParameter", "properties.customContainerTemplate.containers[0].probes[0].httpGet.httpHeaders[0].name"),
+            (format!("{c}/containers/0/probes/0/httpGet/httpHeaders"), json!([{"name":"X-A","value":"1\nPOST /log"}]), "InvalidParameter", "properties.customContainerTemplate.containers[0].probes[0].httpGet.httpHeaders[0].value"),
             ("/properties/environmentId".to_string(), Value::Null, "InvalidParameter", "properties.environmentId"),
             ("/properties/environmentId".to_string(), json!("/subscriptions/s"), "InvalidParameter", "properties.environmentId"),
             ("/properties/poolManagementType".to_string(), json!("Manual"), "InvalidParameter", "properties.poolManagementType"),

@@ -5,11 +5,13 @@
 //! - [`monitor`]: pools that print lines, diagnostic settings, Log Analytics queries.
 //! - [`pools`]: a valid session pool, pool paths, bounded polling, pool snapshot normalisation.
 //! - [`process`]: the built binary as a child process (ready line, token, requests).
+//! - [`host`]: what a process holds (descriptors, memory, QEMU processes, run dirs).
 
 #![allow(dead_code)]
 
 pub mod acr;
 pub mod arm;
+pub mod host;
 pub mod monitor;
 pub mod pools;
 pub mod process;

@@ -128,6 +128,12 @@ impl EmulatorProcess {
 
     /// An ARM token from the emulator's token endpoint (client credentials of the ready line).
     pub async fn token(&self, client: &reqwest::Client) -> String {
+        self.token_for(client, "https://management.azure.com/.default")
+            .await
+    }
+
+    /// A token for `scope` (`https://dynamicsessions.io/.default` for the data plane).
+    pub async fn token_for(&self, client: &reqwest::Client, scope: &str) -> String {
         let resp = client
             .post(format!(
                 "{}/{}/oauth2/v2.0/token",
@@ -138,7 +144,7 @@ impl EmulatorProcess {
                 ("grant_type", "client_credentials".to_string()),
                 ("client_id", self.field("clientId")),
                 ("client_secret", self.field("clientSecret")),
-                ("scope", "https://management.azure.com/.default".to_string()),
+                ("scope", scope.to_string()),
             ])
             .send()
             .await
@@ -174,6 +180,49 @@ impl EmulatorProcess {
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         )
+    }
+
+    /// PUTs session pool `name` (`body`, api-version 2026-07-01) in the seeded resource group
+    /// and waits up to `limit` for `Succeeded`; returns its `poolManagementEndpoint`.
+    pub async fn create_pool(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        body: &Value,
+        limit: Duration,
+    ) -> String {
+        let path = format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.App/sessionPools/{name}?api-version=2026-07-01",
+            self.field("subscriptionId"),
+            self.field("resourceGroup")
+        );
+        let token = self.token(client).await;
+        let (s, b) = self
+            .arm(client, &token, Method::PUT, &path, Some(body))
+            .await;
+        assert!(
+            s == StatusCode::CREATED || s == StatusCode::OK,
+            "PUT pool {name}: {s} {b}"
+        );
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let (_, b) = self.arm(client, &token, Method::GET, &path, None).await;
+            match b["properties"]["provisioningState"].as_str() {
+                Some("Succeeded") => {
+                    return b["properties"]["poolManagementEndpoint"]
+                        .as_str()
+                        .expect("poolManagementEndpoint")
+                        .to_string()
+                }
+                Some("Failed") => panic!("pool {name} failed: {b}"),
+                _ => {}
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "pool {name} did not provision within {limit:?}: {b}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// SIGKILLs the process and reaps it.

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 /// Host address every session's port forward binds to.
 ///
 /// Not 127.0.0.1 on purpose: slirp maps a guest's connections to its gateway (10.0.2.2) onto
-/// the host's 127.0.0.1, so a session with egress enabled could otherwise reach every other
-/// session's forwarded port. Forwards on 127.0.0.2 are unreachable from any guest, which keeps
-/// sessions isolated from each other as they are in Azure.
+/// the host's 127.0.0.1, so forwards there would be one step away from every guest. A guest
+/// can still name any host address in a hand-made frame; what keeps egress-enabled sessions
+/// away from the host (this address included) is [`super::netfilter`].
 pub const FORWARD_ADDR: std::net::Ipv4Addr = std::net::Ipv4Addr::new(127, 0, 0, 2);
 
 /// TCG translation-block cache size in MiB for clones: a clone translates about 16 MiB of
@@ -88,8 +88,12 @@ pub struct VmLaunch {
     /// More forwards (host port on [`FORWARD_ADDR`], guest port), e.g. for
     /// probes on other container ports.
     pub extra_forwards: Vec<(u16, u16)>,
-    /// Whether the guest may open outbound connections (`restrict=on` when not).
+    /// Whether the guest may open outbound connections (`restrict=on` when not; through
+    /// [`Self::net_filter`] when it may).
     pub egress: bool,
+    /// With egress: the Unix sockets of the frame filter ([`super::netfilter`]): QEMU writes
+    /// the guest's frames to the first and reads the ones that pass from the second.
+    pub net_filter: Option<(PathBuf, PathBuf)>,
     /// Unix sockets QEMU connects to (we listen): QMP, control, stdout, stderr.
     pub qmp_socket: PathBuf,
     /// Control port socket.
@@ -210,7 +214,13 @@ impl VmLaunch {
         if !self.egress {
             netdev.push_str(",restrict=on");
         }
+        // No IPv6: slirp maps its whole IPv6 prefix onto the host's ::1.
+        netdev.push_str(",ipv6=off");
         push(&["-netdev", &netdev, "-device", "virtio-net-device,netdev=n0"]);
+        if let (true, Some((out, back))) = (self.egress, &self.net_filter) {
+            let filter = super::netfilter::qemu_args("n0", out, back);
+            push(&filter.iter().map(String::as_str).collect::<Vec<_>>());
+        }
         push(&[
             "-chardev",
             &format!("socket,id=qmp,path={}", p(&self.qmp_socket)),
@@ -256,6 +266,7 @@ mod tests {
             target_port: 8080,
             extra_forwards: Vec::new(),
             egress,
+            net_filter: None,
             qmp_socket: "/r/qmp".into(),
             control_socket: "/r/control".into(),
             stdout_socket: "/r/stdout".into(),
@@ -299,6 +310,29 @@ mod tests {
             args.contains("hostfwd=tcp:127.0.0.2:40000-:8080,restrict=on"),
             "{args}"
         );
+    }
+
+    #[test]
+    fn egress_enabled_frames_go_through_the_filter() {
+        let mut l = launch(Memory::Anonymous, true);
+        l.net_filter = Some(("/r/net-out".into(), "/r/net-in".into()));
+        let args = l.args().join(" ");
+        assert!(!args.contains("restrict=on"), "{args}");
+        assert!(
+            args.contains(",ipv6=off -device virtio-net-device,netdev=n0"),
+            "{args}"
+        );
+        assert!(
+            args.contains(
+                "-chardev socket,id=nf-out,path=/r/net-out -chardev socket,id=nf-in,path=/r/net-in \
+                 -object filter-redirector,id=nf,netdev=n0,queue=rx,outdev=nf-out,indev=nf-in"
+            ),
+            "{args}"
+        );
+        // Egress disabled: restrict=on alone, no filter.
+        let mut l = launch(Memory::Anonymous, false);
+        l.net_filter = Some(("/r/net-out".into(), "/r/net-in".into()));
+        assert!(!l.args().join(" ").contains("filter-redirector"));
     }
 
     #[test]

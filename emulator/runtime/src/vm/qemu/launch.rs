@@ -36,8 +36,19 @@ pub struct Launched {
     pub forwards: Vec<(u16, u16)>,
     /// Serial console log (for error messages).
     pub console_log: PathBuf,
+    /// The frame filter of an egress-enabled session ([`super::netfilter`]); aborted on drop.
+    pub net_filter: Option<FilterTask>,
     /// Runtime dir (removed on drop; declared last so the process dies first).
     pub dir: RunDir,
+}
+
+/// The task running a session's [`super::netfilter`]; aborted when dropped.
+pub struct FilterTask(pub tokio::task::JoinHandle<super::netfilter::Counts>);
+
+impl Drop for FilterTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Ports handed out lately: between [`free_port`] closing its probe socket and QEMU binding the
@@ -107,6 +118,12 @@ pub async fn launch(
         bind("stdout")?,
         bind("stderr")?,
     );
+    // Egress: the guest's frames go through our filter (QEMU connects these as well).
+    let filter_listeners = if spec.egress_enabled {
+        Some((bind("net-out")?, bind("net-in")?))
+    } else {
+        None
+    };
     let host_port = free_port()?;
     let mut extra_forwards = Vec::new();
     for guest in spec.forwarded_ports().into_iter().skip(1) {
@@ -128,6 +145,9 @@ pub async fn launch(
         target_port: spec.target_port,
         extra_forwards,
         egress: spec.egress_enabled,
+        net_filter: filter_listeners
+            .as_ref()
+            .map(|_| (sock("net-out"), sock("net-in"))),
         qmp_socket: sock("qmp"),
         control_socket: sock("control"),
         stdout_socket: sock("stdout"),
@@ -144,8 +164,19 @@ pub async fn launch(
             accept(&stderr_l)
         )
         .map_err(|e| BackendError::io("accepting QEMU's socket connections", e))?;
+        let filter = match &filter_listeners {
+            Some((out_l, in_l)) => {
+                let (from_guest, to_slirp) = tokio::try_join!(accept(out_l), accept(in_l))
+                    .map_err(|e| BackendError::io("accepting QEMU's network filter sockets", e))?;
+                let host = super::netfilter::host_addresses();
+                Some(FilterTask(tokio::spawn(super::netfilter::run(
+                    from_guest, to_slirp, host,
+                ))))
+            }
+            None => None,
+        };
         let qmp = Qmp::handshake(q).await?;
-        Ok::<_, BackendError>((qmp, c, o, e))
+        Ok::<_, BackendError>((qmp, c, o, e, filter))
     };
     let failed = |message: String| BackendError::Start {
         session: label.to_owned(),
@@ -158,7 +189,7 @@ pub async fn launch(
             return Err(failed(why));
         }
     };
-    let (qmp, control, stdout, stderr) = match connected {
+    let (qmp, control, stdout, stderr, net_filter) = match connected {
         Ok(c) => c,
         Err(e) => {
             // QEMU that closes its sockets at start-up is exiting: report its own reason.
@@ -182,6 +213,7 @@ pub async fn launch(
         host_port,
         forwards,
         console_log: vm.console_log,
+        net_filter,
         dir,
     })
 }

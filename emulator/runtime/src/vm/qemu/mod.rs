@@ -17,6 +17,7 @@
 //! - [`host`]: guest kernel, QEMU binary, agent binary, host TSC rate.
 //! - [`accel`]: KVM-or-TCG decision (probed once, cached).
 //! - [`cmdline`]: the exact QEMU arguments (pure, unit-tested).
+//! - [`netfilter`]: the frame filter that keeps egress-enabled sessions away from the host.
 //! - [`cpio`], [`media`]: boot media per image, cached by digest and agent build.
 //! - [`process`]: spawning QEMU so it never outlives us (process group, parent-death signal).
 //! - [`rundir`]: per-VM socket dirs, swept when their owner died.
@@ -34,6 +35,7 @@ pub mod driver;
 pub mod host;
 pub mod launch;
 pub mod media;
+pub mod netfilter;
 pub mod process;
 pub mod qmp;
 pub mod rundir;
