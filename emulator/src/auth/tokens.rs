@@ -235,6 +235,25 @@ impl TokenService {
         format!("{}/{}/v2.0", self.endpoint, defaults::TENANT_ID)
     }
 
+    /// True when `iss` is this emulator's issuer: `{scheme}://{host}:{port}/{tenant}/v2.0`
+    /// with this emulator's scheme and tenant, and its host (or both loopback). The port is
+    /// not compared: the signing key lives in the data dir, so a restart on a new port (the
+    /// default `--port 0`) keeps honouring the tokens it issued before, as Entra's tokens
+    /// outlive any one front end. Anything else (a trailing slash, another tenant, another
+    /// path) is refused.
+    fn issuer_ok(&self, iss: &str) -> bool {
+        let suffix = format!("/{}/v2.0", defaults::TENANT_ID);
+        let Some(origin) = iss.strip_suffix(&suffix) else {
+            return false;
+        };
+        match (origin_of(origin), origin_of(&self.endpoint)) {
+            (Some((s1, h1, _)), Some((s2, h2, _))) => {
+                s1 == s2 && (h1 == h2 || (is_loopback(&h1) && is_loopback(&h2)))
+            }
+            _ => false,
+        }
+    }
+
     /// The configured client with this id.
     pub fn client(&self, client_id: &str) -> Option<&Client> {
         self.clients
@@ -390,11 +409,10 @@ impl TokenService {
                 expected: defaults::TENANT_ID.to_string(),
             });
         }
-        let issuer = self.issuer();
-        if claims.iss != issuer {
+        if !self.issuer_ok(&claims.iss) {
             return Err(TokenError::WrongIssuer {
                 got: claims.iss,
-                expected: issuer,
+                expected: self.issuer(),
             });
         }
         Ok(claims)
@@ -557,6 +575,11 @@ mod tests {
             ),
             claims(&s.issuer(), other_tenant),
         ];
+        // The same emulator restarted on another port still honours its tokens.
+        let moved = s.issuer().replace(":1/", ":9555/");
+        assert_ne!(moved, s.issuer());
+        let t = s.sign_claims(&claims(&moved, defaults::TENANT_ID));
+        assert!(s.validate(&t, defaults::ARM_AUDIENCE, now).is_ok());
         for c in cases {
             let t = s.sign_claims(&c);
             for _ in 0..2 {
