@@ -2,5 +2,9 @@
 //!
 //! # Layout
 //!
+//! - [`emulator`]: find, start, read and stop a `sessions-emulator` (ready line, tokens).
+//!
 //! Filled by the conformance issue: suites, targets (emulator | azure), the terraform driver
-//! and reports. Today the crate only reserves its place in the workspace.
+//! and reports.
+
+pub mod emulator;
