@@ -15,6 +15,11 @@
 //!   to a temp dir) against an emulator started as `examples/ci` does (here `--backend fake`,
 //!   the suite checks Terraform, not VMs), with the debug provider through `dev_overrides`.
 //!
+//! - `real_terraform_suite_passes`: the `terraform` suite (plan, apply, empty plan, in-place
+//!   update, replacement, import, `-generate-config-out`, drift, the stop_session action over
+//!   gRPC, destroy; `apply -invoke` skipped below Terraform 1.14) against an emulator with
+//!   `--backend fake`.
+//!
 //! They first build what they run (`cargo build --release -p sessions-emulator`, `cargo build
 //! -p terraform-provider-azuresessions`), which `make test` has done, so it finds nothing to do.
 
@@ -298,5 +303,48 @@ async fn real_terraform_test_example_passes() {
         emu.log_tail(20)
     );
     assert!(text.contains("Success! 4 passed, 0 failed."), "{text}");
+    emu.stop().await.expect("a clean exit on SIGTERM");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_terraform_suite_passes() {
+    use sessions_conformance::terraform::{self, Outcome};
+    let bin = release_emulator();
+    cargo_build(&["-p", "terraform-provider-azuresessions"]);
+    let provider_dir = terraform::find_provider_dir(Some(&target_dir().join("debug"))).unwrap();
+    let emu = Emulator::start(StartOptions {
+        bin: Some(bin),
+        backend: Backend::Fake,
+        ..Default::default()
+    })
+    .await
+    .expect("start the emulator");
+    let t = Instant::now();
+    let results = terraform::run_suite(emu.ready(), &provider_dir, &[])
+        .await
+        .expect("the suite runs");
+    eprintln!("terraform suite took {:.1} s", t.elapsed().as_secs_f64());
+    for r in &results {
+        eprintln!(
+            "{:<22} {:>6.1} s  {:?}",
+            r.name,
+            r.elapsed.as_secs_f64(),
+            r.outcome
+        );
+    }
+    let names: Vec<&str> = results.iter().map(|r| r.name).collect();
+    assert_eq!(
+        names,
+        terraform::STEPS.iter().map(|s| s.0).collect::<Vec<_>>()
+    );
+    for r in &results {
+        match (&r.outcome, r.name) {
+            (Outcome::Pass(_), _) => {}
+            (Outcome::Skip(why), "stop_session_invoke") => {
+                assert!(why.contains(">= 1.14"), "{why}")
+            }
+            (o, n) => panic!("{n}: {o:?}\nemulator log:\n{}", emu.log_tail(20)),
+        }
+    }
     emu.stop().await.expect("a clean exit on SIGTERM");
 }
