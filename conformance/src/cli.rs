@@ -10,6 +10,7 @@
 //! ```
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -47,6 +48,9 @@ pub enum Command {
     Run(RunArgs),
     /// Delete every resource tagged with a run id (what a killed run left).
     Cleanup(CleanupArgs),
+    /// Does a container image work in a pool? Loads it into an emulator and checks it step
+    /// by step.
+    Image(crate::image::ImageArgs),
 }
 
 /// Which service.
@@ -189,23 +193,32 @@ pub fn list(cases: &[case::Case]) -> String {
 
 /// Runs the command line; returns the exit code (0 only without failures, 2 on bad usage
 /// or an unusable target).
-pub async fn main() -> i32 {
+pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Cleanup(args)) => cleanup_command(args).await,
         Some(Command::Run(args)) => run_command(args).await,
+        Some(Command::Image(args)) => {
+            return match crate::image::run(args).await {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("sessions-conformance image: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         None => run_command(cli.run).await,
     };
     match result {
-        Ok(code) => code,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("sessions-conformance: {e:#}");
-            2
+            ExitCode::from(2)
         }
     }
 }
 
-async fn run_command(args: RunArgs) -> Result<i32, anyhow::Error> {
+async fn run_command(args: RunArgs) -> Result<u8, anyhow::Error> {
     let all = case::registry();
     let selected = case::select(&all, &args.suites, &args.cases)?;
     if args.list {
@@ -225,11 +238,6 @@ async fn run_command(args: RunArgs) -> Result<i32, anyhow::Error> {
         target.snapshots.dir = d.clone();
     }
     target.provider_dir = args.provider_dir.clone();
-    target.ca_file = emulator
-        .as_ref()
-        .and_then(|e| e.ready().ca_file.clone())
-        .or_else(|| std::env::var_os("ARM_CA_CERTIFICATE_FILE").map(PathBuf::from))
-        .filter(|_| target.is_emulator());
     let target = Arc::new(target);
     let report = runner::run(&selected, target).await;
     println!("{}", report.summary());
@@ -248,7 +256,7 @@ async fn run_command(args: RunArgs) -> Result<i32, anyhow::Error> {
     Ok(report.exit_code())
 }
 
-async fn cleanup_command(args: CleanupArgs) -> Result<i32, anyhow::Error> {
+async fn cleanup_command(args: CleanupArgs) -> Result<u8, anyhow::Error> {
     if !valid_run_id(&args.run_id) {
         anyhow::bail!("--run-id {:?} is no run id", args.run_id);
     }

@@ -206,7 +206,7 @@ impl RunReport {
     }
 
     /// 0 without failures (and not interrupted), 1 otherwise.
-    pub fn exit_code(&self) -> i32 {
+    pub fn exit_code(&self) -> u8 {
         if self.counts().failed == 0 && !self.interrupted {
             0
         } else {

@@ -84,5 +84,10 @@ pub async fn connect(
             secret: ready.client_secret.clone(),
         },
     })?;
+    let target = Target {
+        ca_file: ready.ca_file.clone(),
+        ready: Some(ready),
+        ..target
+    };
     Ok((target, emulator))
 }

@@ -117,6 +117,8 @@ pub struct Target {
     pub snapshots: crate::snapshot::Snapshots,
     /// The emulator's CA file (for child processes such as `terraform`).
     pub ca_file: Option<std::path::PathBuf>,
+    /// The emulator's values (ready line, or `sessions-emulator env`); `None` on Azure.
+    pub ready: Option<crate::emulator::Ready>,
     /// `--provider-dir`: where `terraform-provider-azuresessions` is (the terraform suite).
     pub provider_dir: Option<std::path::PathBuf>,
     tokens: tokio::sync::Mutex<HashMap<Scope, (String, Instant)>>,
@@ -219,6 +221,7 @@ impl Target {
             snapshots: crate::snapshot::Snapshots::default(),
             ca_file: None,
             provider_dir: None,
+            ready: None,
             tokens: tokio::sync::Mutex::new(HashMap::new()),
             created: Mutex::new(Vec::new()),
         })

@@ -4,6 +4,10 @@
 //! Listens on `0.0.0.0:8080` (`PORT` overrides). One thread per connection, keep-alive,
 //! `Content-Length` and chunked request bodies.
 //!
+//! Two variables make it misbehave on purpose, so that tests (the conformance image check) can
+//! build broken images from it: `SAMPLE_EXIT_AT_START=N` prints a line to stderr and exits
+//! with code N before listening; `SAMPLE_UNHEALTHY=1` starts with `/health` answering 503.
+//!
 //! | Route | Answer |
 //! |---|---|
 //! | `GET /health`, `GET /ready` | 200 `{"status":"healthy"}`, or 503 after `POST /unhealthy` |
@@ -72,7 +76,7 @@ fn random_hex() -> String {
 impl App {
     fn new() -> Self {
         App {
-            healthy: AtomicBool::new(true),
+            healthy: AtomicBool::new(std::env::var("SAMPLE_UNHEALTHY").as_deref() != Ok("1")),
             random: random_hex(),
             kernel: read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_else(|| "unknown".into()),
             hostname: read_trimmed("/proc/sys/kernel/hostname")
@@ -83,6 +87,13 @@ impl App {
 }
 
 fn main() {
+    if let Some(code) = std::env::var("SAMPLE_EXIT_AT_START")
+        .ok()
+        .and_then(|c| c.parse::<i32>().ok())
+    {
+        eprintln!("sample-session: exiting at start with code {code} (SAMPLE_EXIT_AT_START)");
+        std::process::exit(code);
+    }
     let port = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse::<u16>().ok())
