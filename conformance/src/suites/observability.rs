@@ -31,13 +31,23 @@ fn setting_path(resource: &str, name: &str) -> String {
     format!("{resource}/providers/Microsoft.Insights/diagnosticSettings/{name}?api-version={DIAG}")
 }
 
-/// Routes `categories` of the target's environment to its workspace under a fresh name.
-async fn route(ctx: &Ctx, categories: &[&str]) -> Result<String, Failure> {
+/// The session log categories the run routes.
+const SESSION_LOGS: &[&str] = &[
+    "AppEnvSessionConsoleLogs",
+    "AppEnvSessionLifeCycleLogs",
+    "AppEnvSessionPoolEventLogs",
+];
+
+/// Routes the session log categories of the target's environment to its workspace, with the
+/// run's one setting (`sc{run}diag`: a workspace may take a category of a resource in one
+/// setting only, so the cases share it).
+async fn route(ctx: &Ctx) -> Result<String, Failure> {
+    let categories = SESSION_LOGS;
     let t = ctx.target();
     let Some(ws) = t.workspace_id.clone() else {
         return crate::case::skip("no workspace");
     };
-    let name = ctx.name("diag");
+    let name = format!("sc{}diag", t.run_id);
     let logs: Vec<Value> = categories.iter().map(|c| json!({"category": c, "enabled": true})).collect();
     let body = json!({"properties": {"workspaceId": ws, "logs": logs, "metrics": []}});
     let path = setting_path(&t.environment_id, &name);
@@ -95,7 +105,7 @@ async fn categories(ctx: Ctx) -> CaseResult {
 }
 
 async fn console_logs(ctx: Ctx) -> CaseResult {
-    route(&ctx, &["AppEnvSessionConsoleLogs", "AppEnvSessionLifeCycleLogs"]).await?;
+    route(&ctx).await?;
     let customer = customer_id(&ctx).await?;
     let p = pool::create_spec(&ctx, "logs", &PoolSpec::default()).await?;
     session_of(&ctx, &p, "logs-1").await?;
@@ -117,7 +127,7 @@ async fn console_logs(ctx: Ctx) -> CaseResult {
 }
 
 async fn kql(ctx: Ctx) -> CaseResult {
-    route(&ctx, &["AppEnvSessionLifeCycleLogs"]).await?;
+    route(&ctx).await?;
     let customer = customer_id(&ctx).await?;
     let p = pool::create_spec(&ctx, "kql", &PoolSpec::default()).await?;
     session_of(&ctx, &p, "kql-1").await?;
