@@ -373,7 +373,12 @@ impl Ctx {
 
     /// The last exchange (what failed, when a case fails).
     pub fn last_exchange(&self) -> Option<Exchange> {
-        self.inner.exchanges.lock().expect("exchanges").last().cloned()
+        self.inner
+            .exchanges
+            .lock()
+            .expect("exchanges")
+            .last()
+            .cloned()
     }
 
     /// How many exchanges the case has made.
@@ -435,13 +440,82 @@ mod tests {
         }
     }
 
+    fn target(kind: crate::target::Kind) -> Arc<Target> {
+        use crate::target::{auth::Credential, Sessions, TargetSpec};
+        Arc::new(
+            Target::new(TargetSpec {
+                kind,
+                arm: "https://management.azure.com".into(),
+                authority: "https://login.microsoftonline.com".into(),
+                tenant: "t".into(),
+                subscription: "s".into(),
+                resource_group: "rg".into(),
+                environment_id: "/e".into(),
+                location: "eastus".into(),
+                workspace_id: None,
+                log_analytics: "https://api.loganalytics.io".into(),
+                sessions: Sessions::Real,
+                time_scale: 1.0,
+                image: "i".into(),
+                run_id: "rabc".into(),
+                ca_pem: None,
+                credential: Credential::AzureCli,
+            })
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_known_deviation_is_reported_on_the_emulator_and_fails_on_azure() {
+        use crate::target::Kind;
+        let emu = Ctx::new(target(Kind::Emulator), "arm/x");
+        assert_eq!(
+            emu.expect_azure("pool-endpoint-host", false, "127.0.0.1"),
+            Ok(())
+        );
+        assert_eq!(emu.deviations()[0].id, "pool-endpoint-host");
+        // An emulator that behaves like Azure makes the list stale: a failure.
+        assert!(
+            matches!(emu.expect_azure("pool-endpoint-host", true, "x"), Err(Failure::Fail(m)) if m.contains("DEVIATIONS.md"))
+        );
+        let azure = Ctx::new(target(Kind::Azure), "arm/x");
+        assert_eq!(azure.expect_azure("pool-endpoint-host", true, "x"), Ok(()));
+        assert!(matches!(
+            azure.expect_azure("pool-endpoint-host", false, "x"),
+            Err(Failure::Fail(_))
+        ));
+        assert!(azure.deviations().is_empty());
+    }
+
+    #[test]
+    fn names_are_valid_pool_names_and_unique() {
+        let ctx = Ctx::new(
+            target(crate::target::Kind::Azure),
+            "dataplane/allocation_by_identifier",
+        );
+        let a = ctx.name("pool");
+        let b = ctx.name("pool");
+        assert_ne!(a, b);
+        for n in [a, b, ctx.name(&"x".repeat(100))] {
+            assert!(n.len() <= 63 && n.starts_with("scrabc"), "{n}");
+            assert!(
+                n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
+                "{n}"
+            );
+        }
+    }
+
     #[test]
     fn selection_by_suite_and_case_and_its_errors() {
         let all = registry();
         let arm = select(&all, &["arm".into()], &[]).unwrap();
         assert!(!arm.is_empty() && arm.iter().all(|c| c.suite == "arm"));
         let one = arm[0].id();
-        assert_eq!(select(&all, &[], std::slice::from_ref(&one)).unwrap().len(), 1);
+        assert_eq!(
+            select(&all, &[], std::slice::from_ref(&one)).unwrap().len(),
+            1
+        );
         assert!(matches!(
             select(&all, &["nope".into()], &[]),
             Err(SelectError::UnknownSuite(..))

@@ -267,7 +267,12 @@ async fn cleanup_command(args: CleanupArgs) -> Result<u8, anyhow::Error> {
     let found = cleanup::find_tagged(&target, &args.run_id)
         .await
         .map_err(anyhow::Error::msg)?;
-    println!("{} resources tagged {}={}", found.len(), crate::target::RUN_TAG, args.run_id);
+    println!(
+        "{} resources tagged {}={}",
+        found.len(),
+        crate::target::RUN_TAG,
+        args.run_id
+    );
     let mut failed = 0;
     for d in cleanup::delete_all(&target, found, std::time::Duration::from_secs(1800)).await {
         match d.problem {

@@ -32,7 +32,8 @@ mod tests {
         assert_eq!(sorted.len(), ids.len(), "duplicate ids in DEVIATIONS.md");
         for id in ids {
             assert!(
-                id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                id.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
                 "{id}"
             );
         }
@@ -52,7 +53,10 @@ mod tests {
         for text in src {
             for part in text.split("expect_azure(").skip(1) {
                 let id = part.split('"').nth(1).unwrap_or_default();
-                assert!(is_listed(id), "case names deviation `{id}`, which DEVIATIONS.md lacks");
+                assert!(
+                    is_listed(id),
+                    "case names deviation `{id}`, which DEVIATIONS.md lacks"
+                );
             }
         }
     }

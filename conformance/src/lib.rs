@@ -21,16 +21,16 @@
 //! - [`runner`]: runs the selected cases, skips what a target cannot do, cleans up.
 //! - [`cli`]: the command line.
 
-pub mod http;
-pub mod normalise;
-pub mod snapshot;
-pub mod emulator;
-pub mod target;
-pub mod deviations;
 pub mod case;
-pub mod suites;
-pub mod terraform;
+pub mod cli;
+pub mod deviations;
+pub mod emulator;
+pub mod http;
 pub mod image;
+pub mod normalise;
 pub mod report;
 pub mod runner;
-pub mod cli;
+pub mod snapshot;
+pub mod suites;
+pub mod target;
+pub mod terraform;

@@ -28,7 +28,8 @@ impl Normaliser {
     /// Replaces `value` (case-insensitively) by `{placeholder}`; longer values first.
     pub fn literal(mut self, value: &str, placeholder: &str) -> Self {
         if !value.is_empty() {
-            self.literals.push((value.to_ascii_lowercase(), format!("{{{placeholder}}}")));
+            self.literals
+                .push((value.to_ascii_lowercase(), format!("{{{placeholder}}}")));
             self.literals.sort_by_key(|l| std::cmp::Reverse(l.0.len()));
         }
         self
@@ -41,8 +42,14 @@ impl Normaliser {
                 let mut out = Map::new();
                 for (k, x) in m {
                     let lk = k.to_ascii_lowercase();
-                    let nx = if (lk == "etag" || lk.starts_with("x-ms-") && lk.ends_with("-id")) && x.is_string() {
-                        Value::String(if lk == "etag" { "{etag}".into() } else { "{id}".into() })
+                    let nx = if (lk == "etag" || lk.starts_with("x-ms-") && lk.ends_with("-id"))
+                        && x.is_string()
+                    {
+                        Value::String(if lk == "etag" {
+                            "{etag}".into()
+                        } else {
+                            "{id}".into()
+                        })
                     } else {
                         self.value(x)
                     };
@@ -97,7 +104,9 @@ fn origins(s: &str) -> String {
         let after = &rest[at..];
         let scheme_len = if after.starts_with("https://") { 8 } else { 7 };
         let host_len = after[scheme_len..]
-            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')))
+            .find(|c: char| {
+                !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+            })
             .unwrap_or(after.len() - scheme_len);
         out.push_str("{origin}");
         rest = &after[scheme_len + host_len..];
@@ -160,7 +169,11 @@ fn guids(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
-        if s.is_char_boundary(i) && i + 36 <= s.len() && s.is_char_boundary(i + 36) && is_guid(&s[i..i + 36]) {
+        if s.is_char_boundary(i)
+            && i + 36 <= s.len()
+            && s.is_char_boundary(i + 36)
+            && is_guid(&s[i..i + 36])
+        {
             out.push_str("{guid}");
             i += 36;
         } else {

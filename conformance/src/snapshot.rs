@@ -82,7 +82,11 @@ pub fn first_difference(want: &Value, got: &Value, path: &str) -> Option<String>
         }
         (Value::Array(a), Value::Array(b)) => {
             if a.len() != b.len() {
-                return Some(format!("{path}: recorded {} items, answered {}", a.len(), b.len()));
+                return Some(format!(
+                    "{path}: recorded {} items, answered {}",
+                    a.len(),
+                    b.len()
+                ));
             }
             a.iter()
                 .zip(b)
@@ -102,11 +106,20 @@ mod tests {
     #[test]
     fn render_then_parse_round_trips_and_names_the_target() {
         let v = json!({"a": [1, {"b": "{guid}"}]});
-        let text = render("arm/pool_crud", "get", &v, "emulator", "2026-01-01T00:00:00Z");
+        let text = render(
+            "arm/pool_crud",
+            "get",
+            &v,
+            "emulator",
+            "2026-01-01T00:00:00Z",
+        );
         assert!(text.starts_with("---\nsource: conformance/src/suites/arm.rs\nexpression: get\n"));
         assert!(text.contains("recordedAgainst: \"emulator\""));
         assert_eq!(parse(&text), Some(v));
-        assert_eq!(file_name("arm/pool_crud", "get"), "arm__pool_crud__get.snap");
+        assert_eq!(
+            file_name("arm/pool_crud", "get"),
+            "arm__pool_crud__get.snap"
+        );
     }
 
     #[test]

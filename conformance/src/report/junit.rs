@@ -100,7 +100,11 @@ pub fn render(r: &RunReport) -> String {
                     d.id, d.observed
                 );
             }
-            let _ = writeln!(out, "\n      <system-out>{}</system-out>\n    </testcase>", escape(&sysout));
+            let _ = writeln!(
+                out,
+                "\n      <system-out>{}</system-out>\n    </testcase>",
+                escape(&sysout)
+            );
         }
         let _ = writeln!(out, "  </testsuite>");
     }

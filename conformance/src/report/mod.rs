@@ -248,7 +248,12 @@ pub(crate) mod tests {
             deviations: vec![],
             millis: 1500,
         };
-        let mut failed = case("arm", "crud", Outcome::Failed, Some("PUT: expected status 201, got 500 <&>"));
+        let mut failed = case(
+            "arm",
+            "crud",
+            Outcome::Failed,
+            Some("PUT: expected status 201, got 500 <&>"),
+        );
         failed.exchange = Some(Exchange {
             method: "PUT".into(),
             url: "https://127.0.0.1:1/x?api-version=1".into(),
@@ -273,7 +278,12 @@ pub(crate) mod tests {
                 case("arm", "lists", Outcome::Passed, None),
                 failed,
                 dev,
-                case("isolation", "kernels", Outcome::Skipped, Some("needs real sessions (--backend qemu)")),
+                case(
+                    "isolation",
+                    "kernels",
+                    Outcome::Skipped,
+                    Some("needs real sessions (--backend qemu)"),
+                ),
             ],
             cleanup_problems: vec![],
             interrupted: false,
@@ -292,17 +302,39 @@ pub(crate) mod tests {
         ok.cases.retain(|c| c.outcome == Outcome::Passed);
         assert!(ok.summary().ends_with("\n2 passed, 0 failed"));
         assert_eq!(ok.exit_code(), 0);
-        assert_eq!(r.suites()[0], ("arm".to_string(), Counts { passed: 1, failed: 1, skipped: 0, deviations: 0 }, 3000));
+        assert_eq!(
+            r.suites()[0],
+            (
+                "arm".to_string(),
+                Counts {
+                    passed: 1,
+                    failed: 1,
+                    skipped: 0,
+                    deviations: 0
+                },
+                3000
+            )
+        );
     }
 
     #[test]
     fn a_failing_progress_line_carries_the_request_and_response() {
         let r = sample();
         let p = r.cases[1].progress(2, 4);
-        assert!(p.starts_with("[2/4] arm/crud ... FAILED (1.5 s): PUT"), "{p}");
-        assert!(p.contains("  > PUT https://127.0.0.1:1/x?api-version=1"), "{p}");
+        assert!(
+            p.starts_with("[2/4] arm/crud ... FAILED (1.5 s): PUT"),
+            "{p}"
+        );
+        assert!(
+            p.contains("  > PUT https://127.0.0.1:1/x?api-version=1"),
+            "{p}"
+        );
         assert!(p.contains("  < 500"), "{p}");
-        assert!(r.cases[3].progress(4, 4).ends_with("skipped: needs real sessions (--backend qemu)"));
-        assert!(r.cases[2].progress(3, 4).contains("known deviation `capacity-429`"));
+        assert!(r.cases[3]
+            .progress(4, 4)
+            .ends_with("skipped: needs real sessions (--backend qemu)"));
+        assert!(r.cases[2]
+            .progress(3, 4)
+            .contains("known deviation `capacity-429`"));
     }
 }

@@ -6,8 +6,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::pool::{self, PoolSpec, V};
-use crate::case::{ensure, ensure_eq, fail, Case, CaseResult, Ctx, Needs};
 use crate::case;
+use crate::case::{ensure, ensure_eq, fail, Case, CaseResult, Ctx, Needs};
 
 /// Every published `Microsoft.App/sessionPools` api-version.
 pub const VERSIONS: &[&str] = &[
@@ -44,40 +44,77 @@ async fn pool_crud(ctx: Ctx) -> CaseResult {
     let body = pool::body(&ctx, &PoolSpec::default());
     let r = pool::put(&ctx, &name, &body).await?;
     ctx.status(&r, &[201], "first PUT creates")?;
-    ensure_eq(r.json["name"].as_str(), Some(name.as_str()), "name in the PUT answer")?;
-    ensure_eq(r.json["type"].as_str(), Some("Microsoft.App/sessionPools"), "type")?;
+    ensure_eq(
+        r.json["name"].as_str(),
+        Some(name.as_str()),
+        "name in the PUT answer",
+    )?;
+    ensure_eq(
+        r.json["type"].as_str(),
+        Some("Microsoft.App/sessionPools"),
+        "type",
+    )?;
     let p = pool::wait_succeeded(&ctx, &name).await?;
     let props = &p.body["properties"];
-    ensure(p.body["id"].as_str().is_some_and(|id| id.eq_ignore_ascii_case(&p.path)), || {
-        format!("id {} is not the pool's path {}", p.body["id"], p.path)
-    })?;
-    ensure(props["poolManagementEndpoint"].as_str().is_some_and(|e| e.starts_with("https://") || e.starts_with("http://")), || {
-        "poolManagementEndpoint is no URL".into()
-    })?;
-    ensure_eq(props["scaleConfiguration"]["maxConcurrentSessions"].as_u64(), Some(5), "maxConcurrentSessions")?;
+    ensure(
+        p.body["id"]
+            .as_str()
+            .is_some_and(|id| id.eq_ignore_ascii_case(&p.path)),
+        || format!("id {} is not the pool's path {}", p.body["id"], p.path),
+    )?;
+    ensure(
+        props["poolManagementEndpoint"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("https://") || e.starts_with("http://")),
+        || "poolManagementEndpoint is no URL".into(),
+    )?;
+    ensure_eq(
+        props["scaleConfiguration"]["maxConcurrentSessions"].as_u64(),
+        Some(5),
+        "maxConcurrentSessions",
+    )?;
     let ep = props["poolManagementEndpoint"].as_str().unwrap_or_default();
-    let host = url::Url::parse(ep).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+    let host = url::Url::parse(ep)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
     ctx.expect_azure(
         "pool-endpoint-host",
         host.ends_with(".azurecontainerapps.io"),
         &format!("poolManagementEndpoint {ep}"),
     )?;
     ctx.snapshot("get", &p.body)?;
-    ensure(props["customContainerTemplate"]["containers"][0]["image"] == body["properties"]["customContainerTemplate"]["containers"][0]["image"], || "image not echoed".into())?;
+    ensure(
+        props["customContainerTemplate"]["containers"][0]["image"]
+            == body["properties"]["customContainerTemplate"]["containers"][0]["image"],
+        || "image not echoed".into(),
+    )?;
     // A second PUT of the same pool is an update: 200.
     let mut changed = body.clone();
     changed["properties"]["scaleConfiguration"]["maxConcurrentSessions"] = json!(6);
     let r = ctx.arm(Method::PUT, &p.at(V), Some(&changed)).await?;
     ctx.status(&r, &[200], "second PUT updates")?;
     let p = pool::wait_succeeded(&ctx, &name).await?;
-    ensure_eq(p.body["properties"]["scaleConfiguration"]["maxConcurrentSessions"].as_u64(), Some(6), "maxConcurrentSessions after the update")?;
+    ensure_eq(
+        p.body["properties"]["scaleConfiguration"]["maxConcurrentSessions"].as_u64(),
+        Some(6),
+        "maxConcurrentSessions after the update",
+    )?;
     // Listed in its resource group and its subscription.
     for list in [
-        format!("{}/providers/Microsoft.App/sessionPools?api-version={V}", ctx.target().group_path()),
-        format!("/subscriptions/{}/providers/Microsoft.App/sessionPools?api-version={V}", ctx.target().subscription),
+        format!(
+            "{}/providers/Microsoft.App/sessionPools?api-version={V}",
+            ctx.target().group_path()
+        ),
+        format!(
+            "/subscriptions/{}/providers/Microsoft.App/sessionPools?api-version={V}",
+            ctx.target().subscription
+        ),
     ] {
         let items = list_all(&ctx, &list).await?;
-        ensure(items.iter().any(|i| i["name"] == name.as_str()), || format!("{name} missing from {list}"))?;
+        ensure(items.iter().any(|i| i["name"] == name.as_str()), || {
+            format!("{name} missing from {list}")
+        })?;
     }
     let r = ctx.arm(Method::DELETE, &p.at(V), None).await?;
     ctx.status(&r, &[202, 200, 204], "DELETE")?;
@@ -93,37 +130,55 @@ async fn lro_polling(ctx: Ctx) -> CaseResult {
         return fail("the PUT that created a pool has no Azure-AsyncOperation header");
     };
     let status = follow_operation(&ctx, &op).await?;
-    ensure_eq(status["status"].as_str(), Some("Succeeded"), "operation status")?;
-    ensure(status["startTime"].is_string(), || "the operation status has no startTime".into())?;
-    let host = url::Url::parse(&op).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+    ensure_eq(
+        status["status"].as_str(),
+        Some("Succeeded"),
+        "operation status",
+    )?;
+    ensure(status["startTime"].is_string(), || {
+        "the operation status has no startTime".into()
+    })?;
+    let host = url::Url::parse(&op)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
     ctx.expect_azure(
         "operation-urls",
         host == "management.azure.com",
         &format!("Azure-AsyncOperation {}", path_of(&op)),
     )?;
     ctx.snapshot("operation_status", &status)?;
-    let r = ctx.arm(Method::DELETE, &ctx.target().pool_path(&name).add_v(), None).await?;
+    let r = ctx
+        .arm(Method::DELETE, &ctx.target().pool_path(&name).add_v(), None)
+        .await?;
     ctx.status(&r, &[202], "DELETE of an existing pool")?;
     let Some(loc) = r.header("location").map(str::to_string) else {
         return fail("the DELETE's 202 has no Location header");
     };
     // Location: 202 while running, then 200/204.
     let path = path_of(&loc);
-    let done = pool::eventually(&ctx, pool::provision_limit(&ctx), "the delete's Location to finish", || {
-        let ctx = ctx.clone();
-        let path = path.clone();
-        async move {
-            let r = ctx.arm(Method::GET, &path, None).await?;
-            match r.status {
-                202 => Ok(None),
-                200 | 204 => Ok(Some(r.status)),
-                s => fail(format!("the delete's Location answered {s}")),
+    let done = pool::eventually(
+        &ctx,
+        pool::provision_limit(&ctx),
+        "the delete's Location to finish",
+        || {
+            let ctx = ctx.clone();
+            let path = path.clone();
+            async move {
+                let r = ctx.arm(Method::GET, &path, None).await?;
+                match r.status {
+                    202 => Ok(None),
+                    200 | 204 => Ok(Some(r.status)),
+                    s => fail(format!("the delete's Location answered {s}")),
+                }
             }
-        }
-    })
+        },
+    )
     .await?;
     ensure(done == 200 || done == 204, || format!("final {done}"))?;
-    let r = ctx.arm(Method::GET, &ctx.target().pool_path(&name).add_v(), None).await?;
+    let r = ctx
+        .arm(Method::GET, &ctx.target().pool_path(&name).add_v(), None)
+        .await?;
     ctx.status(&r, &[404], "GET after the delete finished")?;
     ctx.target().untrack(&ctx.target().pool_path(&name));
     Ok(())
@@ -132,19 +187,24 @@ async fn lro_polling(ctx: Ctx) -> CaseResult {
 /// Polls an Azure-AsyncOperation URL until its status is terminal.
 async fn follow_operation(ctx: &Ctx, url: &str) -> Result<Value, crate::case::Failure> {
     let path = path_of(url);
-    pool::eventually(ctx, pool::provision_limit(ctx), "the operation to end", || {
-        let ctx = ctx.clone();
-        let path = path.clone();
-        async move {
-            let r = ctx.arm(Method::GET, &path, None).await?;
-            ctx.status(&r, &[200], "GET the operation status")?;
-            match r.json["status"].as_str() {
-                Some("InProgress") | Some("Running") | Some("Accepted") => Ok(None),
-                Some(_) => Ok(Some(r.json)),
-                None => fail("the operation status has no status"),
+    pool::eventually(
+        ctx,
+        pool::provision_limit(ctx),
+        "the operation to end",
+        || {
+            let ctx = ctx.clone();
+            let path = path.clone();
+            async move {
+                let r = ctx.arm(Method::GET, &path, None).await?;
+                ctx.status(&r, &[200], "GET the operation status")?;
+                match r.json["status"].as_str() {
+                    Some("InProgress") | Some("Running") | Some("Accepted") => Ok(None),
+                    Some(_) => Ok(Some(r.json)),
+                    None => fail("the operation status has no status"),
+                }
             }
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -180,33 +240,96 @@ async fn validation_errors(ctx: Ctx) -> CaseResult {
         b
     };
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("ready above max", set(&["properties", "scaleConfiguration", "readySessionInstances"], json!(10)), "readySessionInstances"),
-        ("max 0", set(&["properties", "scaleConfiguration", "maxConcurrentSessions"], json!(0)), "maxConcurrentSessions"),
-        ("no containers", set(&["properties", "customContainerTemplate", "containers"], json!([])), "containers"),
-        ("target port 0", set(&["properties", "customContainerTemplate", "ingress", "targetPort"], json!(0)), "targetPort"),
-        ("cooldown too short", set(&["properties", "dynamicPoolConfiguration", "lifecycleConfiguration", "cooldownPeriodInSeconds"], json!(10)), "cooldownPeriodInSeconds"),
-        ("no environment", set(&["properties", "environmentId"], Value::Null), "environmentId"),
+        (
+            "ready above max",
+            set(
+                &["properties", "scaleConfiguration", "readySessionInstances"],
+                json!(10),
+            ),
+            "readySessionInstances",
+        ),
+        (
+            "max 0",
+            set(
+                &["properties", "scaleConfiguration", "maxConcurrentSessions"],
+                json!(0),
+            ),
+            "maxConcurrentSessions",
+        ),
+        (
+            "no containers",
+            set(
+                &["properties", "customContainerTemplate", "containers"],
+                json!([]),
+            ),
+            "containers",
+        ),
+        (
+            "target port 0",
+            set(
+                &[
+                    "properties",
+                    "customContainerTemplate",
+                    "ingress",
+                    "targetPort",
+                ],
+                json!(0),
+            ),
+            "targetPort",
+        ),
+        (
+            "cooldown too short",
+            set(
+                &[
+                    "properties",
+                    "dynamicPoolConfiguration",
+                    "lifecycleConfiguration",
+                    "cooldownPeriodInSeconds",
+                ],
+                json!(10),
+            ),
+            "cooldownPeriodInSeconds",
+        ),
+        (
+            "no environment",
+            set(&["properties", "environmentId"], Value::Null),
+            "environmentId",
+        ),
     ];
     for (what, body, target_has) in cases {
         let name = ctx.name("bad");
         let r = ctx
-            .arm(Method::PUT, &ctx.target().pool_path(&name).add_v(), Some(&body))
+            .arm(
+                Method::PUT,
+                &ctx.target().pool_path(&name).add_v(),
+                Some(&body),
+            )
             .await?;
         if r.status == 201 || r.status == 200 {
             ctx.target().track(&ctx.target().pool_path(&name), V);
         }
         ctx.status(&r, &[400], what)?;
-        ensure(r.error_code().is_some_and(|c| !c.is_empty()), || format!("{what}: no error.code"))?;
+        ensure(r.error_code().is_some_and(|c| !c.is_empty()), || {
+            format!("{what}: no error.code")
+        })?;
         let target = r.json["error"]["target"].as_str().unwrap_or_default();
         let message = r.json["error"]["message"].as_str().unwrap_or_default();
         ensure(
             target.contains(target_has) || message.contains(target_has),
-            || format!("{what}: neither error.target ({target:?}) nor the message names {target_has}"),
+            || {
+                format!(
+                    "{what}: neither error.target ({target:?}) nor the message names {target_has}"
+                )
+            },
         )?;
     }
     // Name rules: upper case is refused.
     let r = ctx
-        .arm(Method::PUT, &ctx.target().pool_path("BadName").add_v(), Some(&good))
+        .arm(
+            Method::PUT,
+            &ctx.target().pool_path("BadName").add_v(),
+            Some(&good),
+        )
         .await?;
     if r.status < 300 {
         ctx.target().track(&ctx.target().pool_path("BadName"), V);
@@ -220,21 +343,45 @@ async fn api_versions(ctx: Ctx) -> CaseResult {
     for v in VERSIONS {
         let r = ctx.arm(Method::GET, &p.at(v), None).await?;
         ctx.status(&r, &[200], &format!("GET with api-version {v}"))?;
-        ensure(r.json["properties"]["customContainerTemplate"]["containers"].is_array(), || format!("{v}: no containers in the answer"))?;
-        let legacy = ["2024-02-02-preview", "2024-08-02-preview", "2024-10-02-preview"].contains(v);
+        ensure(
+            r.json["properties"]["customContainerTemplate"]["containers"].is_array(),
+            || format!("{v}: no containers in the answer"),
+        )?;
+        let legacy = [
+            "2024-02-02-preview",
+            "2024-08-02-preview",
+            "2024-10-02-preview",
+        ]
+        .contains(v);
         let dyn_cfg = &r.json["properties"]["dynamicPoolConfiguration"];
         if legacy {
-            ensure_eq(dyn_cfg["executionType"].as_str(), Some("Timed"), &format!("{v}: flat executionType"))?;
+            ensure_eq(
+                dyn_cfg["executionType"].as_str(),
+                Some("Timed"),
+                &format!("{v}: flat executionType"),
+            )?;
         } else {
-            ensure_eq(dyn_cfg["lifecycleConfiguration"]["lifecycleType"].as_str(), Some("Timed"), &format!("{v}: lifecycleConfiguration"))?;
+            ensure_eq(
+                dyn_cfg["lifecycleConfiguration"]["lifecycleType"].as_str(),
+                Some("Timed"),
+                &format!("{v}: lifecycleConfiguration"),
+            )?;
         }
     }
     let r = ctx.arm(Method::GET, &p.at("2019-01-01"), None).await?;
     ctx.status(&r, &[400], "an unknown api-version")?;
-    ensure_eq(r.error_code(), Some("InvalidApiVersionParameter"), "code of an unknown api-version")?;
+    ensure_eq(
+        r.error_code(),
+        Some("InvalidApiVersionParameter"),
+        "code of an unknown api-version",
+    )?;
     let r = ctx.arm(Method::GET, &p.path, None).await?;
     ctx.status(&r, &[400], "no api-version")?;
-    ensure_eq(r.error_code(), Some("MissingApiVersionParameter"), "code of a missing api-version")?;
+    ensure_eq(
+        r.error_code(),
+        Some("MissingApiVersionParameter"),
+        "code of a missing api-version",
+    )?;
     Ok(())
 }
 
@@ -245,17 +392,32 @@ async fn secrets_never_returned(ctx: Ctx) -> CaseResult {
     body["properties"]["customContainerTemplate"]["containers"][0]["env"] =
         json!([{"name": "TOKEN", "secretRef": "token"}]);
     let r = pool::put(&ctx, &name, &body).await?;
-    ensure(!r.text().contains("conformance-secret-value"), || "the PUT answer returns the secret value".into())?;
+    ensure(!r.text().contains("conformance-secret-value"), || {
+        "the PUT answer returns the secret value".into()
+    })?;
     let p = pool::wait_succeeded(&ctx, &name).await?;
     for v in VERSIONS {
         let r = ctx.arm(Method::GET, &p.at(v), None).await?;
-        ensure(!r.text().contains("conformance-secret-value"), || format!("GET ({v}) returns the secret value"))?;
+        ensure(!r.text().contains("conformance-secret-value"), || {
+            format!("GET ({v}) returns the secret value")
+        })?;
     }
-    let list = format!("{}/providers/Microsoft.App/sessionPools?api-version={V}", ctx.target().group_path());
+    let list = format!(
+        "{}/providers/Microsoft.App/sessionPools?api-version={V}",
+        ctx.target().group_path()
+    );
     let r = ctx.arm(Method::GET, &list, None).await?;
-    ensure(!r.text().contains("conformance-secret-value"), || "the list returns the secret value".into())?;
+    ensure(!r.text().contains("conformance-secret-value"), || {
+        "the list returns the secret value".into()
+    })?;
     let secrets = &p.body["properties"]["secrets"];
-    ensure(secrets.is_null() || secrets.as_array().is_some_and(|a| a.iter().all(|s| s["value"].is_null())), || format!("secrets read back as {secrets}"))?;
+    ensure(
+        secrets.is_null()
+            || secrets
+                .as_array()
+                .is_some_and(|a| a.iter().all(|s| s["value"].is_null())),
+        || format!("secrets read back as {secrets}"),
+    )?;
     Ok(())
 }
 
@@ -269,7 +431,11 @@ async fn list_all(ctx: &Ctx, first: &str) -> Result<Vec<Value>, crate::case::Fai
         if pages > 200 {
             return fail(format!("more than 200 pages listing {first}"));
         }
-        let path = if url.starts_with("http") { path_of(&url) } else { url };
+        let path = if url.starts_with("http") {
+            path_of(&url)
+        } else {
+            url
+        };
         let r = ctx.arm(Method::GET, &path, None).await?;
         ctx.status(&r, &[200], "list")?;
         let Some(items) = r.json["value"].as_array() else {
@@ -283,15 +449,39 @@ async fn list_all(ctx: &Ctx, first: &str) -> Result<Vec<Value>, crate::case::Fai
 
 async fn paging(ctx: Ctx) -> CaseResult {
     let r = ctx
-        .arm(Method::GET, &format!("/subscriptions/{}/resourcegroups?api-version=2021-04-01&$top=1", ctx.target().subscription), None)
+        .arm(
+            Method::GET,
+            &format!(
+                "/subscriptions/{}/resourcegroups?api-version=2021-04-01&$top=1",
+                ctx.target().subscription
+            ),
+            None,
+        )
         .await?;
     ctx.status(&r, &[200], "list resource groups, $top=1")?;
     let page = r.json["value"].as_array().map_or(0, Vec::len);
     ensure(page <= 1, || format!("$top=1 answered {page} items"))?;
-    let all = list_all(&ctx, &format!("/subscriptions/{}/resourcegroups?api-version=2021-04-01&$top=1", ctx.target().subscription)).await?;
-    ensure(all.iter().any(|g| g["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(&ctx.target().resource_group))), || {
-        format!("following nextLink never reached resource group {}", ctx.target().resource_group)
-    })?;
+    let all = list_all(
+        &ctx,
+        &format!(
+            "/subscriptions/{}/resourcegroups?api-version=2021-04-01&$top=1",
+            ctx.target().subscription
+        ),
+    )
+    .await?;
+    ensure(
+        all.iter().any(|g| {
+            g["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&ctx.target().resource_group))
+        }),
+        || {
+            format!(
+                "following nextLink never reached resource group {}",
+                ctx.target().resource_group
+            )
+        },
+    )?;
     let mut names: Vec<&str> = all.iter().filter_map(|g| g["name"].as_str()).collect();
     let n = names.len();
     names.sort_unstable();
@@ -310,16 +500,32 @@ async fn patch_merge(ctx: Ctx) -> CaseResult {
     let r = ctx.arm(Method::PATCH, &p.at(V), Some(&patch)).await?;
     ctx.status(&r, &[200, 202], "PATCH")?;
     let after = pool::wait_succeeded(&ctx, &p.name).await?.body;
-    ensure_eq(after["tags"]["extra"].as_str(), Some("1"), "tag set by PATCH")?;
+    ensure_eq(
+        after["tags"]["extra"].as_str(),
+        Some("1"),
+        "tag set by PATCH",
+    )?;
     let props = &after["properties"];
-    ensure_eq(props["scaleConfiguration"]["maxConcurrentSessions"].as_u64(), Some(7), "maxConcurrentSessions after PATCH")?;
+    ensure_eq(
+        props["scaleConfiguration"]["maxConcurrentSessions"].as_u64(),
+        Some(7),
+        "maxConcurrentSessions after PATCH",
+    )?;
     ensure_eq(
         &props["scaleConfiguration"]["readySessionInstances"],
         &before["scaleConfiguration"]["readySessionInstances"],
         "readySessionInstances (not in the PATCH)",
     )?;
-    ensure_eq(&props["customContainerTemplate"], &before["customContainerTemplate"], "the template (not in the PATCH)")?;
-    ensure_eq(&props["dynamicPoolConfiguration"], &before["dynamicPoolConfiguration"], "dynamicPoolConfiguration (not in the PATCH)")?;
+    ensure_eq(
+        &props["customContainerTemplate"],
+        &before["customContainerTemplate"],
+        "the template (not in the PATCH)",
+    )?;
+    ensure_eq(
+        &props["dynamicPoolConfiguration"],
+        &before["dynamicPoolConfiguration"],
+        "dynamicPoolConfiguration (not in the PATCH)",
+    )?;
     Ok(())
 }
 
@@ -327,30 +533,53 @@ async fn not_found(ctx: Ctx) -> CaseResult {
     let missing = ctx.target().pool_path(&ctx.name("missing"));
     let r = ctx.arm(Method::GET, &missing.add_v(), None).await?;
     ctx.status(&r, &[404], "GET of a missing pool")?;
-    ensure_eq(r.error_code(), Some("ResourceNotFound"), "code of a missing pool")?;
+    ensure_eq(
+        r.error_code(),
+        Some("ResourceNotFound"),
+        "code of a missing pool",
+    )?;
     let r = ctx.arm(Method::DELETE, &missing.add_v(), None).await?;
     ctx.status(&r, &[204], "DELETE of a missing pool")?;
-    let group = format!("/subscriptions/{}/resourceGroups/{}", ctx.target().subscription, ctx.name("nogroup"));
+    let group = format!(
+        "/subscriptions/{}/resourceGroups/{}",
+        ctx.target().subscription,
+        ctx.name("nogroup")
+    );
     let r = ctx
-        .arm(Method::GET, &format!("{group}/providers/Microsoft.App/sessionPools/x?api-version={V}"), None)
+        .arm(
+            Method::GET,
+            &format!("{group}/providers/Microsoft.App/sessionPools/x?api-version={V}"),
+            None,
+        )
         .await?;
     ctx.status(&r, &[404], "GET of a pool in a missing resource group")?;
-    ensure_eq(r.error_code(), Some("ResourceGroupNotFound"), "code of a missing resource group")?;
+    ensure_eq(
+        r.error_code(),
+        Some("ResourceGroupNotFound"),
+        "code of a missing resource group",
+    )?;
     Ok(())
 }
 
 async fn error_envelope(ctx: Ctx) -> CaseResult {
     let name = ctx.name("env");
     let token = ctx.token(crate::target::Scope::Arm).await?;
-    let req = crate::http::Req::new(Method::PUT, ctx.target().arm_url(&ctx.target().pool_path(&name).add_v()))
-        .bearer(&token)
-        .header("content-type", "application/json")
-        .body("{\"location\": ");
+    let req = crate::http::Req::new(
+        Method::PUT,
+        ctx.target().arm_url(&ctx.target().pool_path(&name).add_v()),
+    )
+    .bearer(&token)
+    .header("content-type", "application/json")
+    .body("{\"location\": ");
     let r = ctx.send(req).await?;
     ctx.status(&r, &[400], "malformed JSON")?;
     ensure(r.error_code().is_some(), || "no error.code".into())?;
-    ensure(r.json["error"]["message"].is_string(), || "no error.message".into())?;
-    ensure(r.header("x-ms-request-id").is_some(), || "no x-ms-request-id header".into())?;
+    ensure(r.json["error"]["message"].is_string(), || {
+        "no error.message".into()
+    })?;
+    ensure(r.header("x-ms-request-id").is_some(), || {
+        "no x-ms-request-id header".into()
+    })?;
     Ok(())
 }
 
@@ -379,7 +608,12 @@ async fn python_lts_pool(ctx: Ctx) -> CaseResult {
     )?;
     if r.status >= 400 {
         ctx.status(&r, &[400], "a PythonLTS pool on the emulator")?;
-        ensure(r.json["error"]["target"].as_str().is_some_and(|t| t.contains("containerType")), || "the refusal does not target containerType".into())?;
+        ensure(
+            r.json["error"]["target"]
+                .as_str()
+                .is_some_and(|t| t.contains("containerType")),
+            || "the refusal does not target containerType".into(),
+        )?;
     }
     Ok(())
 }

@@ -7,8 +7,8 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::case::{ensure, ensure_eq, fail, skip, Case, CaseResult, Ctx, Failure, Needs};
 use crate::case;
+use crate::case::{ensure, ensure_eq, fail, skip, Case, CaseResult, Ctx, Failure, Needs};
 use crate::http::Req;
 use crate::target::auth::Credential;
 use crate::target::Scope;
@@ -33,7 +33,10 @@ pub fn jwt_part(token: &str, i: usize) -> Option<Value> {
 fn secret(ctx: &Ctx) -> Result<(String, String), Failure> {
     match &ctx.target().credential {
         Credential::ClientSecret { client_id, secret } => Ok((client_id.clone(), secret.clone())),
-        other => skip(format!("needs a client secret to call the token endpoint itself; the run uses {}", other.describe())),
+        other => skip(format!(
+            "needs a client secret to call the token endpoint itself; the run uses {}",
+            other.describe()
+        )),
     }
 }
 
@@ -62,15 +65,33 @@ async fn token_endpoint(ctx: Ctx) -> CaseResult {
             .await?;
         ctx.status(&r, &[200], &format!("v2 token for {scope}"))?;
         ensure_eq(r.json["token_type"].as_str(), Some("Bearer"), "token_type")?;
-        ensure(r.json["expires_in"].as_u64().is_some_and(|s| s > 300), || format!("expires_in {}", r.json["expires_in"]))?;
+        ensure(
+            r.json["expires_in"].as_u64().is_some_and(|s| s > 300),
+            || format!("expires_in {}", r.json["expires_in"]),
+        )?;
         let tok = r.json["access_token"].as_str().unwrap_or_default();
         let Some(claims) = jwt_part(tok, 1) else {
             return fail("access_token is no JWT");
         };
-        ensure(claims["aud"].as_str().is_some_and(|a| a.trim_end_matches('/') == aud), || format!("aud {} for {scope}", claims["aud"]))?;
-        ensure_eq(claims["tid"].as_str(), Some(ctx.target().tenant.as_str()), "tid")?;
-        ensure(claims["exp"].as_i64() > claims["iat"].as_i64(), || "exp not after iat".into())?;
-        ensure_eq(jwt_part(tok, 0).and_then(|h| h["alg"].as_str().map(str::to_string)), Some("RS256".to_string()), "alg")?;
+        ensure(
+            claims["aud"]
+                .as_str()
+                .is_some_and(|a| a.trim_end_matches('/') == aud),
+            || format!("aud {} for {scope}", claims["aud"]),
+        )?;
+        ensure_eq(
+            claims["tid"].as_str(),
+            Some(ctx.target().tenant.as_str()),
+            "tid",
+        )?;
+        ensure(claims["exp"].as_i64() > claims["iat"].as_i64(), || {
+            "exp not after iat".into()
+        })?;
+        ensure_eq(
+            jwt_part(tok, 0).and_then(|h| h["alg"].as_str().map(str::to_string)),
+            Some("RS256".to_string()),
+            "alg",
+        )?;
     }
     let r = ctx
         .send(Req::new(Method::POST, token_url(&ctx, false)).form(&[
@@ -81,7 +102,13 @@ async fn token_endpoint(ctx: Ctx) -> CaseResult {
         ]))
         .await?;
     ctx.status(&r, &[200], "v1 token with resource=")?;
-    ensure(r.json["access_token"].as_str().and_then(|t| jwt_part(t, 1)).is_some(), || "v1 access_token is no JWT".into())?;
+    ensure(
+        r.json["access_token"]
+            .as_str()
+            .and_then(|t| jwt_part(t, 1))
+            .is_some(),
+        || "v1 access_token is no JWT".into(),
+    )?;
     Ok(())
 }
 
@@ -96,7 +123,11 @@ async fn bad_requests(ctx: Ctx) -> CaseResult {
         ]))
         .await?;
     ctx.status(&r, &[401], "a wrong secret")?;
-    ensure_eq(r.json["error"].as_str(), Some("invalid_client"), "error of a wrong secret")?;
+    ensure_eq(
+        r.json["error"].as_str(),
+        Some("invalid_client"),
+        "error of a wrong secret",
+    )?;
     let r = ctx
         .send(Req::new(Method::POST, token_url(&ctx, true)).form(&[
             ("grant_type", "password"),
@@ -105,7 +136,11 @@ async fn bad_requests(ctx: Ctx) -> CaseResult {
         ]))
         .await?;
     ctx.status(&r, &[400], "grant_type=password")?;
-    ensure_eq(r.json["error"].as_str(), Some("unsupported_grant_type"), "error of an unknown grant")?;
+    ensure_eq(
+        r.json["error"].as_str(),
+        Some("unsupported_grant_type"),
+        "error of an unknown grant",
+    )?;
     let (_, secret) = secret(&ctx)?;
     let r = ctx
         .send(Req::new(Method::POST, token_url(&ctx, true)).form(&[
@@ -115,27 +150,44 @@ async fn bad_requests(ctx: Ctx) -> CaseResult {
         ]))
         .await?;
     ctx.status(&r, &[400], "no scope")?;
-    ensure(r.json["error"].is_string() && r.json["error_description"].is_string(), || "AAD errors carry error and error_description".into())?;
+    ensure(
+        r.json["error"].is_string() && r.json["error_description"].is_string(),
+        || "AAD errors carry error and error_description".into(),
+    )?;
     Ok(())
 }
 
 async fn discovery(ctx: Ctx) -> CaseResult {
     let t = ctx.target();
     let r = ctx
-        .send(Req::new(Method::GET, format!("{}/{}/v2.0/.well-known/openid-configuration", t.authority, t.tenant)))
+        .send(Req::new(
+            Method::GET,
+            format!(
+                "{}/{}/v2.0/.well-known/openid-configuration",
+                t.authority, t.tenant
+            ),
+        ))
         .await?;
     ctx.status(&r, &[200], "openid-configuration")?;
     for k in ["issuer", "token_endpoint", "jwks_uri"] {
-        ensure(r.json[k].is_string(), || format!("openid-configuration has no {k}"))?;
+        ensure(r.json[k].is_string(), || {
+            format!("openid-configuration has no {k}")
+        })?;
     }
     let jwks = r.json["jwks_uri"].as_str().unwrap_or_default().to_string();
     let r = ctx.send(Req::new(Method::GET, jwks)).await?;
     ctx.status(&r, &[200], "JWKS")?;
     let token = ctx.token(Scope::Arm).await?;
     let kid = jwt_part(&token, 0).and_then(|h| h["kid"].as_str().map(str::to_string));
-    let Some(kid) = kid else { return fail("the ARM token's header has no kid") };
+    let Some(kid) = kid else {
+        return fail("the ARM token's header has no kid");
+    };
     let keys = r.json["keys"].as_array().cloned().unwrap_or_default();
-    ensure(keys.iter().any(|k| k["kid"] == kid.as_str() && k["kty"] == "RSA"), || format!("JWKS has no RSA key {kid}"))?;
+    ensure(
+        keys.iter()
+            .any(|k| k["kid"] == kid.as_str() && k["kty"] == "RSA"),
+        || format!("JWKS has no RSA key {kid}"),
+    )?;
     Ok(())
 }
 
@@ -150,8 +202,13 @@ fn with_claims(token: &str, claims: &Value) -> String {
 
 async fn arm_refuses_bad_tokens(ctx: Ctx) -> CaseResult {
     let good = ctx.token(Scope::Arm).await?;
-    let Some(claims) = jwt_part(&good, 1) else { return fail("the ARM token is no JWT") };
-    let url = ctx.target().arm_url(&format!("{}?api-version=2021-04-01", ctx.target().group_path()));
+    let Some(claims) = jwt_part(&good, 1) else {
+        return fail("the ARM token is no JWT");
+    };
+    let url = ctx.target().arm_url(&format!(
+        "{}?api-version=2021-04-01",
+        ctx.target().group_path()
+    ));
     let r = ctx.send(Req::new(Method::GET, &url).bearer(&good)).await?;
     ctx.status(&r, &[200], "GET the resource group with a good token")?;
     let mut elevated = claims.clone();
@@ -160,11 +217,20 @@ async fn arm_refuses_bad_tokens(ctx: Ctx) -> CaseResult {
     expired["exp"] = json!(1_000_000_000);
     expired["nbf"] = json!(999_999_000);
     let none_header = URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT"}).to_string());
-    let alg_none = format!("{none_header}.{}.", good.split('.').nth(1).unwrap_or_default());
+    let alg_none = format!(
+        "{none_header}.{}.",
+        good.split('.').nth(1).unwrap_or_default()
+    );
     for (what, token) in [
         ("no token", None),
-        ("a forged token (payload altered)", Some(with_claims(&good, &elevated))),
-        ("an expired token (exp altered)", Some(with_claims(&good, &expired))),
+        (
+            "a forged token (payload altered)",
+            Some(with_claims(&good, &elevated)),
+        ),
+        (
+            "an expired token (exp altered)",
+            Some(with_claims(&good, &expired)),
+        ),
         ("an alg:none token", Some(alg_none)),
         ("garbage", Some("not-a-jwt".to_string())),
     ] {
@@ -174,17 +240,30 @@ async fn arm_refuses_bad_tokens(ctx: Ctx) -> CaseResult {
         }
         let r = ctx.send(req).await?;
         ctx.status(&r, &[401], what)?;
-        ensure(r.header("www-authenticate").is_some_and(|h| h.to_ascii_lowercase().starts_with("bearer")), || format!("{what}: no WWW-Authenticate: Bearer"))?;
-        ensure(r.error_code().is_some(), || format!("{what}: no ARM error code"))?;
+        ensure(
+            r.header("www-authenticate")
+                .is_some_and(|h| h.to_ascii_lowercase().starts_with("bearer")),
+            || format!("{what}: no WWW-Authenticate: Bearer"),
+        )?;
+        ensure(r.error_code().is_some(), || {
+            format!("{what}: no ARM error code")
+        })?;
     }
     Ok(())
 }
 
 async fn audiences(ctx: Ctx) -> CaseResult {
     let dp = ctx.token(Scope::DataPlane).await?;
-    let url = ctx.target().arm_url(&format!("{}?api-version=2021-04-01", ctx.target().group_path()));
+    let url = ctx.target().arm_url(&format!(
+        "{}?api-version=2021-04-01",
+        ctx.target().group_path()
+    ));
     let r = ctx.send(Req::new(Method::GET, &url).bearer(&dp)).await?;
     ctx.status(&r, &[401, 403], "ARM with a data-plane token")?;
-    ensure_eq(r.error_code(), Some("InvalidAuthenticationTokenAudience"), "code")?;
+    ensure_eq(
+        r.error_code(),
+        Some("InvalidAuthenticationTokenAudience"),
+        "code",
+    )?;
     Ok(())
 }

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use super::lifecycle::session_of;
 use super::pool::{self, PoolSpec};
-use crate::case::{ensure, ensure_eq, fail, Case, CaseResult, Ctx, Failure, Needs};
 use crate::case;
+use crate::case::{ensure, ensure_eq, fail, Case, CaseResult, Ctx, Failure, Needs};
 use crate::http::{Req, Resp};
 use crate::target::Scope;
 
@@ -48,7 +48,10 @@ async fn route(ctx: &Ctx) -> Result<String, Failure> {
         return crate::case::skip("no workspace");
     };
     let name = format!("sc{}diag", t.run_id);
-    let logs: Vec<Value> = categories.iter().map(|c| json!({"category": c, "enabled": true})).collect();
+    let logs: Vec<Value> = categories
+        .iter()
+        .map(|c| json!({"category": c, "enabled": true}))
+        .collect();
     let body = json!({"properties": {"workspaceId": ws, "logs": logs, "metrics": []}});
     let path = setting_path(&t.environment_id, &name);
     t.track(path.split('?').next().unwrap_or_default(), DIAG);
@@ -60,7 +63,9 @@ async fn route(ctx: &Ctx) -> Result<String, Failure> {
 /// The workspace's customerId (the query API's workspace id).
 async fn customer_id(ctx: &Ctx) -> Result<String, Failure> {
     let ws = ctx.target().workspace_id.clone().unwrap_or_default();
-    let r = ctx.arm(Method::GET, &format!("{ws}?api-version=2023-09-01"), None).await?;
+    let r = ctx
+        .arm(Method::GET, &format!("{ws}?api-version=2023-09-01"), None)
+        .await?;
     ctx.status(&r, &[200], "GET the workspace")?;
     match r.json["properties"]["customerId"].as_str() {
         Some(c) => Ok(c.to_string()),
@@ -71,35 +76,74 @@ async fn customer_id(ctx: &Ctx) -> Result<String, Failure> {
 /// Runs `query` against the workspace.
 async fn query(ctx: &Ctx, customer: &str, query: &str) -> Result<Resp, Failure> {
     let token = ctx.token(Scope::LogAnalytics).await?;
-    let url = format!("{}/v1/workspaces/{customer}/query", ctx.target().log_analytics);
-    ctx.send(Req::new(Method::POST, url).bearer(&token).json(&json!({"query": query, "timespan": "PT1H"}))).await
+    let url = format!(
+        "{}/v1/workspaces/{customer}/query",
+        ctx.target().log_analytics
+    );
+    ctx.send(
+        Req::new(Method::POST, url)
+            .bearer(&token)
+            .json(&json!({"query": query, "timespan": "PT1H"})),
+    )
+    .await
 }
 
 /// The values of `column` in the first table.
 fn column(body: &Value, column: &str) -> Vec<Value> {
     let table = &body["tables"][0];
-    let Some(i) = table["columns"].as_array().and_then(|c| c.iter().position(|c| c["name"] == column)) else {
+    let Some(i) = table["columns"]
+        .as_array()
+        .and_then(|c| c.iter().position(|c| c["name"] == column))
+    else {
         return Vec::new();
     };
-    table["rows"].as_array().map(|rows| rows.iter().map(|r| r[i].clone()).collect()).unwrap_or_default()
+    table["rows"]
+        .as_array()
+        .map(|rows| rows.iter().map(|r| r[i].clone()).collect())
+        .unwrap_or_default()
 }
 
 /// How long rows may take to arrive: milliseconds on the emulator, minutes on Azure.
 fn ingestion(ctx: &Ctx) -> Duration {
-    if ctx.target().is_emulator() { Duration::from_secs(30) } else { Duration::from_secs(900) }
+    if ctx.target().is_emulator() {
+        Duration::from_secs(30)
+    } else {
+        Duration::from_secs(900)
+    }
 }
 
 async fn categories(ctx: Ctx) -> CaseResult {
     let env = ctx.target().environment_id.clone();
     let r = ctx.arm(Method::GET, &format!("{env}/providers/Microsoft.Insights/diagnosticSettingsCategories?api-version={DIAG}"), None).await?;
-    ctx.status(&r, &[200], "diagnosticSettingsCategories of the environment")?;
-    let names: Vec<&str> = r.json["value"].as_array().map(|a| a.iter().filter_map(|c| c["name"].as_str()).collect()).unwrap_or_default();
-    for c in ["AppEnvSessionConsoleLogs", "AppEnvSessionLifeCycleLogs", "AppEnvSessionPoolEventLogs"] {
-        ensure(names.contains(&c), || format!("category {c} missing from {names:?}"))?;
+    ctx.status(
+        &r,
+        &[200],
+        "diagnosticSettingsCategories of the environment",
+    )?;
+    let names: Vec<&str> = r.json["value"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["name"].as_str()).collect())
+        .unwrap_or_default();
+    for c in [
+        "AppEnvSessionConsoleLogs",
+        "AppEnvSessionLifeCycleLogs",
+        "AppEnvSessionPoolEventLogs",
+    ] {
+        ensure(names.contains(&c), || {
+            format!("category {c} missing from {names:?}")
+        })?;
     }
-    let Some(ws) = ctx.target().workspace_id.clone() else { return crate::case::skip("no workspace") };
+    let Some(ws) = ctx.target().workspace_id.clone() else {
+        return crate::case::skip("no workspace");
+    };
     let body = json!({"properties": {"workspaceId": ws, "logs": [{"category": "NoSuchCategory", "enabled": true}]}});
-    let r = ctx.arm(Method::PUT, &setting_path(&env, &ctx.name("baddiag")), Some(&body)).await?;
+    let r = ctx
+        .arm(
+            Method::PUT,
+            &setting_path(&env, &ctx.name("baddiag")),
+            Some(&body),
+        )
+        .await?;
     ctx.status(&r, &[400], "a setting with an unknown category")?;
     Ok(())
 }
@@ -110,19 +154,39 @@ async fn console_logs(ctx: Ctx) -> CaseResult {
     let p = pool::create_spec(&ctx, "logs", &PoolSpec::default()).await?;
     session_of(&ctx, &p, "logs-1").await?;
     let marker = format!("conformance-{}-{}", ctx.target().run_id, p.name);
-    let req = ctx.data(Method::POST, &p.url(&format!("/log?stream=stdout&line={marker}"), "logs-1")).await?;
+    let req = ctx
+        .data(
+            Method::POST,
+            &p.url(&format!("/log?stream=stdout&line={marker}"), "logs-1"),
+        )
+        .await?;
     let r = ctx.send(req).await?;
     ctx.status(&r, &[200], "POST /log in the session")?;
     let q = format!("AppEnvSessionConsoleLogs | where Log has \"{marker}\" | project TimeGenerated, Log, SessionPoolName");
-    let rows = pool::eventually(&ctx, ingestion(&ctx), "the console line in AppEnvSessionConsoleLogs", || async {
-        let r = query(&ctx, &customer, &q).await?;
-        ctx.status(&r, &[200], "query AppEnvSessionConsoleLogs")?;
-        let logs = column(&r.json, "Log");
-        Ok((!logs.is_empty()).then_some(r.json))
-    })
+    let rows = pool::eventually(
+        &ctx,
+        ingestion(&ctx),
+        "the console line in AppEnvSessionConsoleLogs",
+        || async {
+            let r = query(&ctx, &customer, &q).await?;
+            ctx.status(&r, &[200], "query AppEnvSessionConsoleLogs")?;
+            let logs = column(&r.json, "Log");
+            Ok((!logs.is_empty()).then_some(r.json))
+        },
+    )
     .await?;
-    ensure(column(&rows, "Log").iter().any(|l| l.as_str().is_some_and(|s| s.contains(&marker))), || "the row's Log differs".into())?;
-    ensure(column(&rows, "SessionPoolName").iter().any(|n| n.as_str().is_some_and(|s| s.eq_ignore_ascii_case(&p.name))), || "SessionPoolName is not the pool".into())?;
+    ensure(
+        column(&rows, "Log")
+            .iter()
+            .any(|l| l.as_str().is_some_and(|s| s.contains(&marker))),
+        || "the row's Log differs".into(),
+    )?;
+    ensure(
+        column(&rows, "SessionPoolName")
+            .iter()
+            .any(|n| n.as_str().is_some_and(|s| s.eq_ignore_ascii_case(&p.name))),
+        || "SessionPoolName is not the pool".into(),
+    )?;
     Ok(())
 }
 
@@ -132,32 +196,81 @@ async fn kql(ctx: Ctx) -> CaseResult {
     let p = pool::create_spec(&ctx, "kql", &PoolSpec::default()).await?;
     session_of(&ctx, &p, "kql-1").await?;
     let q = format!("AppEnvSessionLifecycleLogs | where SessionPoolName =~ \"{}\" | summarize n = count() by OperationName | project OperationName, n", p.name);
-    let body = pool::eventually(&ctx, ingestion(&ctx), "lifecycle rows of the pool", || async {
-        let r = query(&ctx, &customer, &q).await?;
-        ctx.status(&r, &[200], "summarize over AppEnvSessionLifecycleLogs")?;
-        Ok((!column(&r.json, "n").is_empty()).then_some(r.json))
-    })
+    let body = pool::eventually(
+        &ctx,
+        ingestion(&ctx),
+        "lifecycle rows of the pool",
+        || async {
+            let r = query(&ctx, &customer, &q).await?;
+            ctx.status(&r, &[200], "summarize over AppEnvSessionLifecycleLogs")?;
+            Ok((!column(&r.json, "n").is_empty()).then_some(r.json))
+        },
+    )
     .await?;
-    let cols: Vec<&str> = body["tables"][0]["columns"].as_array().map(|c| c.iter().filter_map(|c| c["name"].as_str()).collect()).unwrap_or_default();
-    ensure_eq(cols, vec!["OperationName", "n"], "columns of the projection")?;
-    ensure(column(&body, "n").iter().all(|n| n.as_i64().is_some_and(|n| n > 0)), || "count() is not a positive long".into())?;
+    let cols: Vec<&str> = body["tables"][0]["columns"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|c| c["name"].as_str()).collect())
+        .unwrap_or_default();
+    ensure_eq(
+        cols,
+        vec!["OperationName", "n"],
+        "columns of the projection",
+    )?;
+    ensure(
+        column(&body, "n")
+            .iter()
+            .all(|n| n.as_i64().is_some_and(|n| n > 0)),
+        || "count() is not a positive long".into(),
+    )?;
     let r = query(&ctx, &customer, "NoSuchTable | take 1").await?;
     ctx.status(&r, &[400], "a query of an unknown table")?;
-    ensure(r.text().contains("SemanticError"), || "an unknown table is no SemanticError".into())?;
+    ensure(r.text().contains("SemanticError"), || {
+        "an unknown table is no SemanticError".into()
+    })?;
     Ok(())
 }
 
 async fn metrics(ctx: Ctx) -> CaseResult {
     let p = pool::create_spec(&ctx, "met", &PoolSpec::default()).await?;
-    let r = ctx.arm(Method::GET, &format!("{}/providers/Microsoft.Insights/metricDefinitions?api-version=2018-01-01", p.path), None).await?;
+    let r = ctx
+        .arm(
+            Method::GET,
+            &format!(
+                "{}/providers/Microsoft.Insights/metricDefinitions?api-version=2018-01-01",
+                p.path
+            ),
+            None,
+        )
+        .await?;
     ctx.status(&r, &[200], "metricDefinitions of the pool")?;
-    let mut names: Vec<&str> = r.json["value"].as_array().map(|a| a.iter().filter_map(|d| d["name"]["value"].as_str()).collect()).unwrap_or_default();
+    let mut names: Vec<&str> = r.json["value"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d["name"]["value"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
     names.sort_unstable();
-    ensure_eq(names, vec!["PoolExecutingPodCount", "PoolPendingPodCount", "PoolReadyPodCount"], "metric names")?;
+    ensure_eq(
+        names,
+        vec![
+            "PoolExecutingPodCount",
+            "PoolPendingPodCount",
+            "PoolReadyPodCount",
+        ],
+        "metric names",
+    )?;
     let r = ctx.arm(Method::GET, &format!("{}/providers/Microsoft.Insights/metrics?api-version=2018-01-01&metricnames=PoolReadyPodCount&aggregation=Maximum&interval=PT1M", p.path), None).await?;
     ctx.status(&r, &[200], "metrics of the pool")?;
     ensure(r.json["timespan"].is_string(), || "no timespan".into())?;
-    ensure_eq(r.json["value"][0]["name"]["value"].as_str(), Some("PoolReadyPodCount"), "metric answered")?;
-    ensure(r.json["value"][0]["timeseries"].is_array(), || "no timeseries".into())?;
+    ensure_eq(
+        r.json["value"][0]["name"]["value"].as_str(),
+        Some("PoolReadyPodCount"),
+        "metric answered",
+    )?;
+    ensure(r.json["value"][0]["timeseries"].is_array(), || {
+        "no timeseries".into()
+    })?;
     Ok(())
 }

@@ -227,7 +227,10 @@ pub async fn wait_gone(ctx: &Ctx, path: &str) -> Result<(), Failure> {
             return Ok(());
         }
         if Instant::now() >= deadline {
-            return fail(format!("{path} still answers {} after the delete", r.status));
+            return fail(format!(
+                "{path} still answers {} after the delete",
+                r.status
+            ));
         }
         tokio::time::sleep(poll_interval(ctx)).await;
     }

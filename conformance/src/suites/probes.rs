@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::lifecycle::{hit, listed, session_of};
 use super::pool::{self, PoolSpec};
-use crate::case::{ensure, fail, Case, CaseResult, Ctx, Needs};
 use crate::case;
+use crate::case::{ensure, fail, Case, CaseResult, Ctx, Needs};
 
 /// The cases.
 pub fn cases() -> Vec<Case> {
@@ -35,39 +35,72 @@ async fn startup_gates_readiness(ctx: Ctx) -> CaseResult {
     };
     let name = ctx.name("gate");
     let r = pool::put(&ctx, &name, &pool::body(&ctx, &bad)).await?;
-    let endpoint = r.json["properties"]["poolManagementEndpoint"].as_str().map(str::to_string);
-    let p = pool::eventually(&ctx, pool::provision_limit(&ctx), "the pool's endpoint", || async {
-        let r = ctx.arm(Method::GET, &format!("{}?api-version={}", ctx.target().pool_path(&name), pool::V), None).await?;
-        Ok(r.json["properties"]["poolManagementEndpoint"].as_str().or(endpoint.as_deref()).map(|e| pool::Pool {
-            name: name.clone(),
-            path: ctx.target().pool_path(&name),
-            endpoint: e.trim_end_matches('/').to_string(),
-            body: r.json.clone(),
-        }))
-    })
+    let endpoint = r.json["properties"]["poolManagementEndpoint"]
+        .as_str()
+        .map(str::to_string);
+    let p = pool::eventually(
+        &ctx,
+        pool::provision_limit(&ctx),
+        "the pool's endpoint",
+        || async {
+            let r = ctx
+                .arm(
+                    Method::GET,
+                    &format!("{}?api-version={}", ctx.target().pool_path(&name), pool::V),
+                    None,
+                )
+                .await?;
+            Ok(r.json["properties"]["poolManagementEndpoint"]
+                .as_str()
+                .or(endpoint.as_deref())
+                .map(|e| pool::Pool {
+                    name: name.clone(),
+                    path: ctx.target().pool_path(&name),
+                    endpoint: e.trim_end_matches('/').to_string(),
+                    body: r.json.clone(),
+                }))
+        },
+    )
     .await?;
     let r = hit(&ctx, &p, "/", "gate-1").await?;
-    ctx.status(&r, &[429], "a request to a pool whose Startup probe never passes")?;
-    let good = PoolSpec { probes: json!([http_probe("Startup", "/health", 1, 10)]), ..PoolSpec::default() };
+    ctx.status(
+        &r,
+        &[429],
+        "a request to a pool whose Startup probe never passes",
+    )?;
+    let good = PoolSpec {
+        probes: json!([http_probe("Startup", "/health", 1, 10)]),
+        ..PoolSpec::default()
+    };
     let p = pool::create_spec(&ctx, "gated", &good).await?;
     session_of(&ctx, &p, "gated-1").await?;
     Ok(())
 }
 
 async fn liveness_http_replaces(ctx: Ctx) -> CaseResult {
-    let spec = PoolSpec { probes: json!([http_probe("Liveness", "/health", 10, 3)]), ..PoolSpec::default() };
+    let spec = PoolSpec {
+        probes: json!([http_probe("Liveness", "/health", 10, 3)]),
+        ..PoolSpec::default()
+    };
     let p = pool::create_spec(&ctx, "live", &spec).await?;
     let first = session_of(&ctx, &p, "live-1").await?;
-    let req = ctx.data(Method::POST, &p.url("/unhealthy", "live-1")).await?;
+    let req = ctx
+        .data(Method::POST, &p.url("/unhealthy", "live-1"))
+        .await?;
     let r = ctx.send(req).await?;
     ctx.status(&r, &[200, 204], "POST /unhealthy")?;
     let limit = ctx.target().scaled(Duration::from_secs(10 * 3)) * 4 + Duration::from_secs(30);
-    pool::eventually(&ctx, limit, "the unhealthy session to be replaced", || async {
-        Ok((!listed(&ctx, &p, "live-1").await?).then_some(()))
-    })
+    pool::eventually(
+        &ctx,
+        limit,
+        "the unhealthy session to be replaced",
+        || async { Ok((!listed(&ctx, &p, "live-1").await?).then_some(())) },
+    )
     .await?;
     let again = session_of(&ctx, &p, "live-1").await?;
-    ensure(again != first, || "the identifier still reaches the unhealthy session".into())?;
+    ensure(again != first, || {
+        "the identifier still reaches the unhealthy session".into()
+    })?;
     Ok(())
 }
 
@@ -84,27 +117,45 @@ async fn tcp_probes(ctx: Ctx) -> CaseResult {
     // Several liveness periods later the healthy session is still the same.
     tokio::time::sleep(ctx.target().scaled(Duration::from_secs(40))).await;
     let again = session_of(&ctx, &p, "tcp-1").await?;
-    ensure(again == first, || "a session passing its TCP Liveness probe was replaced".into())?;
+    ensure(again == first, || {
+        "a session passing its TCP Liveness probe was replaced".into()
+    })?;
     Ok(())
 }
 
 async fn failure_threshold(ctx: Ctx) -> CaseResult {
-    let spec = PoolSpec { probes: json!([http_probe("Liveness", "/health", 10, 10)]), ..PoolSpec::default() };
+    let spec = PoolSpec {
+        probes: json!([http_probe("Liveness", "/health", 10, 10)]),
+        ..PoolSpec::default()
+    };
     let p = pool::create_spec(&ctx, "thr", &spec).await?;
     session_of(&ctx, &p, "thr-1").await?;
-    let req = ctx.data(Method::POST, &p.url("/unhealthy", "thr-1")).await?;
+    let req = ctx
+        .data(Method::POST, &p.url("/unhealthy", "thr-1"))
+        .await?;
     ctx.send(req).await?;
     let failing = Instant::now();
     let window = ctx.target().scaled(Duration::from_secs(10 * 10));
     // Still there at 40% of threshold x period.
     tokio::time::sleep(window.mul_f64(0.4)).await;
-    ensure(listed(&ctx, &p, "thr-1").await?, || format!("the session was replaced after {:?}, before 10 failed probes ({window:?})", failing.elapsed()))?;
-    pool::eventually(&ctx, window * 3 + Duration::from_secs(30), "the session to be replaced after 10 failures", || async {
-        Ok((!listed(&ctx, &p, "thr-1").await?).then_some(()))
-    })
+    ensure(listed(&ctx, &p, "thr-1").await?, || {
+        format!(
+            "the session was replaced after {:?}, before 10 failed probes ({window:?})",
+            failing.elapsed()
+        )
+    })?;
+    pool::eventually(
+        &ctx,
+        window * 3 + Duration::from_secs(30),
+        "the session to be replaced after 10 failures",
+        || async { Ok((!listed(&ctx, &p, "thr-1").await?).then_some(())) },
+    )
     .await?;
     if failing.elapsed() < window.mul_f64(0.8) {
-        return fail(format!("replaced after {:?}, before 10 periods ({window:?})", failing.elapsed()));
+        return fail(format!(
+            "replaced after {:?}, before 10 periods ({window:?})",
+            failing.elapsed()
+        ));
     }
     Ok(())
 }

@@ -90,9 +90,10 @@ impl Credential {
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Self {
         let var = |a: &str, b: &str| get(a).or_else(|| get(b)).filter(|v| !v.is_empty());
         let client = var("AZURE_CLIENT_ID", "ARM_CLIENT_ID");
-        if let (Some(client_id), Some(secret)) =
-            (client.clone(), var("AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET"))
-        {
+        if let (Some(client_id), Some(secret)) = (
+            client.clone(),
+            var("AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET"),
+        ) {
             return Credential::ClientSecret { client_id, secret };
         }
         if let (Some(client_id), Some(file)) = (
@@ -157,15 +158,16 @@ impl Credential {
             }
             Credential::AzureCli => return az_cli_token(tenant, scope).await,
         };
-        let resp = client
-            .post(&url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| TokenError::Transport {
-                url: url.clone(),
-                why: crate::http::error_chain(&e),
-            })?;
+        let resp =
+            client
+                .post(&url)
+                .form(&form)
+                .send()
+                .await
+                .map_err(|e| TokenError::Transport {
+                    url: url.clone(),
+                    why: crate::http::error_chain(&e),
+                })?;
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap_or_default();
         if status != 200 {
@@ -181,7 +183,14 @@ impl Credential {
 /// `az account get-access-token --scope S --tenant T`.
 async fn az_cli_token(tenant: &str, scope: &str) -> Result<Token, TokenError> {
     let mut cmd = tokio::process::Command::new("az");
-    cmd.args(["account", "get-access-token", "--output", "json", "--scope", scope]);
+    cmd.args([
+        "account",
+        "get-access-token",
+        "--output",
+        "json",
+        "--scope",
+        scope,
+    ]);
     if !tenant.is_empty() {
         cmd.args(["--tenant", tenant]);
     }
@@ -247,7 +256,9 @@ mod tests {
             ("ARM_CLIENT_ID", "app"),
             ("AZURE_FEDERATED_TOKEN_FILE", "/f"),
         ]));
-        assert!(matches!(c, Credential::Federated { ref token_file, .. } if token_file == &PathBuf::from("/f")));
+        assert!(
+            matches!(c, Credential::Federated { ref token_file, .. } if token_file == &PathBuf::from("/f"))
+        );
         assert!(matches!(
             Credential::from_env(env(&[("AZURE_CLIENT_SECRET", "s")])),
             Credential::AzureCli
@@ -293,7 +304,12 @@ mod tests {
             secret: "good".into(),
         };
         let t = good
-            .token(&client, &aad.uri(), "tenant1", "https://management.azure.com/.default")
+            .token(
+                &client,
+                &aad.uri(),
+                "tenant1",
+                "https://management.azure.com/.default",
+            )
             .await
             .unwrap();
         assert_eq!(t.expires_in, 3599);
@@ -306,7 +322,9 @@ mod tests {
             client_id: "app".into(),
             token_file: file,
         };
-        fed.token(&client, &aad.uri(), "tenant1", "x").await.unwrap();
+        fed.token(&client, &aad.uri(), "tenant1", "x")
+            .await
+            .unwrap();
 
         let bad = Credential::ClientSecret {
             client_id: "app".into(),

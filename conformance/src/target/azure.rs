@@ -122,7 +122,10 @@ pub async fn connect(
         }
         .into());
     }
-    let location = resp.json["location"].as_str().unwrap_or("eastus").to_string();
+    let location = resp.json["location"]
+        .as_str()
+        .unwrap_or("eastus")
+        .to_string();
     Ok(Target { location, ..target })
 }
 
@@ -171,10 +174,15 @@ mod tests {
             .respond_with(ResponseTemplate::new(200).set_body_string(ENV))
             .mount(&s)
             .await;
-        let t = connect(opts(&s.uri()), cred(), "rabc".into()).await.unwrap();
+        let t = connect(opts(&s.uri()), cred(), "rabc".into())
+            .await
+            .unwrap();
         assert_eq!(t.location, "West Europe");
         assert!(!t.is_emulator());
-        assert_eq!(t.pool_path("p"), "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.App/sessionPools/p");
+        assert_eq!(
+            t.pool_path("p"),
+            "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.App/sessionPools/p"
+        );
     }
 
     #[tokio::test]
@@ -196,10 +204,16 @@ mod tests {
             .await
             .unwrap_err()
             .to_string();
-        assert!(e.contains("managedEnvironments/env1") && e.contains("404"), "{e}");
+        assert!(
+            e.contains("managedEnvironments/env1") && e.contains("404"),
+            "{e}"
+        );
         let mut o = opts(&s.uri());
         o.resource_group = None;
-        let e = connect(o, cred(), "rabc".into()).await.unwrap_err().to_string();
+        let e = connect(o, cred(), "rabc".into())
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--resource-group"), "{e}");
     }
 

@@ -40,10 +40,7 @@ pub async fn delete_all(target: &Target, items: Vec<Created>, limit: Duration) -
 
 async fn delete_one(target: &Target, c: &Created, deadline: Instant) -> Deleted {
     let problem = async {
-        let token = target
-            .token(Scope::Arm)
-            .await
-            .map_err(|e| e.to_string())?;
+        let token = target.token(Scope::Arm).await.map_err(|e| e.to_string())?;
         let url = target.arm_url(&format!("{}?api-version={}", c.id, c.api_version));
         let (res, _) = http::send(
             &target.client,
@@ -82,10 +79,7 @@ async fn delete_one(target: &Target, c: &Created, deadline: Instant) -> Deleted 
 /// Every resource in the target's resource group (and resource groups of the subscription)
 /// tagged with run `run_id`.
 pub async fn find_tagged(target: &Target, run_id: &str) -> Result<Vec<Created>, String> {
-    let token = target
-        .token(Scope::Arm)
-        .await
-        .map_err(|e| e.to_string())?;
+    let token = target.token(Scope::Arm).await.map_err(|e| e.to_string())?;
     let mut found = Vec::new();
     for (ty, v) in TYPES {
         let first = target.arm_url(&format!(
@@ -140,7 +134,11 @@ async fn list_all(target: &Target, token: &str, first: String) -> Result<Vec<Val
             break;
         }
         if resp.status != 200 {
-            return Err(format!("GET {url} answered {}: {}", resp.status, resp.text()));
+            return Err(format!(
+                "GET {url} answered {}: {}",
+                resp.status,
+                resp.text()
+            ));
         }
         if let Some(items) = resp.json["value"].as_array() {
             out.extend(items.iter().cloned());
@@ -214,9 +212,11 @@ mod tests {
         Mock::given(method("GET"))
             .and(path(pools))
             .and(query_param("$skiptoken", "2"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(
-                serde_json::json!({"value": [pool("scrabc12b", Some("rabc12"))]}),
-            ))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(
+                    serde_json::json!({"value": [pool("scrabc12b", Some("rabc12"))]}),
+                ),
+            )
             .mount(&s)
             .await;
         Mock::given(method("GET"))
@@ -242,7 +242,10 @@ mod tests {
         }
         let t = azure_target(&s.uri());
         let found = find_tagged(&t, "rabc12").await.unwrap();
-        let names: Vec<&str> = found.iter().map(|c| c.id.rsplit('/').next().unwrap()).collect();
+        let names: Vec<&str> = found
+            .iter()
+            .map(|c| c.id.rsplit('/').next().unwrap())
+            .collect();
         assert_eq!(names, ["scrabc12a", "scrabc12b"]);
 
         // DELETE answers 202 (Azure's LRO); the GET after it is 404: gone.
@@ -285,13 +288,17 @@ mod tests {
         let done = delete_all(
             &t,
             vec![Created {
-                id: "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.App/sessionPools/x".into(),
+                id: "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.App/sessionPools/x"
+                    .into(),
                 api_version: "2026-07-01".into(),
             }],
             Duration::from_secs(5),
         )
         .await;
         let p = done[0].problem.as_deref().unwrap();
-        assert!(p.contains("403") && p.contains("AuthorizationFailed"), "{p}");
+        assert!(
+            p.contains("403") && p.contains("AuthorizationFailed"),
+            "{p}"
+        );
     }
 }

@@ -54,12 +54,13 @@ pub async fn connect(
             (emu.ready().clone(), Some(emu), scale)
         }
     };
-    let ca_pem = match &ready.ca_file {
-        Some(f) => Some(std::fs::read(f).map_err(|e| {
-            anyhow::anyhow!("cannot read the emulator's CA {}: {e}", f.display())
-        })?),
-        None => None,
-    };
+    let ca_pem =
+        match &ready.ca_file {
+            Some(f) => Some(std::fs::read(f).map_err(|e| {
+                anyhow::anyhow!("cannot read the emulator's CA {}: {e}", f.display())
+            })?),
+            None => None,
+        };
     let target = Target::new(TargetSpec {
         kind: Kind::Emulator,
         arm: ready.endpoint.clone(),

@@ -5,8 +5,8 @@
 
 pub mod auth;
 pub mod azure;
-pub mod local;
 pub mod cleanup;
+pub mod local;
 
 use std::collections::HashMap;
 use std::fmt;
