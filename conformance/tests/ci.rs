@@ -39,37 +39,61 @@ fn root() -> PathBuf {
         .expect("workspace root")
 }
 
-/// Builds (or finds up to date) the release emulator and returns it.
-fn release_emulator() -> PathBuf {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|d| if d.is_absolute() { d } else { root().join(d) })
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// `cargo build ARGS` in the workspace, with the environment of a user's shell (the variables
+/// cargo sets for a test would make build scripts rerun).
+fn cargo_build(args: &[&str]) {
+    let mut cmd = Command::new("cargo");
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy().into_owned();
-        if k.starts_with("CARGO_") && k != "CARGO_TARGET_DIR" && k != "CARGO_HOME" {
+        let by_cargo = [
+            "CARGO_MANIFEST_",
+            "CARGO_PKG_",
+            "CARGO_BIN_",
+            "CARGO_CRATE_",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_RUSTC_CURRENT_DIR",
+            "NEXTEST",
+            "__NEXTEST",
+            "RUST_TEST_",
+        ]
+        .iter()
+        .any(|p| k.starts_with(p))
+            || k == "CARGO";
+        if by_cargo {
             cmd.env_remove(&k);
         }
     }
     let out = cmd
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "sessions-emulator",
-            "--bin",
-            "sessions-emulator",
-        ])
+        .arg("build")
+        .args(args)
         .current_dir(root())
         .output()
         .expect("run cargo build");
     assert!(
         out.status.success(),
-        "cargo build --release -p sessions-emulator failed:\n{}",
+        "cargo build {args:?} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|d| if d.is_absolute() { d } else { root().join(d) })
-        .unwrap_or_else(|| root().join("target"));
-    target.join("release/sessions-emulator")
+}
+
+/// Builds (or finds up to date) the release emulator and returns it.
+fn release_emulator() -> PathBuf {
+    cargo_build(&[
+        "--release",
+        "-p",
+        "sessions-emulator",
+        "--bin",
+        "sessions-emulator",
+    ]);
+    target_dir().join("release/sessions-emulator")
 }
 
 /// The sample image with `env` added and `port` declared, as a tar (`docker save` or OCI).
@@ -143,7 +167,7 @@ async fn real_image_check_passes_on_the_sample_image() {
     let report = check(a).await.expect("the check runs");
     eprintln!("check took {:.1} s", t.elapsed().as_secs_f64());
     assert!(report.passed(), "{:#?}", report.steps);
-    assert_eq!(report.summary(), "9 passed, 0 failed");
+    assert_eq!(report.summary(), "8 passed, 0 failed");
     assert!(step(&report, "image loads").detail.contains("OCI archive"));
     assert!(step(&report, "image loads").detail.contains("1 layer(s)"));
     assert!(step(&report, "image loads")
@@ -197,7 +221,12 @@ async fn real_image_check_explains_broken_images() {
     a.data_dir = Some(data_dir.clone());
     let report = check(a).await.expect("the check runs");
     let msg = failure(&report);
-    assert!(msg.starts_with("container starts"), "{msg}");
+    // The start fails, or (when the emulator declared the session ready before the exit) the
+    // first request does; either way the exit code and the console say why.
+    assert!(
+        msg.starts_with("container starts") || msg.starts_with("HTTP answers"),
+        "{msg}"
+    );
     assert!(msg.contains("exit code 3"), "{msg}");
     assert!(
         msg.contains("| sample-session: exiting at start with code 3"),
@@ -233,12 +262,11 @@ async fn real_image_check_explains_broken_images() {
     assert!(!ls.contains("conformance-check"), "{ls}");
     let pid = emu.pid();
     emu.stop().await.expect("a clean exit on SIGTERM");
-    // SAFETY: signal 0 only checks that the pid exists.
-    assert_ne!(
-        unsafe { libc::kill(pid as i32, 0) },
-        0,
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
         "the emulator outlived stop()"
     );
+    assert!(!data_dir.exists(), "the emulator's temp data dir is left");
 }
 
 fn copy_dir(from: &Path, to: &Path) {

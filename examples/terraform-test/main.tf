@@ -14,7 +14,7 @@ provider "azuresessions" {}
 variable "name" {
   description = "Name of the session pool."
   type        = string
-  default     = "tftest-pool"
+  default     = "tftestpool"
 }
 
 variable "resource_group" {

@@ -141,6 +141,7 @@ pub async fn check(args: ImageArgs) -> anyhow::Result<Report> {
         run_id: run_id(),
         pool_id: None,
         loaded_tag: None,
+        setting_url: None,
     };
     let result = check.run().await;
     check.cleanup().await;
@@ -171,6 +172,8 @@ struct Check {
     run_id: String,
     pool_id: Option<String>,
     loaded_tag: Option<String>,
+    /// The diagnostic setting routing the environment's logs to the workspace (deleted at the end).
+    setting_url: Option<String>,
 }
 
 /// A JSON answer.
@@ -260,7 +263,7 @@ impl Check {
         };
 
         // 2-3. the pool and its ready session
-        let name = format!("conformance-{}", self.run_id);
+        let name = format!("conformance{}", self.run_id);
         let pool_id = format!(
             "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.App/sessionPools/{name}",
             self.ready().subscription_id,
@@ -282,6 +285,7 @@ impl Check {
         let url = self
             .ready()
             .url(&format!("{pool_id}?api-version={API_VERSION}"));
+        self.enable_logs().await;
         let created = Instant::now();
         let put = self.arm(Method::PUT, &url, Some(&body)).await?;
         if !(200..300).contains(&put.status) {
@@ -358,25 +362,43 @@ impl Check {
             )
             .await;
         let first_answer = t.elapsed();
-        match a {
-            Ok(a) if a.status < 500 => self.report.pass(
-                S_HTTP,
-                first_answer,
-                format!("GET / answered {} ({} bytes)", a.status, a.text.len()),
-            ),
-            Ok(a) => self.report.fail(
-                S_HTTP,
-                first_answer,
-                format!(
-                    "GET {endpoint}/?identifier={first} answered {}: {}\n  fix: the app must answer HTTP on port {} for any path the pool forwards",
-                    a.status,
-                    a.text.chars().take(500).collect::<String>(),
+        let http_failure = match a {
+            Ok(a) if a.status < 500 => {
+                self.report.pass(
+                    S_HTTP,
+                    first_answer,
+                    format!("GET / answered {} ({} bytes)", a.status, a.text.len()),
+                );
+                None
+            }
+            Ok(a) => Some(format!(
+                "GET {endpoint}/?identifier={first} answered {}: {}",
+                a.status,
+                a.text.chars().take(500).collect::<String>()
+            )),
+            Err(e) => Some(format!("{e:#}")),
+        };
+        if let Some(what) = http_failure {
+            // The session may have died after it was declared ready: the pool's events say how.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let lines = self.console(&pool_id).await.unwrap_or_default();
+            let events = self.events(&name).await;
+            let message = match events.iter().rev().find_map(|e| match diagnose::classify(e) {
+                diagnose::Cause::Crashed(code) => Some((code, e.clone())),
+                _ => None,
+            }) {
+                Some((code, e)) => diagnose::crashed(code, &e, &lines),
+                None => format!(
+                    "{what}\n  pool events:\n{}\n  last console lines:\n{}\n  fix: the app must answer HTTP on port {} for any path the pool forwards",
+                    diagnose::tail(&events, 5),
+                    diagnose::tail(&lines, 10),
                     self.args.target_port
                 ),
-            ),
-            Err(e) => self
-                .report
-                .fail(S_HTTP, first_answer, format!("{e:#}")),
+            };
+            self.report.fail(S_HTTP, first_answer, message);
+            self.report
+                .skip_rest(&rest, "not run: the first request was not answered");
+            return Ok(());
         }
 
         // 5. console logs
@@ -522,6 +544,62 @@ impl Check {
         ))
     }
 
+    /// Routes the environment's session logs (lifecycle, pool events) to the workspace, so that
+    /// a failure can be explained by the pool's events (exits, probe answers).
+    async fn enable_logs(&mut self) {
+        let url = self.ready().url(&format!(
+            "{}/providers/Microsoft.Insights/diagnosticSettings/conformance{}?api-version=2021-05-01-preview",
+            self.ready().environment_id,
+            self.run_id
+        ));
+        let body = serde_json::json!({"properties": {
+            "workspaceId": self.ready().workspace_id,
+            "logs": [{"categoryGroup": "allLogs", "enabled": true}],
+        }});
+        if let Ok(a) = self.arm(Method::PUT, &url, Some(&body)).await {
+            if (200..300).contains(&a.status) {
+                self.setting_url = Some(url);
+            }
+        }
+    }
+
+    /// The pool's lifecycle and pool-event rows (`OperationName: Log`), oldest first, through
+    /// the Log Analytics query API; empty when they cannot be read.
+    async fn events(&self, pool_name: &str) -> Vec<String> {
+        let customer = self
+            .ready()
+            .workspace_customer_id
+            .clone()
+            .unwrap_or_else(|| "00000000-0000-4000-8000-0000000000d1".into());
+        let url = self
+            .ready()
+            .url(&format!("/v1/workspaces/{customer}/query"));
+        let query = format!(
+            "union AppEnvSessionLifecycleLogs, AppEnvSessionPoolEventLogs | where SessionPoolName == '{pool_name}' | order by TimeGenerated asc | project OperationName, Log"
+        );
+        let Ok(token) = self.client.token(scope::LOG_ANALYTICS).await else {
+            return Vec::new();
+        };
+        let body = serde_json::json!({ "query": query });
+        let Ok(a) = self.send(Method::POST, &url, &token, Some(&body)).await else {
+            return Vec::new();
+        };
+        a.body["tables"][0]["rows"]
+            .as_array()
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        format!(
+                            "{}: {}",
+                            r[0].as_str().unwrap_or_default(),
+                            r[1].as_str().unwrap_or_default()
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     async fn console(&self, pool_id: &str) -> anyhow::Result<Vec<String>> {
         let url = self.ready().url(&format!(
             "/emulator/v1/consoleLogs?pool={pool_id}&limit=200"
@@ -602,12 +680,13 @@ impl Check {
                         });
                     }
                     if state == Some("Failed") {
+                        let events = self.events(pool_name(pool_id)).await;
                         return Ok(self.failed(
                             "the pool's provisioning failed",
                             first_line,
                             created,
                             &lines,
-                            true,
+                            &events,
                         ));
                     }
                     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -615,7 +694,8 @@ impl Check {
                 Some(m) if !m.is_empty() => {
                     // Console lines of the failed starts, fresh.
                     let lines = self.console(pool_id).await.unwrap_or(lines);
-                    return Ok(self.failed(&m, first_line, created, &lines, false));
+                    let events = self.events(pool_name(pool_id)).await;
+                    return Ok(self.failed(&m, first_line, created, &lines, &events));
                 }
                 Some(_) => {}
             }
@@ -672,7 +752,7 @@ impl Check {
         first_line: Option<Duration>,
         created: Instant,
         lines: &[String],
-        _from_pool: bool,
+        events: &[String],
     ) -> Waited {
         let after = created.elapsed();
         let startup = self
@@ -688,15 +768,28 @@ impl Check {
                 after,
                 message: diagnose::crashed(code, message, lines),
             },
-            diagnose::Cause::ProbeFailed(last) => Waited::Failed {
-                step: if first_line.is_some() {
-                    "ready"
+            diagnose::Cause::ProbeFailed(last) => {
+                // The probe's last answers, from the pool's events when they are readable.
+                let answers: Vec<&str> = events
+                    .iter()
+                    .filter(|e| e.starts_with("ProbeFailed:"))
+                    .map(|e| e.rsplit_once("probe failed: ").map(|(_, a)| a).unwrap_or(e))
+                    .collect();
+                let last = if answers.is_empty() {
+                    last
                 } else {
-                    S_START
-                },
-                after,
-                message: diagnose::probe_failed(&startup, &last, lines),
-            },
+                    answers[answers.len().saturating_sub(3)..].join(" | ")
+                };
+                Waited::Failed {
+                    step: if first_line.is_some() {
+                        "ready"
+                    } else {
+                        S_START
+                    },
+                    after,
+                    message: diagnose::probe_failed(&startup, &last, lines),
+                }
+            }
             diagnose::Cause::PortClosed => Waited::Failed {
                 step: "ready",
                 after,
@@ -808,10 +901,18 @@ impl Check {
                 }
             }
         }
+        if let Some(url) = self.setting_url.take() {
+            let _ = self.arm(Method::DELETE, &url, None).await;
+        }
         if let (Some(tag), true) = (self.loaded_tag.take(), self.args.data_dir.is_some()) {
             let _ = self.cli(&["image", "rm", &tag]).await;
         }
     }
+}
+
+/// The last segment of a pool id.
+fn pool_name(pool_id: &str) -> &str {
+    pool_id.rsplit('/').next().unwrap_or(pool_id)
 }
 
 enum Waited {

@@ -15,7 +15,7 @@ run "plans_the_pool" {
   command = plan
 
   assert {
-    condition     = azuresessions_session_pool.this.name == "tftest-pool"
+    condition     = azuresessions_session_pool.this.name == "tftestpool"
     error_message = "the pool is named after var.name"
   }
 
@@ -29,7 +29,7 @@ run "creates_the_pool" {
   command = apply
 
   assert {
-    condition     = endswith(output.id, "/providers/Microsoft.App/sessionPools/tftest-pool")
+    condition     = endswith(output.id, "/providers/Microsoft.App/sessionPools/tftestpool")
     error_message = "the id names the pool: ${output.id}"
   }
 
