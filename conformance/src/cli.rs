@@ -97,6 +97,12 @@ pub struct TargetArgs {
     /// The sample session image in a registry Azure pools can pull (Azure only).
     #[arg(long, value_name = "REF")]
     pub image: Option<String>,
+    /// ARM endpoint of the Azure cloud (sovereign clouds, e.g. https://management.usgovcloudapi.net).
+    #[arg(long, value_name = "URL", default_value = azure::ARM)]
+    pub arm_endpoint: String,
+    /// Entra ID authority host of the Azure cloud (e.g. https://login.microsoftonline.us).
+    #[arg(long, value_name = "URL", default_value = azure::AUTHORITY)]
+    pub authority_host: String,
 }
 
 /// Flags of a run.
@@ -172,8 +178,8 @@ pub async fn connect(
                 tenant: None,
                 workspace: args.workspace.clone(),
                 image: args.image.clone(),
-                arm: azure::ARM.into(),
-                authority: azure::AUTHORITY.into(),
+                arm: args.arm_endpoint.clone(),
+                authority: args.authority_host.clone(),
             }
             .with_env(|k| std::env::var(k).ok());
             let cred = Credential::from_env(|k| std::env::var(k).ok());

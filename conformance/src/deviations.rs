@@ -40,6 +40,27 @@ mod tests {
     }
 
     #[test]
+    fn every_case_a_row_names_exists() {
+        let ids: Vec<String> = crate::case::registry().iter().map(|c| c.id()).collect();
+        for row in TEXT.lines().filter(|l| l.starts_with("| `")) {
+            let case = row
+                .trim_end_matches('|')
+                .rsplit('|')
+                .next()
+                .unwrap_or_default()
+                .trim();
+            if case == "—" {
+                continue;
+            }
+            let name = case.trim_matches('`');
+            assert!(
+                ids.iter().any(|i| i == name),
+                "DEVIATIONS.md names case {name}, which does not exist"
+            );
+        }
+    }
+
+    #[test]
     fn every_id_a_case_names_is_listed() {
         let src = [
             include_str!("suites/arm.rs"),

@@ -8,6 +8,13 @@
 //! - `a_failing_case_prints_its_request_and_response`: `--endpoint` at a fake service whose
 //!   ARM answers 500: exit 1, the progress line shows the request and the response that
 //!   failed, and the JUnit `<failure>` carries them.
+//! - `azure_target_against_recorded_answers`: `--target azure` (client secret from the
+//!   environment) against a stand-in for ARM and Entra ID answering Azure's recorded bodies:
+//!   the cases pass on Azure's answers, a case needing `--image` is skipped saying so, and
+//!   what the run created is deleted.
+//! - `ctrl_c_stops_the_run_and_cleans_up`: SIGINT in the middle of a case against a running
+//!   emulator (`--endpoint`): exit 1, "interrupted", the case's pool deleted; `cleanup
+//!   --run-id` then finds nothing.
 //! - `real_emulator_target_passes_every_suite`: the whole emulator-target run with the qemu
 //!   backend (the release emulator, built first as `make test` does): exit 0, no failure in the
 //!   JUnit report, every suite but `terraform` has cases and nothing is skipped there; the
@@ -79,16 +86,20 @@ fn counts(line: &str) -> Option<(usize, usize, usize)> {
     parts.next().is_none().then_some((passed, failed, skipped))
 }
 
-/// A debug `sessions-emulator` the workspace build made (nextest builds every bin of the
-/// workspace before running tests).
+/// A `sessions-emulator` the workspace build made (`cargo nextest run --workspace` builds the
+/// debug one before running tests; `make test` the release one).
 fn debug_emulator() -> PathBuf {
-    let bin = target_dir().join("debug/sessions-emulator");
-    assert!(
-        bin.is_file(),
-        "{} missing: `cargo build -p sessions-emulator` builds it",
-        bin.display()
-    );
-    bin
+    let dir = target_dir();
+    ["debug", "release"]
+        .iter()
+        .map(|p| dir.join(p).join("sessions-emulator"))
+        .find(|b| b.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "no sessions-emulator in {}/debug or release: `cargo build -p sessions-emulator` builds it",
+                dir.display()
+            )
+        })
 }
 
 /// JUnit checks shared by the runs: attribute `name` of the root element.
@@ -365,4 +376,229 @@ fn the_summary_line_parser_agrees_with_the_format() {
     assert_eq!(counts("3 passed, 0 failed"), Some((3, 0, 0)));
     assert_eq!(counts("3 passed, 1 failed, 2 skipped"), Some((3, 1, 2)));
     assert_eq!(counts("3 passed"), None);
+}
+
+/// `--target azure` against a stand-in for ARM and Entra ID that answers what Azure answered
+/// (recorded bodies, ids replaced): the Azure-only paths (client-secret credential from the
+/// environment, the environment read at start, the run tag, cleanup of what the run created)
+/// and cases that must pass against Azure's own answers.
+#[tokio::test]
+async fn azure_target_against_recorded_answers() {
+    use wiremock::matchers::{body_string_contains, header, method, path, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let az = MockServer::start().await;
+    let token = |t: &str| {
+        ResponseTemplate::new(200).set_body_string(format!(
+            r#"{{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"{t}"}}"#
+        ))
+    };
+    Mock::given(method("POST"))
+        .and(path("/tenant1/oauth2/v2.0/token"))
+        .and(body_string_contains("client_secret=sp-secret"))
+        .and(body_string_contains("dynamicsessions.io"))
+        .respond_with(token("dp.tok.en"))
+        .with_priority(1)
+        .mount(&az)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/tenant1/oauth2/v2.0/token"))
+        .and(body_string_contains("client_secret=sp-secret"))
+        .respond_with(token("arm.tok.en"))
+        .with_priority(2)
+        .mount(&az)
+        .await;
+    let env =
+        "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.App/managedEnvironments/env1";
+    Mock::given(method("GET"))
+        .and(path(env))
+        .respond_with(ResponseTemplate::new(200).set_body_string(format!(
+            r#"{{"id":"{env}","name":"env1","type":"Microsoft.App/managedEnvironments","location":"West Europe","properties":{{"provisioningState":"Succeeded","defaultDomain":"happyriver-1a2b3c4d.westeurope.azurecontainerapps.io"}}}}"#
+        )))
+        .mount(&az)
+        .await;
+    // identity/audiences: ARM refuses a data-plane token.
+    Mock::given(method("GET"))
+        .and(path("/subscriptions/sub1/resourceGroups/rg1"))
+        .and(header("authorization", "Bearer dp.tok.en"))
+        .respond_with(ResponseTemplate::new(401).insert_header("www-authenticate", "Bearer authorization_uri=\"https://login.windows.net/tenant1\", error=\"invalid_token\", error_description=\"The access token has been obtained for wrong audience or resource.\"").set_body_string(
+            r#"{"error":{"code":"InvalidAuthenticationTokenAudience","message":"The access token has been obtained for wrong audience or resource 'https://dynamicsessions.io'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'."}}"#,
+        ))
+        .mount(&az)
+        .await;
+    // arm/python_lts_pool: Azure creates PythonLTS pools (201, InProgress).
+    Mock::given(method("PUT"))
+        .and(path_regex("/sessionPools/sc[a-z0-9]+$"))
+        .and(header("authorization", "Bearer arm.tok.en"))
+        .and(body_string_contains("PythonLTS"))
+        .and(body_string_contains("sessions-conformance-run"))
+        .respond_with(ResponseTemplate::new(201).set_body_string(
+            r#"{"name":"p","type":"Microsoft.App/sessionPools","location":"West Europe","properties":{"containerType":"PythonLTS","provisioningState":"InProgress"}}"#,
+        ))
+        .mount(&az)
+        .await;
+    // arm/not_found and the cleanup's polling: missing pools and a missing group.
+    Mock::given(method("GET"))
+        .and(path_regex("/resourceGroups/rg1/providers/Microsoft.App/sessionPools/"))
+        .respond_with(ResponseTemplate::new(404).set_body_string(
+            r#"{"error":{"code":"ResourceNotFound","message":"The Resource 'Microsoft.App/sessionPools/x' under resource group 'rg1' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"}}"#,
+        ))
+        .mount(&az)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("/resourceGroups/sc[a-z0-9]+/providers/"))
+        .respond_with(ResponseTemplate::new(404).set_body_string(
+            r#"{"error":{"code":"ResourceGroupNotFound","message":"Resource group 'x' could not be found."}}"#,
+        ))
+        .mount(&az)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path_regex("/sessionPools/sc[a-z0-9]+$"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(2) // arm/not_found's DELETE, and the cleanup of the PythonLTS pool
+        .mount(&az)
+        .await;
+
+    let uri = az.uri();
+    let out = tokio::task::spawn_blocking(move || {
+        run(
+            &[
+                "--target",
+                "azure",
+                "--arm-endpoint",
+                &uri,
+                "--authority-host",
+                &uri,
+                "--subscription",
+                "sub1",
+                "--resource-group",
+                "rg1",
+                "--environment",
+                "env1",
+                "--case",
+                "identity/audiences",
+                "--case",
+                "arm/not_found",
+                "--case",
+                "arm/python_lts_pool",
+                "--case",
+                "dataplane/capacity",
+            ],
+            &[
+                ("AZURE_TENANT_ID", "tenant1"),
+                ("AZURE_CLIENT_ID", "app1"),
+                ("AZURE_CLIENT_SECRET", "sp-secret"),
+            ],
+        )
+    })
+    .await
+    .expect("join");
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("against Azure subscription sub1 resource group rg1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("dataplane/capacity ... skipped: needs --image"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("known deviation"), "{stdout}");
+    assert_eq!(last_line(&out), "3 passed, 0 failed, 1 skipped");
+}
+
+/// Ctrl-C in the middle of a run against a running emulator (`--endpoint`): the run stops,
+/// says so, exits 1, and deletes what it created; `cleanup --run-id` then finds nothing.
+#[test]
+fn ctrl_c_stops_the_run_and_cleans_up() {
+    use sessions_conformance::emulator::{Backend, Emulator, StartOptions};
+    let mut emu = Emulator::start_blocking(StartOptions {
+        bin: Some(debug_emulator()),
+        backend: Backend::Fake,
+        time_scale: Some(0.05),
+        ..StartOptions::default()
+    })
+    .expect("start an emulator");
+    let env = emu.ready().env_vars();
+    let endpoint = emu.ready().endpoint.clone();
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "--endpoint",
+        &endpoint,
+        "--backend",
+        "fake",
+        "--time-scale",
+        "0.05",
+        "--run-id",
+        "rctrlc",
+        "--case",
+        "lifecycle/timed_cooldown",
+        "--case",
+        "lifecycle/max_alive_period",
+    ])
+    .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    .stdout(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("spawn");
+    // timed_cooldown has created its pool and waits on its cooldown (15 s) by now.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert_eq!(
+        tagged_pools(emu.ready(), "rctrlc"),
+        1,
+        "the case's pool exists"
+    );
+    // SAFETY: kill(2) on our own child's pid with SIGINT has no memory effects.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("wait");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("interrupted (Ctrl-C): deleting what the run created"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("cleanup:"), "cleanup problems: {stdout}");
+    assert!(
+        last_line(&out).starts_with("0 passed, 0 failed"),
+        "{stdout}"
+    );
+
+    let out = Command::new(BIN)
+        .args(["cleanup", "--run-id", "rctrlc", "--endpoint", &endpoint])
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .expect("cleanup");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("0 resources tagged sessions-conformance-run=rctrlc"),
+        "{stdout}"
+    );
+    assert_eq!(tagged_pools(emu.ready(), "rctrlc"), 0, "the pool is gone");
+    emu.stop_blocking();
+}
+
+/// How many session pools of the seeded resource group carry run tag `run`.
+fn tagged_pools(ready: &sessions_conformance::emulator::Ready, run: &str) -> usize {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let c = sessions_conformance::emulator::Client::new(ready).expect("client");
+        let token = c.token("https://management.azure.com/.default").await.expect("token");
+        let url = ready.url(&format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.App/sessionPools?api-version=2026-07-01",
+            ready.subscription_id, ready.resource_group
+        ));
+        let v: Value = c.http.get(url).bearer_auth(token).send().await.expect("list").json().await.expect("json");
+        v["value"]
+            .as_array()
+            .map(|a| a.iter().filter(|p| p["tags"]["sessions-conformance-run"] == run).count())
+            .unwrap_or(0)
+    })
 }

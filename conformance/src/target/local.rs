@@ -36,7 +36,8 @@ pub async fn connect(
 ) -> Result<(Target, Option<Emulator>), anyhow::Error> {
     let (ready, emulator, time_scale) = match &opts.endpoint {
         Some(endpoint) => {
-            let vars: BTreeMap<String, String> = std::env::vars().collect();
+            let mut vars: BTreeMap<String, String> = std::env::vars().collect();
+            vars.insert("ARM_ENDPOINT".into(), endpoint.clone());
             let mut ready = Ready::from_vars(&vars)?;
             ready.endpoint = endpoint.trim_end_matches('/').to_string();
             (ready, None, opts.time_scale.unwrap_or(1.0))
