@@ -150,6 +150,9 @@ pub enum SelectError {
     /// `--suite` named no suite.
     #[error("unknown suite `{0}` in --suite: the suites are {1}")]
     UnknownSuite(String, String),
+    /// `--suite` named a suite without cases in this build.
+    #[error("suite `{0}` has no cases in this build")]
+    EmptySuite(String),
     /// `--case` named no case.
     #[error("unknown case `{0}` in --case: `--list` prints every case as suite/name")]
     UnknownCase(String),
@@ -162,6 +165,11 @@ pub fn select(all: &[Case], suites: &[String], cases: &[String]) -> Result<Vec<C
     for s in suites {
         if !known.contains(&s.as_str()) {
             return Err(SelectError::UnknownSuite(s.clone(), known.join(", ")));
+        }
+    }
+    for s in suites {
+        if !all.iter().any(|c| &c.suite == s) {
+            return Err(SelectError::EmptySuite(s.clone()));
         }
     }
     for c in cases {

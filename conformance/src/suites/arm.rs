@@ -312,6 +312,9 @@ async fn validation_errors(ctx: Ctx) -> CaseResult {
         ensure(r.error_code().is_some_and(|c| !c.is_empty()), || {
             format!("{what}: no error.code")
         })?;
+        // The code and target (not the wording of the message) are the contract.
+        let shape = json!({"code": r.json["error"]["code"], "target": r.json["error"]["target"]});
+        ctx.snapshot(&what.replace(' ', "_"), &shape)?;
         let target = r.json["error"]["target"].as_str().unwrap_or_default();
         let message = r.json["error"]["message"].as_str().unwrap_or_default();
         ensure(

@@ -224,6 +224,7 @@ async fn management_api(ctx: Ctx) -> CaseResult {
         Some("mgmt-1"),
         "getSession identifier",
     )?;
+    ctx.snapshot("get_session", &r.json)?;
     ensure(
         r.json["expiresAt"].is_string() || r.json["expiresAt"].is_null(),
         || "expiresAt".into(),
