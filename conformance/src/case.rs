@@ -168,7 +168,7 @@ pub fn select(all: &[Case], suites: &[String], cases: &[String]) -> Result<Vec<C
         }
     }
     for s in suites {
-        if !all.iter().any(|c| &c.suite == s) {
+        if !all.iter().any(|c| c.suite == s) {
             return Err(SelectError::EmptySuite(s.clone()));
         }
     }
