@@ -1,5 +1,6 @@
-//! `sessions-conformance` binary.
+//! `sessions-conformance` binary: see [`sessions_conformance::cli`].
 
-fn main() {
-    eprintln!("sessions-conformance: no suites yet (see the conformance issue)");
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    sessions_conformance::cli::main().await
 }
