@@ -141,6 +141,7 @@ pub fn registry() -> Vec<Case> {
     all.extend(crate::suites::probes::cases());
     all.extend(crate::suites::isolation::cases());
     all.extend(crate::suites::observability::cases());
+    all.extend(crate::suites::terraform::cases());
     all
 }
 

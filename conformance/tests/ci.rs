@@ -4,8 +4,8 @@
 //!
 //!
 //! - `real_image_check_passes_on_the_sample_image`: the check starts its own emulator, loads
-//!   the sample image from an OCI archive tar, and every step passes; the emulator it started
-//!   is gone afterwards.
+//!   the sample image from an OCI archive tar, and every step passes; then the same image as a
+//!   reference to a local registry (`docker-registry`), pulled by the emulator.
 //! - `real_image_check_explains_broken_images`: one emulator started by the test (shared through
 //!   `--data-dir`), three broken `docker save` images, each failing with the message that says
 //!   what to fix: an app listening on 9090 checked with `--target-port 8080`, an app that exits
@@ -116,6 +116,85 @@ fn sample_image(dir: &Path, name: &str, env: &[&str], port: u16, oci: bool) -> P
     path
 }
 
+/// A local registry (`docker-registry`, installed by `scripts/setup`), killed on drop.
+struct Registry {
+    child: std::process::Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_registry() -> Registry {
+    let bin = "/usr/bin/docker-registry";
+    assert!(
+        Path::new(bin).exists(),
+        "{bin} missing: run scripts/setup (apt package docker-registry)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n  secret: test-secret\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(bin)
+        .arg("serve")
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start docker-registry");
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the registry did not listen on {addr}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Registry {
+        child,
+        addr,
+        _dir: dir,
+    }
+}
+
+/// Pushes the image file to `reference` through a scratch image store.
+fn push(bin: &Path, file: &Path, reference: &str) {
+    let store = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["image", "load", file.to_str().unwrap(), "--tag", reference],
+        vec!["image", "push", reference],
+    ] {
+        let out = Command::new(bin)
+            .args(&args)
+            .arg("--data-dir")
+            .arg(store.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sessions-emulator {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 fn args(image: &Path, port: u16, bin: &Path) -> ImageArgs {
     ImageArgs {
         image: image.display().to_string(),
@@ -177,6 +256,17 @@ async fn real_image_check_passes_on_the_sample_image() {
     assert!(step(&report, "console logs arrive")
         .detail
         .contains("sample-session listening on 0.0.0.0:8080"));
+
+    // The same image from a registry reference.
+    let registry = start_registry();
+    let reference = format!("{}/conformance/good:v1", registry.addr);
+    push(&bin, &image, &reference);
+    let mut a = args(Path::new(&reference), 8080, &bin);
+    a.image = reference.clone();
+    let report = check(a).await.expect("the check runs");
+    assert!(report.passed(), "{:#?}", report.steps);
+    let loaded = &step(&report, "image loads").detail;
+    assert!(loaded.starts_with("pulled"), "{loaded}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

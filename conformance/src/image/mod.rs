@@ -117,10 +117,11 @@ pub async fn check(args: ImageArgs) -> anyhow::Result<Report> {
     let (own, ready, data_dir) = match &args.data_dir {
         Some(d) => (None, Ready::from_data_dir(d)?, d.clone()),
         None => {
-            println!(
-                "starting sessions-emulator ({:?} backend) ...",
-                args.backend
-            );
+            let backend = match args.backend {
+                Backend::Qemu => "qemu",
+                Backend::Fake => "fake",
+            };
+            println!("starting sessions-emulator ({backend} backend) ...");
             let emu = Emulator::start(StartOptions {
                 bin: Some(bin.clone()),
                 backend: args.backend,

@@ -9,3 +9,4 @@ pub mod lifecycle;
 pub mod observability;
 pub mod pool;
 pub mod probes;
+pub mod terraform;
