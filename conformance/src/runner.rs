@@ -114,14 +114,14 @@ pub async fn run(cases: &[Case], target: Arc<Target>) -> RunReport {
         .await;
     let mut reports = Vec::new();
     let mut interrupted = false;
-    let ctrl_c = tokio::signal::ctrl_c();
+    let ctrl_c = stop_signal();
     tokio::pin!(ctrl_c);
     for (i, case) in cases.iter().enumerate() {
         let r = tokio::select! {
             r = run_case(case, target.clone()) => r,
             _ = &mut ctrl_c => {
                 interrupted = true;
-                let _ = out.write_all(b"\ninterrupted (Ctrl-C): deleting what the run created\n").await;
+                let _ = out.write_all(b"\ninterrupted (SIGINT or SIGTERM): deleting what the run created\n").await;
                 break;
             }
         };
@@ -139,6 +139,22 @@ pub async fn run(cases: &[Case], target: Arc<Target>) -> RunReport {
         cases: reports,
         cleanup_problems,
         interrupted,
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (what CI systems send a cancelled job).
+async fn stop_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
     }
 }
 

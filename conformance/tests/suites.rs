@@ -558,7 +558,7 @@ fn ctrl_c_stops_the_run_and_cleans_up() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("interrupted (Ctrl-C): deleting what the run created"),
+        stdout.contains("interrupted (SIGINT or SIGTERM): deleting what the run created"),
         "{stdout}"
     );
     assert!(!stdout.contains("cleanup:"), "cleanup problems: {stdout}");
