@@ -19,6 +19,7 @@ use sessions_runtime::pool::core::Provisioning;
 use sessions_runtime::pool::logs::PoolContext;
 use sessions_runtime::pool::spec::PoolSpec;
 
+use crate::support::figures;
 use crate::support::process::{serve_args, EmulatorProcess, BIN};
 
 fn rg_path(name: &str) -> String {
@@ -379,8 +380,13 @@ async fn real_sigterm_completes_whatever_clients_do() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let took = started.elapsed();
-    eprintln!("SIGTERM with 50 silent connections, half a handshake and a request in flight: exited in {took:?} ({status})");
     assert!(status.success(), "{status}");
+    figures::report(
+        "edge::real_sigterm_completes_whatever_clients_do",
+        1,
+        0,
+        &format!("SIGTERM with 50 silent connections, half a TLS handshake and a request waiting on a session: exited cleanly in {took:.1?}"),
+    );
     waiting.abort();
     drop(held);
 }
@@ -427,6 +433,7 @@ async fn real_running_out_of_descriptors_backs_off() {
         .filter_map(|_| TcpStream::connect(&addr).ok())
         .collect();
     assert!(held.len() > 100, "only {} connections", held.len());
+    let held_n = held.len();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (t0, log0) = (
         cpu_ticks(pid),
@@ -438,11 +445,7 @@ async fn real_running_out_of_descriptors_backs_off() {
         std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0),
     );
     let ticks_per_s = 100; // USER_HZ
-    eprintln!(
-        "out of descriptors for 3 s: {} ms of CPU, {} bytes of log",
-        (t1 - t0) * 1000 / ticks_per_s,
-        log1 - log0
-    );
+    let (cpu_ms, log_bytes) = ((t1 - t0) * 1000 / ticks_per_s, log1 - log0);
     assert!(
         t1 - t0 < 60,
         "the accept loop spins: {} ticks in 3 s",
@@ -468,6 +471,12 @@ async fn real_running_out_of_descriptors_backs_off() {
     }
     let _ = child.kill();
     let _ = child.wait();
+    figures::report(
+        "edge::real_running_out_of_descriptors_backs_off",
+        held_n,
+        0,
+        &format!("{held_n} connections against a 96-descriptor limit for 3 s: {cpu_ms} ms of CPU, {log_bytes} bytes of log; served again once descriptors were free"),
+    );
 }
 
 /// 1,000 idle connections that finished their TLS handshake and 200 that never will do not
@@ -521,7 +530,12 @@ async fn real_idle_connections_and_half_handshakes_do_not_stop_service() {
         assert_eq!(r.status(), 200);
         worst = worst.max(t.elapsed());
     }
-    eprintln!("with 1,000 idle TLS connections and 200 half handshakes: 20 of 20 requests served, slowest {worst:?}");
+    figures::report(
+        "edge::real_idle_connections_and_half_handshakes_do_not_stop_service",
+        20,
+        0,
+        &format!("1,000 idle TLS connections and 200 half handshakes held: 20 of 20 requests served, slowest {worst:.1?} (the delay over 30 s: scripts/bench-edge)"),
+    );
     drop(idle);
     drop(half);
 }
