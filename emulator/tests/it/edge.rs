@@ -1,7 +1,8 @@
 //! Limits at the edge (`sessions_emulator::edge`, `sessions_emulator::bodies`): body sizes and
 //! JSON depth per surface, header-read, idle and TLS-handshake timeouts, the connection cap
-//! and its `503`, shutdown that never waits on a client, and backing off when descriptors run
-//! out. In-process where a limit can be set small; the built binary for signals and rlimits.
+//! and its `503`, shutdown that never waits on a client, backing off when descriptors run
+//! out, and `location` values checked before they reach a header. In-process where a limit
+//! can be set small; the built binary for signals and rlimits.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -538,4 +539,102 @@ async fn real_idle_connections_and_half_handshakes_do_not_stop_service() {
     );
     drop(idle);
     drop(half);
+}
+
+/// `location` becomes part of the `Location` and `Azure-AsyncOperation` URLs: a value that is
+/// not a region name (too long, `..`, `?`, `#`, `/`, CR/LF) is refused with a 400 naming
+/// `location` on every tracked resource type, and an accepted one gives short headers that
+/// parse as URLs under `/locations/{region}/`.
+#[tokio::test]
+async fn locations_that_are_not_region_names_never_reach_a_header() {
+    let srv = TestServer::start().await;
+    let rg = defaults::resource_group_id();
+    let env_body = |loc: &Value| json!({"location": loc});
+    let pool_body = |loc: &Value| {
+        json!({"location": loc, "properties": {
+            "environmentId": defaults::environment_id(), "poolManagementType": "Dynamic",
+            "containerType": "CustomContainer",
+            "scaleConfiguration": {"maxConcurrentSessions": 2, "readySessionInstances": 1},
+            "dynamicPoolConfiguration": {"lifecycleConfiguration": {"lifecycleType": "Timed", "cooldownPeriodInSeconds": 300}},
+            "customContainerTemplate": {"containers": [{"image": "img:1", "name": "app",
+                "resources": {"cpu": 0.25, "memory": "0.5Gi"}}], "ingress": {"targetPort": 8080}}}})
+    };
+    type Body = Box<dyn Fn(&Value) -> Value>;
+    let kinds: Vec<(String, Body)> = vec![
+        (rg_path("loc-rg"), Box::new(env_body)),
+        (
+            format!("{rg}/providers/Microsoft.App/managedEnvironments/locenv?api-version=2025-07-01"),
+            Box::new(env_body),
+        ),
+        (
+            format!("{rg}/providers/Microsoft.OperationalInsights/workspaces/loclogs?api-version=2023-09-01"),
+            Box::new(env_body),
+        ),
+        (
+            format!("{rg}/providers/Microsoft.App/sessionPools/locpool?api-version=2026-07-01"),
+            Box::new(pool_body),
+        ),
+    ];
+    let bad = [
+        json!("e".repeat(70_000)),
+        json!("eastus/../../x"),
+        json!("eastus?api-version=1#frag"),
+        json!("east us\r\nX-Injected: 1"),
+        json!("east%2Fus"),
+        json!(""),
+        json!("   "),
+    ];
+    let mut refused = 0;
+    for (path, body) in &kinds {
+        for loc in &bad {
+            let r = srv
+                .arm(Method::PUT, path)
+                .json(&body(loc))
+                .send()
+                .await
+                .expect("send");
+            let status = r.status();
+            assert!(
+                r.headers().get("location").is_none()
+                    && r.headers().get("azure-asyncoperation").is_none(),
+                "{path}: a refused PUT has no operation headers"
+            );
+            let b: Value = r.json().await.expect("json");
+            assert_eq!(status, 400, "{path} {loc}: {b}");
+            let text = b.to_string();
+            assert!(
+                text.contains("location") && text.len() < 2048,
+                "{path}: the error names location and stays short: {}",
+                &text[..text.len().min(300)]
+            );
+            refused += 1;
+        }
+        let r = srv
+            .arm(Method::PUT, path)
+            .json(&body(&json!("East US")))
+            .send()
+            .await
+            .expect("send");
+        let (status, headers) = (r.status(), r.headers().clone());
+        assert!(
+            status.is_success(),
+            "{path}: {status} {}",
+            r.text().await.unwrap_or_default()
+        );
+        for h in ["location", "azure-asyncoperation"] {
+            if let Some(v) = headers.get(h) {
+                let v = v.to_str().expect("ascii");
+                assert!(v.len() < 512, "{h}: {v}");
+                let u = url::Url::parse(v).expect("a URL");
+                assert!(u.path().contains("/locations/eastus/"), "{h}: {v}");
+                assert!(u.fragment().is_none(), "{h}: {v}");
+            }
+        }
+    }
+    figures::report(
+        "edge::locations_that_are_not_region_names_never_reach_a_header",
+        refused,
+        0,
+        &format!("{refused} PUTs with a location that is not a region name (70,000 characters, `..`, `?`, `#`, CR/LF, empty) on 4 resource types: {refused} refused with a 400 naming location, 0 operation headers"),
+    );
 }
