@@ -150,3 +150,107 @@ output "session_count" {{
     .await;
     acc.finish().await;
 }
+
+/// The issue's "done when", end to end: a diagnostic setting and a pool applied by
+/// Terraform, a session that prints a line, and the line found with the KQL a user types in
+/// the portal (through the Log Analytics query API, as the SDKs call it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_acc_diagnostic_setting_routes_session_lines_to_kql() {
+    let acc = Acc::reattach().await;
+    let work = acc.work();
+    let env = defaults::environment_id();
+    let rg = defaults::RESOURCE_GROUP;
+    let cfg = format!(
+        r#"{diag}
+resource "azuresessions_session_pool" "p" {{
+  name                         = "kqlpool"
+  resource_group_name          = "{rg}"
+  location                     = "eastus"
+  container_app_environment_id = "{env}"
+  container_type               = "CustomContainer"
+  max_concurrent_sessions      = 3
+  ready_session_instances      = 1
+  cooldown_period_in_seconds   = 300
+  custom_container_template {{
+    ingress_target_port = 8080
+    container {{
+      name   = "main"
+      image  = "localhost/sample-session:latest"
+      cpu    = 0.25
+      memory = "0.5Gi"
+    }}
+  }}
+  depends_on = [azuresessions_diagnostic_setting.test]
+}}
+"#,
+        diag = diag_config()
+    );
+    acc.write_config(&work, &cfg);
+    acc.apply(&work).await;
+    let pool = resource_values(&acc.state(&work).await, "azuresessions_session_pool.p");
+    let endpoint = pool["pool_management_endpoint"]
+        .as_str()
+        .expect("pool_management_endpoint")
+        .trim_end_matches('/')
+        .to_string();
+
+    let srv = acc.srv();
+    let line = "hello from a terraform-managed pool";
+    let resp = srv
+        .client
+        .post(format!(
+            "{endpoint}/log?identifier=kql-user&stream=stdout&line=hello%20from%20a%20terraform-managed%20pool"
+        ))
+        .bearer_auth(srv.dataplane_token())
+        .send()
+        .await
+        .expect("data plane");
+    assert_eq!(
+        resp.status(),
+        200,
+        "{}",
+        resp.text().await.unwrap_or_default()
+    );
+
+    let kql = "AppEnvSessionConsoleLogs | where SessionPoolName == 'kqlpool' | project SessionId, Stream, Log";
+    let mut last = serde_json::Value::Null;
+    let mut found = false;
+    for _ in 0..200 {
+        let resp = srv
+            .client
+            .post(srv.url(&format!(
+                "/v1/workspaces/{}/query",
+                defaults::WORKSPACE_CUSTOMER_ID
+            )))
+            .bearer_auth(srv.token_for(defaults::LOG_ANALYTICS_AUDIENCE))
+            .json(&serde_json::json!({"query": kql}))
+            .send()
+            .await
+            .expect("query");
+        assert_eq!(resp.status(), 200);
+        last = resp.json().await.expect("query JSON");
+        let rows = last["tables"][0]["rows"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if rows
+            .iter()
+            .any(|r| r[0] == "kql-user" && r[1] == "stdout" && r[2] == line)
+        {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        found,
+        "the printed line never reached the workspace: {last}"
+    );
+
+    acc.ok(
+        &work,
+        &["destroy", "-auto-approve", "-input=false", "-no-color"],
+    )
+    .await;
+    acc.finish().await;
+}
