@@ -15,6 +15,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use sessions_emulator::defaults;
 
+use crate::support::figures;
 use crate::support::host::{qemu_of, run_dirs, wait_for};
 use crate::support::process::{serve_args, EmulatorProcess, BIN};
 
@@ -258,7 +259,7 @@ fn seed() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_sigkill_during_writes_and_allocations_loses_nothing_acknowledged() {
-    const ROUNDS: usize = 50;
+    let rounds = figures::count("CRASH_ROUNDS", 50);
     let seed = seed();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -266,7 +267,7 @@ async fn real_sigkill_during_writes_and_allocations_loses_nothing_acknowledged()
     let started = Instant::now();
     let mut checked = 0;
     let mut acknowledged_before_kill = 0;
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let emu = EmulatorProcess::start(dir.path(), true);
         let client = emu.client();
         if round > 0 {
@@ -313,9 +314,14 @@ async fn real_sigkill_during_writes_and_allocations_loses_nothing_acknowledged()
     let client = emu.client();
     checked += verify(&emu, &client, &ledger).await;
     wait_refilled(&emu, &client, "crashpool", 2, Duration::from_secs(30)).await;
-    eprintln!(
-        "{ROUNDS} rounds of SIGKILL (seed {seed}) in {:?}: {checked} resource checks after restarts, {acknowledged_before_kill} resources acknowledged, 0 lost",
-        started.elapsed()
+    figures::report(
+        "crash::real_sigkill_during_writes_and_allocations_loses_nothing_acknowledged",
+        rounds,
+        0,
+        &format!(
+            "{rounds} rounds of SIGKILL during PUT/PATCH/DELETE and allocations (seed {seed}, {:.0?}): {checked} resource checks after restarts, {acknowledged_before_kill} resources acknowledged, 0 lost, pool refilled every time",
+            started.elapsed()
+        ),
     );
 }
 
@@ -323,7 +329,7 @@ async fn real_sigkill_during_writes_and_allocations_loses_nothing_acknowledged()
 /// the next start removes the dead emulator's run dirs, and the pool refills.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_sigkill_with_qemu_sessions_leaves_no_qemu_or_run_dir() {
-    const ROUNDS: usize = 3;
+    let rounds = figures::count("CRASH_QEMU_ROUNDS", 3);
     let seed = seed();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -334,7 +340,8 @@ async fn real_sigkill_with_qemu_sessions_leaves_no_qemu_or_run_dir() {
         a
     };
     let mut killed = Vec::new();
-    for round in 0..=ROUNDS {
+    let mut qemu_killed = 0;
+    for round in 0..=rounds {
         let emu = EmulatorProcess::start_with(args());
         let pid = emu.child.id();
         for dead in &killed {
@@ -354,7 +361,7 @@ async fn real_sigkill_with_qemu_sessions_leaves_no_qemu_or_run_dir() {
             )
             .await;
         wait_refilled(&emu, &client, "crashvm", 2, Duration::from_secs(120)).await;
-        if round == ROUNDS {
+        if round == rounds {
             break;
         }
         let dp = emu
@@ -366,6 +373,7 @@ async fn real_sigkill_with_qemu_sessions_leaves_no_qemu_or_run_dir() {
         emu.kill();
         alloc.abort();
         assert!(before > 0, "no QEMU process to take along");
+        qemu_killed += before;
         assert!(
             wait_for(Duration::from_secs(10), || qemu_of(pid).is_empty()),
             "QEMU processes outlived the SIGKILLed emulator: {:?}",
@@ -373,7 +381,12 @@ async fn real_sigkill_with_qemu_sessions_leaves_no_qemu_or_run_dir() {
         );
         killed.push(pid);
     }
-    eprintln!("{ROUNDS} rounds of SIGKILL with QEMU sessions (seed {seed}): 0 QEMU processes and 0 run dirs left");
+    figures::report(
+        "crash::real_sigkill_with_qemu_sessions_leaves_no_qemu_or_run_dir",
+        rounds,
+        0,
+        &format!("{rounds} rounds of SIGKILL with QEMU sessions (seed {seed}): {qemu_killed} QEMU processes taken along, 0 left, 0 run dirs left after restart"),
+    );
 }
 
 /// A database that is empty, garbage or cut short stops the start with what to do: no ready
@@ -412,4 +425,10 @@ fn damaged_database_stops_the_start_with_a_clear_error() {
         );
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     }
+    figures::report(
+        "crash::damaged_database_stops_the_start_with_a_clear_error",
+        3,
+        0,
+        "empty, garbage and truncated emulator.db: 3 of 3 refused at start with what to do, 0 panics, 0 empty starts",
+    );
 }

@@ -1,7 +1,8 @@
 //! Limits at the edge (`sessions_emulator::edge`, `sessions_emulator::bodies`): body sizes and
 //! JSON depth per surface, header-read, idle and TLS-handshake timeouts, the connection cap
-//! and its `503`, shutdown that never waits on a client, and backing off when descriptors run
-//! out. In-process where a limit can be set small; the built binary for signals and rlimits.
+//! and its `503`, shutdown that never waits on a client, backing off when descriptors run
+//! out, and `location` values checked before they reach a header. In-process where a limit
+//! can be set small; the built binary for signals and rlimits.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -19,6 +20,7 @@ use sessions_runtime::pool::core::Provisioning;
 use sessions_runtime::pool::logs::PoolContext;
 use sessions_runtime::pool::spec::PoolSpec;
 
+use crate::support::figures;
 use crate::support::process::{serve_args, EmulatorProcess, BIN};
 
 fn rg_path(name: &str) -> String {
@@ -379,8 +381,13 @@ async fn real_sigterm_completes_whatever_clients_do() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let took = started.elapsed();
-    eprintln!("SIGTERM with 50 silent connections, half a handshake and a request in flight: exited in {took:?} ({status})");
     assert!(status.success(), "{status}");
+    figures::report(
+        "edge::real_sigterm_completes_whatever_clients_do",
+        1,
+        0,
+        &format!("SIGTERM with 50 silent connections, half a TLS handshake and a request waiting on a session: exited cleanly in {took:.1?}"),
+    );
     waiting.abort();
     drop(held);
 }
@@ -427,6 +434,7 @@ async fn real_running_out_of_descriptors_backs_off() {
         .filter_map(|_| TcpStream::connect(&addr).ok())
         .collect();
     assert!(held.len() > 100, "only {} connections", held.len());
+    let held_n = held.len();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (t0, log0) = (
         cpu_ticks(pid),
@@ -438,11 +446,7 @@ async fn real_running_out_of_descriptors_backs_off() {
         std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0),
     );
     let ticks_per_s = 100; // USER_HZ
-    eprintln!(
-        "out of descriptors for 3 s: {} ms of CPU, {} bytes of log",
-        (t1 - t0) * 1000 / ticks_per_s,
-        log1 - log0
-    );
+    let (cpu_ms, log_bytes) = ((t1 - t0) * 1000 / ticks_per_s, log1 - log0);
     assert!(
         t1 - t0 < 60,
         "the accept loop spins: {} ticks in 3 s",
@@ -468,6 +472,12 @@ async fn real_running_out_of_descriptors_backs_off() {
     }
     let _ = child.kill();
     let _ = child.wait();
+    figures::report(
+        "edge::real_running_out_of_descriptors_backs_off",
+        held_n,
+        0,
+        &format!("{held_n} connections against a 96-descriptor limit for 3 s: {cpu_ms} ms of CPU, {log_bytes} bytes of log; served again once descriptors were free"),
+    );
 }
 
 /// 1,000 idle connections that finished their TLS handshake and 200 that never will do not
@@ -521,7 +531,110 @@ async fn real_idle_connections_and_half_handshakes_do_not_stop_service() {
         assert_eq!(r.status(), 200);
         worst = worst.max(t.elapsed());
     }
-    eprintln!("with 1,000 idle TLS connections and 200 half handshakes: 20 of 20 requests served, slowest {worst:?}");
+    figures::report(
+        "edge::real_idle_connections_and_half_handshakes_do_not_stop_service",
+        20,
+        0,
+        &format!("1,000 idle TLS connections and 200 half handshakes held: 20 of 20 requests served, slowest {worst:.1?} (the delay over 30 s: scripts/bench-edge)"),
+    );
     drop(idle);
     drop(half);
+}
+
+/// `location` becomes part of the `Location` and `Azure-AsyncOperation` URLs: a value that is
+/// not a region name (too long, `..`, `?`, `#`, `/`, CR/LF) is refused with a 400 naming
+/// `location` on every tracked resource type, and an accepted one gives short headers that
+/// parse as URLs under `/locations/{region}/`.
+#[tokio::test]
+async fn locations_that_are_not_region_names_never_reach_a_header() {
+    let srv = TestServer::start().await;
+    let rg = defaults::resource_group_id();
+    let env_body = |loc: &Value| json!({"location": loc});
+    let pool_body = |loc: &Value| {
+        json!({"location": loc, "properties": {
+            "environmentId": defaults::environment_id(), "poolManagementType": "Dynamic",
+            "containerType": "CustomContainer",
+            "scaleConfiguration": {"maxConcurrentSessions": 2, "readySessionInstances": 1},
+            "dynamicPoolConfiguration": {"lifecycleConfiguration": {"lifecycleType": "Timed", "cooldownPeriodInSeconds": 300}},
+            "customContainerTemplate": {"containers": [{"image": "img:1", "name": "app",
+                "resources": {"cpu": 0.25, "memory": "0.5Gi"}}], "ingress": {"targetPort": 8080}}}})
+    };
+    type Body = Box<dyn Fn(&Value) -> Value>;
+    let kinds: Vec<(String, Body)> = vec![
+        (rg_path("loc-rg"), Box::new(env_body)),
+        (
+            format!("{rg}/providers/Microsoft.App/managedEnvironments/locenv?api-version=2025-07-01"),
+            Box::new(env_body),
+        ),
+        (
+            format!("{rg}/providers/Microsoft.OperationalInsights/workspaces/loclogs?api-version=2023-09-01"),
+            Box::new(env_body),
+        ),
+        (
+            format!("{rg}/providers/Microsoft.App/sessionPools/locpool?api-version=2026-07-01"),
+            Box::new(pool_body),
+        ),
+    ];
+    let bad = [
+        json!("e".repeat(70_000)),
+        json!("eastus/../../x"),
+        json!("eastus?api-version=1#frag"),
+        json!("east us\r\nX-Injected: 1"),
+        json!("east%2Fus"),
+        json!(""),
+        json!("   "),
+    ];
+    let mut refused = 0;
+    for (path, body) in &kinds {
+        for loc in &bad {
+            let r = srv
+                .arm(Method::PUT, path)
+                .json(&body(loc))
+                .send()
+                .await
+                .expect("send");
+            let status = r.status();
+            assert!(
+                r.headers().get("location").is_none()
+                    && r.headers().get("azure-asyncoperation").is_none(),
+                "{path}: a refused PUT has no operation headers"
+            );
+            let b: Value = r.json().await.expect("json");
+            assert_eq!(status, 400, "{path} {loc}: {b}");
+            let text = b.to_string();
+            assert!(
+                text.contains("location") && text.len() < 2048,
+                "{path}: the error names location and stays short: {}",
+                &text[..text.len().min(300)]
+            );
+            refused += 1;
+        }
+        let r = srv
+            .arm(Method::PUT, path)
+            .json(&body(&json!("East US")))
+            .send()
+            .await
+            .expect("send");
+        let (status, headers) = (r.status(), r.headers().clone());
+        assert!(
+            status.is_success(),
+            "{path}: {status} {}",
+            r.text().await.unwrap_or_default()
+        );
+        for h in ["location", "azure-asyncoperation"] {
+            if let Some(v) = headers.get(h) {
+                let v = v.to_str().expect("ascii");
+                assert!(v.len() < 512, "{h}: {v}");
+                let u = url::Url::parse(v).expect("a URL");
+                assert!(u.path().contains("/locations/eastus/"), "{h}: {v}");
+                assert!(u.fragment().is_none(), "{h}: {v}");
+            }
+        }
+    }
+    figures::report(
+        "edge::locations_that_are_not_region_names_never_reach_a_header",
+        refused,
+        0,
+        &format!("{refused} PUTs with a location that is not a region name (70,000 characters, `..`, `?`, `#`, CR/LF, empty) on 4 resource types: {refused} refused with a 400 naming location, 0 operation headers"),
+    );
 }

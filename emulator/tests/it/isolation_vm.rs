@@ -16,6 +16,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use sessions_emulator::defaults;
 
+use crate::support::figures;
 use crate::support::host::qemu_of;
 use crate::support::process::{serve_args, EmulatorProcess};
 
@@ -164,7 +165,7 @@ async fn real_sessions_reach_neither_the_host_nor_each_other() {
     targets.push(("10.0.2.3".into(), emu_port, "tcp"));
     targets.push(("255.255.255.255".into(), emu_port, "raw"));
 
-    let mut figures = Vec::new();
+    let mut tally = Vec::new();
     for (ep, id, egress) in [
         (&open_ep, "iso-open", "enabled"),
         (&closed_ep, "iso-closed", "disabled"),
@@ -193,7 +194,7 @@ async fn real_sessions_reach_neither_the_host_nor_each_other() {
             reached.is_empty(),
             "egress {egress}: a session reached {reached:?}"
         );
-        figures.push((egress, answers.len(), reached.len()));
+        tally.push((egress, answers.len(), reached.len()));
     }
     // The internet: exactly where the host has it (here, a package registry).
     let host_has = tokio::time::timeout(
@@ -228,8 +229,19 @@ async fn real_sessions_reach_neither_the_host_nor_each_other() {
         "egress enabled: the session reaches the internet exactly where the host does ({open})"
     );
     assert_ne!(closed, "open", "egress disabled: no internet");
-    for (egress, tried, reached) in &figures {
-        eprintln!("egress {egress}: {tried} host and session targets tried from inside a session, {reached} reached");
-    }
-    eprintln!("internet (index.crates.io:443): host {host_has}, egress enabled {open}, egress disabled {closed}");
+    let tried: usize = tally.iter().map(|f| f.1).sum();
+    let reached: usize = tally.iter().map(|f| f.2).sum();
+    let per: Vec<String> = tally
+        .iter()
+        .map(|(egress, tried, reached)| format!("egress {egress}: {reached} of {tried} reached"))
+        .collect();
+    figures::report(
+        "isolation_vm::real_sessions_reach_neither_the_host_nor_each_other",
+        tried,
+        reached,
+        &format!(
+            "connections from inside sessions to the emulator's listener, the pools' origins, a host service on every host address, every session's forward and the DNS forwarder (connect() and hand-made SYNs): {}; internet (index.crates.io:443): host {host_has}, egress enabled {open}, egress disabled {closed}",
+            per.join(", ")
+        ),
+    );
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use sessions_emulator::defaults;
 
+use crate::support::figures;
 use crate::support::host::{fd_count, qemu_of, rss_kib, run_dirs, wait_for};
 use crate::support::process::EmulatorProcess;
 
@@ -119,15 +120,8 @@ async fn real_thousand_fake_cycles_leak_nothing() {
         )
         .await;
     let started = Instant::now();
-    let f = churn(&emu, &ep, 100, 1000).await;
-    eprintln!(
-        "1,000 allocate+stopSession cycles (fake) in {:?}: descriptors {} -> {}, RSS {} -> {} KiB, 0 sessions left",
-        started.elapsed(),
-        f.fds.0,
-        f.fds.1,
-        f.rss_kib.0,
-        f.rss_kib.1
-    );
+    let n = figures::count("LEAK_FAKE_CYCLES", 1000);
+    let f = churn(&emu, &ep, 100, n).await;
     assert!(
         f.fds.1 <= f.fds.0 + 8,
         "descriptors grew from {} to {}",
@@ -139,6 +133,19 @@ async fn real_thousand_fake_cycles_leak_nothing() {
         "RSS grew from {} to {} KiB",
         f.rss_kib.0,
         f.rss_kib.1
+    );
+    figures::report(
+        "leaks::real_thousand_fake_cycles_leak_nothing",
+        n,
+        0,
+        &format!(
+            "{n} allocate+request+stopSession cycles (fake backend, {:.0?}): descriptors {} -> {}, RSS {} -> {} KiB, 0 sessions left",
+            started.elapsed(),
+            f.fds.0,
+            f.fds.1,
+            f.rss_kib.0,
+            f.rss_kib.1
+        ),
     );
 }
 
@@ -161,7 +168,8 @@ async fn real_hundred_qemu_cycles_leak_nothing() {
         )
         .await;
     let started = Instant::now();
-    let f = churn(&emu, &ep, 5, 100).await;
+    let n = figures::count("LEAK_QEMU_CYCLES", 100);
+    let f = churn(&emu, &ep, 5, n).await;
     let took = started.elapsed();
     // The ready set is back: `ready` microVMs (plus at most one parked spare clone).
     let settled = wait_for(Duration::from_secs(60), || {
@@ -169,10 +177,6 @@ async fn real_hundred_qemu_cycles_leak_nothing() {
         q >= ready as usize && q <= ready as usize + 1
     });
     let (qemu, dirs) = (qemu_of(pid).len(), run_dirs(pid).len());
-    eprintln!(
-        "100 allocate+stopSession cycles (qemu) in {took:?}: descriptors {} -> {}, RSS {} -> {} KiB, {qemu} QEMU processes and {dirs} run dirs for {ready} ready sessions, 0 sessions left",
-        f.fds.0, f.fds.1, f.rss_kib.0, f.rss_kib.1
-    );
     assert!(settled, "{qemu} QEMU processes for {ready} ready sessions");
     assert!(
         dirs <= qemu + 1,
@@ -194,5 +198,14 @@ async fn real_hundred_qemu_cycles_leak_nothing() {
     assert!(
         wait_for(Duration::from_secs(10), || qemu_of(pid).is_empty()),
         "QEMU outlived the emulator"
+    );
+    figures::report(
+        "leaks::real_hundred_qemu_cycles_leak_nothing",
+        n,
+        0,
+        &format!(
+            "{n} allocate+request+stopSession cycles (QEMU, {took:.0?}): descriptors {} -> {}, RSS {} -> {} KiB, {qemu} QEMU processes and {dirs} run dirs for {ready} ready sessions, 0 sessions left; 0 QEMU processes after the emulator ended",
+            f.fds.0, f.fds.1, f.rss_kib.0, f.rss_kib.1
+        ),
     );
 }

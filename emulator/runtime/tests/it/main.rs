@@ -3,7 +3,8 @@
 //! image and run one at a time (see `.config/nextest.toml`).
 //!
 //! - [`support`]: the helpers every module shares.
-//! - image store: [`image_load`], [`image_unpack_prop`], [`image_registry`],
+//! - image store: [`image_load`], [`image_unpack_prop`], [`image_archive_props`] (changed
+//!   image sources never panic or hang), [`image_registry`],
 //!   [`image_registry_bearer`].
 //! - session backends: [`vm_fake`], [`vm_qemu`].
 //! - log store: [`logstore`] (routing, pushdown equivalence, caps, reopen).
@@ -11,6 +12,7 @@
 
 mod support;
 
+mod image_archive_props;
 mod image_load;
 mod image_registry;
 mod image_registry_bearer;
