@@ -155,8 +155,14 @@ fn expect_summary(out: &super::cli::TfOutput, want: &str, what: &str) -> Result<
     }
 }
 
-async fn plan(run: &mut Run) -> StepOut {
-    write_main(run, &run.main_dir.clone(), 3)?;
+/// `terraform plan` in the main dir must propose changes (exit 2) whose summary starts with
+/// `want` (`what` says why in the failure) and whose text names each of `phrases`.
+async fn plan_with_changes(
+    run: &Run,
+    want: &str,
+    what: &str,
+    phrases: &[&str],
+) -> Result<super::cli::TfOutput, Outcome> {
     let out = tf(
         run,
         &run.main_dir,
@@ -164,11 +170,37 @@ async fn plan(run: &mut Run) -> StepOut {
         &[2],
     )
     .await?;
-    expect_summary(
-        &out,
+    expect_summary(&out, want, what)?;
+    if let Some(missing) = phrases.iter().find(|p| !out.text.contains(**p)) {
+        return Err(fail(format!(
+            "the plan does not say `{missing}`:\n{}",
+            out.tail()
+        )));
+    }
+    Ok(out)
+}
+
+/// `terraform apply -auto-approve` in the main dir must succeed.
+async fn apply_main(run: &Run) -> Result<(), Outcome> {
+    tf(
+        run,
+        &run.main_dir,
+        &["apply", "-no-color", "-auto-approve"],
+        &[0],
+    )
+    .await
+    .map(drop)
+}
+
+async fn plan(run: &mut Run) -> StepOut {
+    write_main(run, &run.main_dir.clone(), 3)?;
+    let out = plan_with_changes(
+        run,
         "Plan: 1 to add, 0 to change, 0 to destroy.",
         "a new pool",
-    )?;
+        &[],
+    )
+    .await?;
     Ok(out.plan_summary())
 }
 
@@ -196,13 +228,7 @@ async fn output(run: &Run, name: &str) -> Result<String, Outcome> {
 }
 
 async fn apply(run: &mut Run) -> StepOut {
-    tf(
-        run,
-        &run.main_dir,
-        &["apply", "-no-color", "-auto-approve"],
-        &[0],
-    )
-    .await?;
+    apply_main(run).await?;
     let id = output(run, "id").await?;
     let (status, body) = arm_get(run, &id).await?;
     if status != 200 {
@@ -237,31 +263,14 @@ async fn empty_plan(run: &Run, dir: &std::path::Path) -> StepOut {
 
 async fn in_place_update(run: &mut Run) -> StepOut {
     write_main(run, &run.main_dir.clone(), 4)?;
-    let out = tf(
+    plan_with_changes(
         run,
-        &run.main_dir,
-        &["plan", "-no-color", "-detailed-exitcode"],
-        &[2],
-    )
-    .await?;
-    expect_summary(
-        &out,
         "Plan: 0 to add, 1 to change, 0 to destroy.",
         "max_concurrent_sessions 3 -> 4",
-    )?;
-    if !out.text.contains("updated in-place") {
-        return Err(fail(format!(
-            "the plan does not say `updated in-place`:\n{}",
-            out.tail()
-        )));
-    }
-    tf(
-        run,
-        &run.main_dir,
-        &["apply", "-no-color", "-auto-approve"],
-        &[0],
+        &["updated in-place"],
     )
     .await?;
+    apply_main(run).await?;
     let id = run.pool_id.clone().unwrap_or_default();
     let (_, body) = arm_get(run, &id).await?;
     let max = &body["properties"]["scaleConfiguration"]["maxConcurrentSessions"];
@@ -278,31 +287,14 @@ async fn replacement(run: &mut Run) -> StepOut {
     let old = run.pool_id.clone().unwrap_or_default();
     run.pool_name = format!("tfconf{}b", run.run_id);
     write_main(run, &run.main_dir.clone(), 4)?;
-    let out = tf(
+    plan_with_changes(
         run,
-        &run.main_dir,
-        &["plan", "-no-color", "-detailed-exitcode"],
-        &[2],
-    )
-    .await?;
-    expect_summary(
-        &out,
         "Plan: 1 to add, 0 to change, 1 to destroy.",
         "a new name",
-    )?;
-    if !out.text.contains("must be replaced") {
-        return Err(fail(format!(
-            "the plan does not say `must be replaced`:\n{}",
-            out.tail()
-        )));
-    }
-    tf(
-        run,
-        &run.main_dir,
-        &["apply", "-no-color", "-auto-approve"],
-        &[0],
+        &["must be replaced"],
     )
     .await?;
+    apply_main(run).await?;
     let id = output(run, "id").await?;
     run.pool_id = Some(id.clone());
     let (old_status, _) = arm_get(run, &old).await?;
@@ -413,31 +405,14 @@ async fn drift(run: &mut Run) -> StepOut {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let out = tf(
+    plan_with_changes(
         run,
-        &run.main_dir,
-        &["plan", "-no-color", "-detailed-exitcode"],
-        &[2],
-    )
-    .await?;
-    expect_summary(
-        &out,
         "Plan: 0 to add, 1 to change, 0 to destroy.",
         "after an outside change",
-    )?;
-    if !out.text.contains("max_concurrent_sessions") || !out.text.contains("7 -> 4") {
-        return Err(fail(format!(
-            "the plan does not show max_concurrent_sessions 7 -> 4:\n{}",
-            out.tail()
-        )));
-    }
-    tf(
-        run,
-        &run.main_dir,
-        &["apply", "-no-color", "-auto-approve"],
-        &[0],
+        &["max_concurrent_sessions", "7 -> 4"],
     )
     .await?;
+    apply_main(run).await?;
     empty_plan(run, &run.main_dir).await?;
     Ok("outside change 4 -> 7 planned back 7 -> 4 and applied".into())
 }

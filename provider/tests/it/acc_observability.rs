@@ -37,6 +37,36 @@ resource "azuresessions_diagnostic_setting" "test" {{
     )
 }
 
+/// The pool `azuresessions_session_pool.p` named `name` (the sample image, one ready session),
+/// with `extra` lines inside its block.
+fn sample_pool(name: &str, extra: &str) -> String {
+    format!(
+        r#"
+resource "azuresessions_session_pool" "p" {{
+  name                         = "{name}"
+  resource_group_name          = "{rg}"
+  location                     = "eastus"
+  container_app_environment_id = "{env}"
+  container_type               = "CustomContainer"
+  max_concurrent_sessions      = 3
+  ready_session_instances      = 1
+  cooldown_period_in_seconds   = 300
+  custom_container_template {{
+    ingress_target_port = 8080
+    container {{
+      name   = "main"
+      image  = "localhost/sample-session:latest"
+      cpu    = 0.25
+      memory = "0.5Gi"
+    }}
+  }}
+{extra}}}
+"#,
+        rg = defaults::RESOURCE_GROUP,
+        env = defaults::environment_id(),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_acc_diagnostic_setting_lifecycle() {
     let acc = Acc::reattach().await;
@@ -88,29 +118,10 @@ async fn real_acc_diagnostic_setting_lifecycle() {
 async fn real_acc_data_sources_read_pool_and_sessions() {
     let acc = Acc::reattach().await;
     let work = acc.work();
-    let env = defaults::environment_id();
-    let rg = defaults::RESOURCE_GROUP;
+    let pool = sample_pool("dspool", "");
     let cfg = format!(
         r#"{HEADER}
-resource "azuresessions_session_pool" "p" {{
-  name                         = "dspool"
-  resource_group_name          = "{rg}"
-  location                     = "eastus"
-  container_app_environment_id = "{env}"
-  container_type               = "CustomContainer"
-  max_concurrent_sessions      = 3
-  ready_session_instances      = 1
-  cooldown_period_in_seconds   = 300
-  custom_container_template {{
-    ingress_target_port = 8080
-    container {{
-      name   = "main"
-      image  = "localhost/sample-session:latest"
-      cpu    = 0.25
-      memory = "0.5Gi"
-    }}
-  }}
-}}
+{pool}
 
 data "azuresessions_session_pool" "by_name" {{
   name                = azuresessions_session_pool.p.name
@@ -158,32 +169,13 @@ output "session_count" {{
 async fn real_acc_diagnostic_setting_routes_session_lines_to_kql() {
     let acc = Acc::reattach().await;
     let work = acc.work();
-    let env = defaults::environment_id();
-    let rg = defaults::RESOURCE_GROUP;
     let cfg = format!(
-        r#"{diag}
-resource "azuresessions_session_pool" "p" {{
-  name                         = "kqlpool"
-  resource_group_name          = "{rg}"
-  location                     = "eastus"
-  container_app_environment_id = "{env}"
-  container_type               = "CustomContainer"
-  max_concurrent_sessions      = 3
-  ready_session_instances      = 1
-  cooldown_period_in_seconds   = 300
-  custom_container_template {{
-    ingress_target_port = 8080
-    container {{
-      name   = "main"
-      image  = "localhost/sample-session:latest"
-      cpu    = 0.25
-      memory = "0.5Gi"
-    }}
-  }}
-  depends_on = [azuresessions_diagnostic_setting.test]
-}}
-"#,
-        diag = diag_config()
+        "{}\n{}",
+        diag_config(),
+        sample_pool(
+            "kqlpool",
+            "  depends_on = [azuresessions_diagnostic_setting.test]\n"
+        )
     );
     acc.write_config(&work, &cfg);
     acc.apply(&work).await;

@@ -26,21 +26,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use crate::support::{release_emulator, target_dir};
+
 const BIN: &str = env!("CARGO_BIN_EXE_sessions-conformance");
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|d| if d.is_absolute() { d } else { root().join(d) })
-        .unwrap_or_else(|| root().join("target"))
-}
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
@@ -284,36 +272,6 @@ async fn a_failing_case_prints_its_request_and_response() {
         "{xml}"
     );
     assert!(xml.contains("broken on purpose"), "{xml}");
-}
-
-/// Builds (or finds up to date) the release emulator, as `make test` does first.
-fn release_emulator() -> PathBuf {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        if (k.starts_with("CARGO_") && k != "CARGO_TARGET_DIR" && k != "CARGO_HOME")
-            || k.starts_with("NEXTEST")
-            || k.starts_with("__NEXTEST")
-        {
-            cmd.env_remove(&k);
-        }
-    }
-    let out = cmd
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "sessions-emulator",
-            "--bin",
-            "sessions-emulator",
-        ])
-        .current_dir(root())
-        .output()
-        .expect("cargo build");
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let bin = target_dir().join("release/sessions-emulator");
-    assert!(bin.is_file());
-    bin
 }
 
 #[test]

@@ -24,77 +24,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::support::{release_emulator, root, user_env};
+
 /// How long the emulator may take to print its ready line.
 const READY: Duration = Duration::from_secs(60);
 /// How long a pool may take to provision under TCG on a busy 2-core machine.
 const PROVISION: Duration = Duration::from_secs(300);
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|d| if d.is_absolute() { d } else { root().join(d) })
-        .unwrap_or_else(|| root().join("target"))
-}
-
-/// Removes the variables cargo sets for a test process (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`,
-/// ...) so that a `cargo` run from the test sees the environment a user's shell has: build
-/// scripts that watch such a variable (ring's watches `CARGO_MANIFEST_DIR`) would otherwise
-/// rebuild half the dependency tree, twice.
-fn user_env(cmd: &mut Command) -> &mut Command {
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        let set_by_cargo = [
-            "CARGO_MANIFEST_",
-            "CARGO_PKG_",
-            "CARGO_BIN_",
-            "CARGO_CRATE_",
-            "CARGO_PRIMARY_PACKAGE",
-            "CARGO_TARGET_TMPDIR",
-            "CARGO_RUSTC_CURRENT_DIR",
-            "NEXTEST",
-            "__NEXTEST",
-            "RUST_TEST_",
-        ]
-        .iter()
-        .any(|p| k.starts_with(p))
-            || k == "CARGO";
-        if set_by_cargo {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd
-}
-
-/// Builds (or finds up to date) the release emulator, as `make run` does, and returns it.
-fn release_emulator() -> PathBuf {
-    let out = user_env(&mut Command::new("cargo"))
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "sessions-emulator",
-            "--bin",
-            "sessions-emulator",
-        ])
-        .current_dir(root())
-        .output()
-        .expect("run cargo build");
-    assert!(
-        out.status.success(),
-        "cargo build --release -p sessions-emulator failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bin = target_dir().join("release/sessions-emulator");
-    assert!(bin.is_file(), "{} missing after the build", bin.display());
-    bin
-}
 
 /// A running emulator process; SIGKILLed (with its QEMUs, by parent-death signal) on drop.
 struct Emulator {

@@ -32,69 +32,7 @@ use sessions_conformance::image::report::{Outcome, Report};
 use sessions_conformance::image::{check, ImageArgs};
 use sessions_runtime::image::{sample, write};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|d| if d.is_absolute() { d } else { root().join(d) })
-        .unwrap_or_else(|| root().join("target"))
-}
-
-/// `cargo build ARGS` in the workspace, with the environment of a user's shell (the variables
-/// cargo sets for a test would make build scripts rerun).
-fn cargo_build(args: &[&str]) {
-    let mut cmd = Command::new("cargo");
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        let by_cargo = [
-            "CARGO_MANIFEST_",
-            "CARGO_PKG_",
-            "CARGO_BIN_",
-            "CARGO_CRATE_",
-            "CARGO_PRIMARY_PACKAGE",
-            "CARGO_TARGET_TMPDIR",
-            "CARGO_RUSTC_CURRENT_DIR",
-            "NEXTEST",
-            "__NEXTEST",
-            "RUST_TEST_",
-        ]
-        .iter()
-        .any(|p| k.starts_with(p))
-            || k == "CARGO";
-        if by_cargo {
-            cmd.env_remove(&k);
-        }
-    }
-    let out = cmd
-        .arg("build")
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run cargo build");
-    assert!(
-        out.status.success(),
-        "cargo build {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Builds (or finds up to date) the release emulator and returns it.
-fn release_emulator() -> PathBuf {
-    cargo_build(&[
-        "--release",
-        "-p",
-        "sessions-emulator",
-        "--bin",
-        "sessions-emulator",
-    ]);
-    target_dir().join("release/sessions-emulator")
-}
+use crate::support::{cargo_build, release_emulator, root, target_dir};
 
 /// The sample image with `env` added and `port` declared, as a tar (`docker save` or OCI).
 fn sample_image(dir: &Path, name: &str, env: &[&str], port: u16, oci: bool) -> PathBuf {
