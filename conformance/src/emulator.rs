@@ -341,8 +341,17 @@ fn candidate_paths() -> Vec<PathBuf> {
             }
         }
     }
+    let target = workspace_target_dir();
+    out.push(target.join("release").join(BINARY));
+    out.push(target.join("debug").join(BINARY));
+    out
+}
+
+/// The target dir of the workspace this harness was built in (`CARGO_TARGET_DIR`, relative to
+/// the workspace when not absolute, else `target/`): where a source checkout's binaries are.
+pub(crate) fn workspace_target_dir() -> PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|d| {
             if d.is_absolute() {
@@ -351,10 +360,7 @@ fn candidate_paths() -> Vec<PathBuf> {
                 workspace.join(d)
             }
         })
-        .unwrap_or_else(|| workspace.join("target"));
-    out.push(target.join("release").join(BINARY));
-    out.push(target.join("debug").join(BINARY));
-    out
+        .unwrap_or_else(|| workspace.join("target"))
 }
 
 /// Session backend of a started emulator.

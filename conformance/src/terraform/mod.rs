@@ -110,17 +110,7 @@ pub fn find_provider_dir(explicit: Option<&Path>) -> Result<PathBuf, SetupError>
         }
         dirs.push(dir);
     }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|d| {
-            if d.is_absolute() {
-                d
-            } else {
-                workspace.join(d)
-            }
-        })
-        .unwrap_or_else(|| workspace.join("target"));
+    let target = crate::emulator::workspace_target_dir();
     dirs.push(target.join("debug"));
     dirs.push(target.join("release"));
     dirs.iter()
