@@ -49,6 +49,18 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The stdout of a run that must have exited with `code` (else both streams are shown).
+fn exited(out: &Output, code: i32) -> String {
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    stdout
+}
+
 /// The last non-empty stdout line.
 fn last_line(out: &Output) -> String {
     text(&out.stdout)
@@ -166,13 +178,7 @@ fn fake_backend_suites_pass_and_report() {
         ],
         &[],
     );
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let stdout = exited(&out, 0);
     let (passed, failed, skipped) = counts(&last_line(&out)).expect("summary line");
     assert_eq!((failed, skipped), (0, 0), "{stdout}");
     assert!(passed >= 20, "{stdout}");
@@ -248,13 +254,7 @@ async fn a_failing_case_prints_its_request_and_response() {
     })
     .await
     .expect("join");
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let stdout = exited(&out, 1);
     assert!(stdout.contains("arm/not_found ... FAILED"), "{stdout}");
     assert!(stdout.contains("expected status 404, got 500"), "{stdout}");
     assert!(stdout.contains("  > GET http://127.0.0.1:"), "{stdout}");
@@ -294,17 +294,12 @@ fn real_emulator_target_passes_every_suite() {
         ],
         &[],
     );
-    let stdout = text(&out.stdout);
     println!(
-        "{stdout}\n(whole run {:.1} s)",
+        "{}\n(whole run {:.1} s)",
+        text(&out.stdout),
         started.elapsed().as_secs_f64()
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let _ = exited(&out, 0);
     let (_, failed, _) = counts(&last_line(&out)).expect("summary line");
     assert_eq!(failed, 0);
     let xml = std::fs::read_to_string(&junit).expect("junit");
@@ -450,13 +445,7 @@ async fn azure_target_against_recorded_answers() {
     })
     .await
     .expect("join");
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let stdout = exited(&out, 0);
     assert!(
         stdout.contains("against Azure subscription sub1 resource group rg1"),
         "{stdout}"
